@@ -1,0 +1,137 @@
+"""The one event envelope: CloudEvents 1.0, JSON structured mode.
+
+The same JSON document is stored, published and replayed, byte for byte in
+meaning: `Event.to_json()` is what goes into the store and onto the wire.
+"""
+import json
+import uuid
+from dataclasses import dataclass, field, replace
+
+from .timeutil import iso as format_time, utc_now  # noqa: F401 (re-exported)
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/cloudevents+json"
+TYPE_PREFIX = "praxis"
+
+ATTRIBUTES = (
+    "specversion", "id", "source", "type", "subject", "time", "datacontenttype",
+    "sequence", "organisationid", "clinicid", "correlationid", "causationid",
+)
+
+
+def event_type(service, name, version):
+    """'praxis.intake.ClientAssessed.v1': the schema version travels in the type."""
+    return f"{TYPE_PREFIX}.{service}.{name}.v{version}"
+
+
+def parse_type(type_):
+    """-> (service, name, version); ValueError when the type is not Praxis-shaped."""
+    parts = type_.split(".")
+    if len(parts) != 4 or parts[0] != TYPE_PREFIX or not parts[3].startswith("v"):
+        raise ValueError(f"not a Praxis event type: {type_!r}")
+    return parts[1], parts[2], int(parts[3][1:])
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: str
+    data: dict
+    sequence: int
+    organisationid: str
+    clinicid: str
+    correlationid: str
+    causationid: str = None
+    specversion: str = SPECVERSION
+    datacontenttype: str = "application/json"
+
+    @property
+    def service(self):
+        return parse_type(self.type)[0]
+
+    @property
+    def name(self):
+        """The routing key and the catalogue name, e.g. 'ClientAssessed'."""
+        return parse_type(self.type)[1]
+
+    @property
+    def version(self):
+        return parse_type(self.type)[2]
+
+    def with_data(self, data, type_=None):
+        return replace(self, data=data, type=type_ or self.type)
+
+    def to_dict(self):
+        body = {a: getattr(self, a) for a in ATTRIBUTES}
+        # CloudEvents' sequence extension is a String.
+        body["sequence"] = str(self.sequence)
+        if body["causationid"] is None:
+            del body["causationid"]
+        body["data"] = self.data
+        return body
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, body):
+        """Parse an envelope; ValueError names the attribute that is missing or wrong."""
+        if not isinstance(body, dict):
+            raise ValueError("event envelope must be a JSON object")
+        if body.get("specversion") != SPECVERSION:
+            raise ValueError(f"specversion must be {SPECVERSION!r}")
+        required = ("id", "source", "type", "subject", "time", "sequence",
+                    "organisationid", "clinicid", "correlationid")
+        for attribute in required:
+            if body.get(attribute) in (None, ""):
+                raise ValueError(f"envelope attribute {attribute!r} is missing")
+        if not isinstance(body.get("data"), dict):
+            raise ValueError("envelope attribute 'data' must be an object")
+        try:
+            sequence = int(body["sequence"])
+        except (TypeError, ValueError):
+            raise ValueError("envelope attribute 'sequence' must be a decimal string")
+        parse_type(body["type"])
+        return cls(
+            id=body["id"], source=body["source"], type=body["type"],
+            subject=body["subject"], time=body["time"], data=body["data"],
+            sequence=sequence, organisationid=body["organisationid"],
+            clinicid=body["clinicid"], correlationid=body["correlationid"],
+            causationid=body.get("causationid"),
+            datacontenttype=body.get("datacontenttype", "application/json"),
+        )
+
+    @classmethod
+    def from_json(cls, text):
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        return cls.from_dict(json.loads(text))
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who and what caused a change: stamped on every event it appends."""
+    organisation_id: str
+    clinic_id: str
+    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    causation_id: str = None
+    actor: str = None
+
+    def caused_by(self, event):
+        """The context for events appended in reaction to `event`."""
+        return Context(event.organisationid, event.clinicid,
+                       event.correlationid, event.id, actor=f"event:{event.name}")
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event a domain decided on, before the store gives it an envelope.
+
+    `data` is in its JSON form (ids and times as strings), as schemas check it.
+    """
+    name: str
+    data: dict
+    id: str = None  # set for deterministic ids (exactly-once reactions)

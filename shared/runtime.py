@@ -1,0 +1,90 @@
+"""nameko glue: the dependency that gives workers the application and runs the
+outbox relay, and the endpoints every service has (/metrics, /healthz, /events)."""
+from kombu import Connection
+from marshmallow import Schema, fields, validate
+from nameko.extensions import DependencyProvider
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from werkzeug.wrappers import Response
+
+from . import metrics
+from .auth import verify_token
+from .outbox import OutboxRelay
+from .web import http, json_response, load_query, principal_of
+
+
+class Praxis(DependencyProvider):
+    """Builds the service's Application once per container; runs its relay."""
+
+    def __init__(self, application_class):
+        self.application_class = application_class
+
+    def setup(self):
+        config = self.container.config
+        self.application = self.application_class(config["PRAXIS_DATABASE_URL"],
+                                                  config["AMQP_URI"])
+        self.relay = OutboxRelay(self.application.store, config["AMQP_URI"])
+
+    def start(self):
+        self._relay_thread = self.container.spawn_managed_thread(self.relay.run)
+
+    def stop(self):
+        self.relay.stop()
+        self._relay_thread.wait()
+        self.relay.close()
+
+    def kill(self):
+        self.stop()
+
+    def get_dependency(self, worker_ctx):
+        return self.application
+
+
+class TokenVerifier(DependencyProvider):
+    """For RPC entrypoints: turns the caller's bearer token into a Principal."""
+
+    def get_dependency(self, worker_ctx):
+        secret = self.container.config["PRAXIS_TOKEN_SECRET"]
+        return lambda token: verify_token(secret, token)
+
+
+class FeedQuery(Schema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class CommonEndpoints:
+    """Mixed into every service class; expects `praxis = Praxis(...)`."""
+
+    @http("GET", "/metrics", public=True)
+    def metrics(self, request):
+        store = self.praxis.store
+        backlog, age = store.outbox_status()
+        metrics.OUTBOX_BACKLOG.labels(store.service).set(backlog)
+        metrics.OUTBOX_OLDEST_AGE.labels(store.service).set(age)
+        return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+
+    @http("GET", "/healthz", public=True)
+    def healthz(self, request):
+        checks = {}
+        try:
+            self.praxis.store.ping()
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            with Connection(self.praxis.amqp_uri, connect_timeout=2) as connection:
+                connection.ensure_connection(max_retries=1)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        healthy = all(v == "ok" for v in checks.values())
+        return json_response({"status": "ok" if healthy else "unavailable", **checks},
+                             200 if healthy else 503)
+
+    @http("GET", "/events")
+    def events(self, request):
+        """Replay: this service's events in store order, for the caller's organisation."""
+        principal = principal_of(request)
+        principal.require_role("admin", "integrator")
+        query = load_query(request, FeedQuery())
+        return {"events": self.praxis.event_feed(principal, query["after"], query["limit"])}

@@ -1,0 +1,274 @@
+"""The event store: SQLAlchemy tables shared by every service's own database.
+
+- `events` holds the service's own events and every foreign event it consumed
+  (so its read models can be rebuilt without asking anyone). A unique
+  (stream_id, version) pair is the optimistic concurrency check; a unique
+  event_id makes a redelivered foreign event a no-op.
+- `outbox` lists own events the broker has not yet confirmed. Rows are written
+  in the same transaction as the events, and deleted only after a confirm, so
+  an event is published if and only if its append committed, and a late commit
+  is never skipped (the relay reads what is left, not what is after a cursor).
+
+On PostgreSQL appends take a transaction-scoped advisory lock, so positions
+are assigned in commit order and `read_all(after=p)` never skips a late commit.
+On SQLite, writes are serialised by the file lock (BEGIN IMMEDIATE) and by a
+lock in the process, so a green thread never waits on the file while another
+green thread of the same process holds it.
+"""
+import threading
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text,
+    UniqueConstraint, create_engine, delete, event as sa_event, func, insert, select, text,
+)
+from sqlalchemy.exc import IntegrityError
+
+from . import metrics
+from .envelope import Context, Event, NewEvent, format_time, utc_now  # noqa: F401
+from .errors import ConcurrencyError
+
+Position = BigInteger().with_variant(Integer, "sqlite")
+
+store_metadata = MetaData()
+
+events_table = Table(
+    "events", store_metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("stream_id", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("type", String(255), nullable=False),
+    Column("origin", String(64), nullable=False),  # the service that wrote it first
+    Column("organisation_id", String(64), nullable=False, index=True),
+    Column("clinic_id", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("envelope", Text, nullable=False),
+    UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
+)
+
+outbox_table = Table(
+    "outbox", store_metadata,
+    Column("position", Position, ForeignKey("events.position"), primary_key=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# Any constant works: it names "appending to this database's events table".
+_APPEND_LOCK_KEY = 0x70726178
+
+
+def make_engine(url):
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa_event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection, _record):
+            # Let SQLAlchemy's "begin" hook below emit BEGIN itself.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @sa_event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):
+            # A writer takes the file lock up front: no lock upgrade deadlocks.
+            write = connection.get_execution_options().get("praxis_write")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class EventStore:
+    def __init__(self, url, service, registry, projection=None):
+        self.url = url
+        self.service = service
+        self.source = f"/praxis/{service}"
+        self.registry = registry
+        self.projection = projection
+        self.engine = make_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._listeners = []  # called after a commit that appended own events
+
+    def create_schema(self):
+        with self.write() as conn:
+            store_metadata.create_all(conn)
+            if self.projection is not None:
+                self.projection.metadata.create_all(conn)
+
+    def on_commit(self, callback):
+        self._listeners.append(callback)
+
+    @contextmanager
+    def write(self):
+        """A write transaction on a raw SQLAlchemy connection."""
+        lock = self._write_lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(praxis_write=True)
+                with conn.begin():
+                    yield conn
+        finally:
+            if lock is not None:
+                lock.release()
+
+    @contextmanager
+    def read(self):
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def unit_of_work(self):
+        """Events appended here and the read-model changes made here commit together."""
+        with self.write() as conn:
+            uow = UnitOfWork(self, conn)
+            yield uow
+        for event in uow.appended:
+            metrics.EVENTS_APPENDED.labels(self.service, event.name).inc()
+        if uow.appended:
+            for callback in self._listeners:
+                callback()
+
+    # -- reading ---------------------------------------------------------
+    def _decode(self, envelope):
+        return self.registry.upcast(Event.from_json(envelope))
+
+    def read_stream(self, stream_id, conn=None):
+        query = (select(events_table.c.envelope)
+                 .where(events_table.c.stream_id == stream_id)
+                 .order_by(events_table.c.version))
+        if conn is not None:
+            return [self._decode(row.envelope) for row in conn.execute(query)]
+        with self.read() as own:
+            return [self._decode(row.envelope) for row in own.execute(query)]
+
+    def read_all(self, after=0, limit=1000, conn=None, origin=None):
+        """[(position, Event)] after `position`, own and consumed events alike."""
+        query = (select(events_table.c.position, events_table.c.envelope)
+                 .where(events_table.c.position > after)
+                 .order_by(events_table.c.position).limit(limit))
+        if origin is not None:
+            query = query.where(events_table.c.origin == origin)
+        if conn is not None:
+            return [(r.position, self._decode(r.envelope)) for r in conn.execute(query)]
+        with self.read() as own:
+            return [(r.position, self._decode(r.envelope)) for r in own.execute(query)]
+
+    def iterate_all(self, conn, batch=1000):
+        after = 0
+        while True:
+            page = self.read_all(after=after, limit=batch, conn=conn)
+            if not page:
+                return
+            yield from page
+            after = page[-1][0]
+
+    # -- outbox ----------------------------------------------------------
+    def outbox_status(self):
+        """(backlog, age in seconds of the oldest unsent event)."""
+        with self.read() as conn:
+            row = conn.execute(select(func.count(), func.min(outbox_table.c.recorded_at))
+                               .select_from(outbox_table)).one()
+        count, oldest = row
+        if oldest is None:
+            return count, 0.0
+        if oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=timezone.utc)
+        return count, max(0.0, (utc_now() - oldest).total_seconds())
+
+    def pending(self, conn, limit):
+        """[(position, envelope json)] of unsent events, oldest first."""
+        query = (select(outbox_table.c.position, events_table.c.envelope)
+                 .join(events_table, events_table.c.position == outbox_table.c.position)
+                 .order_by(outbox_table.c.position).limit(limit))
+        if not self.is_sqlite:
+            # Several relay replicas share the work instead of publishing twice.
+            query = query.with_for_update(skip_locked=True, of=outbox_table)
+        return [(row.position, row.envelope) for row in conn.execute(query)]
+
+    def mark_sent(self, conn, positions):
+        conn.execute(delete(outbox_table).where(outbox_table.c.position.in_(positions)))
+
+    def ping(self):
+        with self.read() as conn:
+            conn.execute(text("SELECT 1"))
+
+
+class UnitOfWork:
+    def __init__(self, store, conn):
+        self.store = store
+        self.conn = conn
+        self.appended = []
+        self._locked = False
+
+    def load(self, stream_id):
+        return self.store.read_stream(stream_id, conn=self.conn)
+
+    def version(self, stream_id):
+        return self.conn.execute(
+            select(func.coalesce(func.max(events_table.c.version), 0))
+            .where(events_table.c.stream_id == stream_id)).scalar_one()
+
+    def _lock_appends(self):
+        if not self._locked and not self.store.is_sqlite:
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+        self._locked = True
+
+    def append(self, stream_id, expected_version, context: Context, new_events):
+        """Append to `stream_id`, which must be at `expected_version`; apply read models."""
+        self._lock_appends()
+        current = self.version(stream_id)
+        if current != expected_version:
+            raise ConcurrencyError(
+                f"stream {stream_id} is at version {current}, expected {expected_version}")
+        now = utc_now()
+        appended = []
+        for offset, new in enumerate(new_events, start=1):
+            event = Event(
+                id=new.id or str(uuid.uuid4()),
+                source=self.store.source,
+                type=self.store.registry.latest_type(self.store.service, new.name),
+                subject=stream_id, time=format_time(now), data=new.data,
+                sequence=expected_version + offset,
+                organisationid=context.organisation_id, clinicid=context.clinic_id,
+                correlationid=context.correlation_id, causationid=context.causation_id,
+            )
+            self.store.registry.validate(event)
+            position = self._insert(event, stream_id, self.store.service, now)
+            self.conn.execute(insert(outbox_table).values(position=position, recorded_at=now))
+            self._project(event)
+            appended.append(event)
+        self.appended.extend(appended)
+        return appended
+
+    def record_foreign(self, event):
+        """Keep a consumed event and apply it to read models; False if seen before."""
+        seen = self.conn.execute(
+            select(events_table.c.position).where(events_table.c.event_id == event.id)).first()
+        if seen is not None:
+            return False
+        self._lock_appends()
+        self._insert(event, f"{event.service}/{event.subject}", event.service, utc_now())
+        self._project(event)
+        return True
+
+    def _insert(self, event, stream_id, origin, now):
+        try:
+            with self.conn.begin_nested():
+                result = self.conn.execute(insert(events_table).values(
+                    event_id=event.id, stream_id=stream_id, version=event.sequence,
+                    type=event.type, origin=origin, organisation_id=event.organisationid,
+                    clinic_id=event.clinicid, recorded_at=now, envelope=event.to_json()))
+        except IntegrityError:
+            raise ConcurrencyError(
+                f"stream {stream_id} already has version {event.sequence} or event {event.id}")
+        return result.inserted_primary_key[0]
+
+    def _project(self, event):
+        if self.store.projection is not None:
+            self.store.projection.apply(self.conn, self.store.registry.upcast(event))
