@@ -59,6 +59,14 @@ outbox_table = Table(
 _APPEND_LOCK_KEY = 0x70726178
 
 
+_file_locks = {}
+
+
+def _file_lock(url):
+    """One lock per SQLite file per process, however many stores open it."""
+    return _file_locks.setdefault(url, threading.Lock())
+
+
 def make_engine(url):
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -90,7 +98,7 @@ class EventStore:
         self.projection = projection
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._write_lock = _file_lock(url) if self.is_sqlite else None
         self._listeners = []  # called after a commit that appended own events
 
     def create_schema(self):

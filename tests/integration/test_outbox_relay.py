@@ -1,0 +1,145 @@
+"""The relay on the real broker: confirmed publishing, outages, late commits."""
+import json
+import threading
+import uuid
+
+import pytest
+from kombu import Connection, Exchange, Queue
+
+from shared.envelope import CONTENT_TYPE, Context, NewEvent
+from shared.events import catalogue
+from shared.outbox import OutboxRelay
+from shared.store import EventStore
+
+pytestmark = pytest.mark.integration
+CONTEXT = Context("org-1", "clinic-1")
+
+
+def registered(client_id):
+    return NewEvent("ClientRegistered", {
+        "client_id": client_id, "name": "Ada", "date_of_birth": "1990-01-02",
+        "contact": {}, "registered_at": "2026-01-01T09:00:00Z"})
+
+
+@pytest.fixture
+def store(database_url):
+    store = EventStore(database_url, "intake", catalogue)
+    store.create_schema()
+    yield store
+    store.engine.dispose()
+
+
+@pytest.fixture
+def subscriber(amqp_uri):
+    """A queue bound to intake.events, as a subscribing system would bind one."""
+    exchange = Exchange("intake.events", type="topic", durable=True)
+    queue = Queue(f"test-{uuid.uuid4().hex[:8]}", exchange=exchange, routing_key="#")
+    with Connection(amqp_uri) as connection:
+        bound = queue(connection.default_channel)
+        bound.declare()
+
+        def received():
+            messages = []
+            while (message := bound.get(no_ack=True)) is not None:
+                messages.append(message)
+            return messages
+        yield received
+
+
+def append(store, count):
+    events = []
+    for _ in range(count):
+        client_id = str(uuid.uuid4())
+        with store.unit_of_work() as uow:
+            events += uow.append(f"client-{client_id}", 0, CONTEXT, [registered(client_id)])
+    return events
+
+
+def test_relay_publishes_every_committed_event_once_in_order(store, amqp_uri, subscriber):
+    events = append(store, 25)
+    relay = OutboxRelay(store, amqp_uri, batch_size=10)
+    try:
+        assert relay.drain() == 25
+        assert relay.drain() == 0
+    finally:
+        relay.close()
+    messages = subscriber()
+    assert [m.properties["message_id"] for m in messages] == [e.id for e in events]
+    first = messages[0]
+    assert first.content_type == CONTENT_TYPE
+    assert first.delivery_info["routing_key"] == "ClientRegistered"
+    assert first.properties["delivery_mode"] == 2
+    assert json.loads(first.body) == events[0].to_dict()
+    assert store.outbox_status()[0] == 0
+
+
+def test_event_committed_while_relay_is_down_goes_out_when_it_is_back(store, amqp_uri,
+                                                                      subscriber):
+    (event,) = append(store, 1)
+    down = OutboxRelay(store, "amqp://guest:guest@127.0.0.1:1/", confirm_timeout=1)
+    with pytest.raises(Exception):
+        down.relay_once()
+    assert store.outbox_status()[0] == 1  # kept, not lost
+    back = OutboxRelay(store, amqp_uri)
+    try:
+        assert back.drain() == 1
+    finally:
+        back.close()
+    assert [m.properties["message_id"] for m in subscriber()] == [event.id]
+
+
+def test_a_late_commit_is_not_skipped(database_url, amqp_uri, subscriber):
+    """T1 appends first but commits last; the relay passes in between and after."""
+    stores = [EventStore(database_url, "intake", catalogue) for _ in range(2)]
+    stores[0].create_schema()
+    relay = OutboxRelay(stores[0], amqp_uri)
+    first_appended, release_first = threading.Event(), threading.Event()
+    ids = {}
+
+    def slow_writer():
+        client_id = str(uuid.uuid4())
+        with stores[0].unit_of_work() as uow:
+            ids["slow"] = uow.append(f"client-{client_id}", 0, CONTEXT,
+                                     [registered(client_id)])[0].id
+            first_appended.set()
+            release_first.wait(10)
+
+    def quick_writer():
+        ids["quick"] = append(stores[1], 1)[0].id
+
+    slow = threading.Thread(target=slow_writer)
+    slow.start()
+    first_appended.wait(10)
+    quick = threading.Thread(target=quick_writer)
+    quick.start()
+    try:
+        relay.drain()  # sees no committed event of T1 yet
+        release_first.set()
+        slow.join(10)
+        quick.join(10)
+        relay.drain()
+    finally:
+        relay.close()
+    published = [m.properties["message_id"] for m in subscriber()]
+    assert sorted(published) == sorted([ids["slow"], ids["quick"]])
+    assert stores[0].outbox_status()[0] == 0
+    for store in stores:
+        store.engine.dispose()
+
+
+def test_background_relay_wakes_on_commit(store, amqp_uri, subscriber):
+    import eventlet
+    from tests.support import wait_until
+
+    relay = OutboxRelay(store, amqp_uri, poll_interval=30)  # only a commit can wake it
+    runner = eventlet.spawn(relay.run)
+    try:
+        (event,) = append(store, 1)
+        received = []
+        wait_until(lambda: received.extend(subscriber()) or received, timeout=10,
+                   message="the relay to publish after the commit")
+        assert [m.properties["message_id"] for m in received] == [event.id]
+    finally:
+        relay.stop()
+        runner.wait()
+        relay.close()
