@@ -39,14 +39,14 @@ class Settings:
 
 def load(service, env=None):
     env = os.environ if env is None else env
-    if service not in SERVICES:
-        raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
     prefix = f"PRAXIS_{service.upper()}_"
+    if service not in SERVICES and prefix + "PORT" not in env:
+        raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
     data_dir = env.get("PRAXIS_DATA_DIR", "var")
     return Settings(
         service=service,
         host=env.get("PRAXIS_HOST", "127.0.0.1"),
-        port=int(env.get(prefix + "PORT", DEFAULT_PORTS[service])),
+        port=int(env.get(prefix + "PORT") or DEFAULT_PORTS[service]),
         database_url=env.get(prefix + "DATABASE_URL",
                              f"sqlite:///{os.path.abspath(data_dir)}/{service}.db"),
         amqp_uri=env.get("PRAXIS_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),

@@ -120,9 +120,10 @@ class Context:
     causation_id: str = None
     actor: str = None
 
-    def caused_by(self, event):
+    @classmethod
+    def caused_by(cls, event):
         """The context for events appended in reaction to `event`."""
-        return Context(event.organisationid, event.clinicid,
+        return cls(event.organisationid, event.clinicid,
                        event.correlationid, event.id, actor=f"event:{event.name}")
 
 
