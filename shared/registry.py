@@ -65,7 +65,7 @@ class EventRegistry:
                                {"type": [f"unknown event type {event.type}"]})
         errors = spec.schema.validate(event.data)
         if errors:
-            raise InvalidEvent(f"{event.type} payload is invalid", errors)
+            raise InvalidEvent(f"{event.type} payload is invalid: {errors}", errors)
 
     def upcast(self, event):
         """Bring an event to the latest version of its type."""
