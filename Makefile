@@ -9,7 +9,7 @@ ROLE ?= admin
 ORG ?= org-1
 CLINIC ?= clinic-1
 
-.PHONY: run test install unit integration e2e rebuild token dead-letters replay-dead-letters bench clean
+.PHONY: run test install unit integration e2e rebuild token dead-letters replay-dead-letters bench catalogue clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,3 +55,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+## Rewrite the README's event catalogue from the schemas
+catalogue: $(STAMP)
+	$(BIN)/python -m shared.catalogue_doc --write README.md

@@ -1,7 +1,10 @@
-"""Print the event catalogue as Markdown: `python -m shared.catalogue_doc`.
+"""The event catalogue as Markdown: `python -m shared.catalogue_doc [--write README.md]`.
 
-The README's catalogue is this output; a unit test keeps the two in step.
+The README's catalogue is this output (between its catalogue markers); a unit
+test keeps the two in step, and `make catalogue` rewrites it.
 """
+import sys
+
 from marshmallow import fields
 
 from .envelope import event_type
@@ -30,5 +33,25 @@ def markdown():
     return "\n".join(lines)
 
 
+START, END = "<!-- catalogue:start -->", "<!-- catalogue:end -->"
+
+
+def embedded(readme_text):
+    """The catalogue as it stands in the README."""
+    return readme_text.split(START, 1)[1].split(END, 1)[0].strip()
+
+
+def write(path):
+    with open(path) as handle:
+        text = handle.read()
+    head, rest = text.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    with open(path, "w") as handle:
+        handle.write(f"{head}{START}\n{markdown()}\n{END}{tail}")
+
+
 if __name__ == "__main__":
-    print(markdown())
+    if sys.argv[1:2] == ["--write"]:
+        write(sys.argv[2])
+    else:
+        print(markdown())
