@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import metrics
 from .envelope import Context, Event, NewEvent, format_time, utc_now  # noqa: F401
-from .errors import ConcurrencyError
+from .errors import ConcurrencyError, InvalidEvent
 
 Position = BigInteger().with_variant(Integer, "sqlite")
 
@@ -222,14 +222,19 @@ class UnitOfWork:
             select(func.coalesce(func.max(events_table.c.version), 0))
             .where(events_table.c.stream_id == stream_id)).scalar_one()
 
-    def _lock_appends(self):
+    def lock(self):
+        """Serialise with every other writer of this store until commit.
+
+        Appends take it anyway; call it first when a decision reads state that
+        a concurrent writer could change (on SQLite every write holds it).
+        """
         if not self._locked and not self.store.is_sqlite:
             self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
         self._locked = True
 
     def append(self, stream_id, expected_version, context: Context, new_events):
         """Append to `stream_id`, which must be at `expected_version`; apply read models."""
-        self._lock_appends()
+        self.lock()
         current = self.version(stream_id)
         if current != expected_version:
             raise ConcurrencyError(
@@ -260,8 +265,18 @@ class UnitOfWork:
             select(events_table.c.position).where(events_table.c.event_id == event.id)).first()
         if seen is not None:
             return False
-        self._lock_appends()
-        self._insert(event, f"{event.service}/{event.subject}", event.service, utc_now())
+        self.lock()
+        stream_id = f"{event.service}/{event.subject}"
+        holder = self.conn.execute(
+            select(events_table.c.event_id).where(events_table.c.stream_id == stream_id,
+                                                  events_table.c.version == event.sequence)
+        ).scalar()
+        if holder is not None:
+            # The producer's stream cannot hold two events at one position: this
+            # one is forged or corrupt, and retrying will never make it fit.
+            raise InvalidEvent(f"{stream_id} position {event.sequence} already holds "
+                               f"event {holder}, not {event.id}", {"sequence": ["taken"]})
+        self._insert(event, stream_id, event.service, utc_now())
         self._project(event)
         return True
 

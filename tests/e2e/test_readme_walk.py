@@ -25,6 +25,6 @@ def test_readme_walk_works_as_written(praxis):
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert '"reassessment"' in out
-    assert "53000" in out
+    assert "49000" in out
     assert '"90834"' in out and '"90832"' in out and '"90837"' in out
     assert '"sessions": 4' in out and '"goals": 1' in out

@@ -184,3 +184,16 @@ def test_old_versions_are_upcast_on_read(store):
     with store.read() as conn:
         envelope = conn.execute(select(events_table.c.envelope)).scalar()
     assert '"praxis.intake.ClientRegistered.v1"' in envelope
+
+
+def test_foreign_event_at_a_taken_position_is_refused_for_good(store):
+    client_id = str(uuid.uuid4())
+    data = registered(client_id).data
+    first = make_event("intake", "ClientRegistered", data, f"client-{client_id}")
+    impostor = make_event("intake", "ClientRegistered", data, f"client-{client_id}")
+    with store.unit_of_work() as uow:
+        uow.record_foreign(first)
+    with pytest.raises(InvalidEvent, match="already holds"):
+        with store.unit_of_work() as uow:
+            uow.record_foreign(impostor)
+    assert [e.id for _, e in store.read_all()] == [first.id]
