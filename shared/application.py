@@ -56,6 +56,7 @@ class Application:
         query = (select(events_table.c.position, events_table.c.envelope)
                  .where(events_table.c.position > after,
                         events_table.c.origin == self.service,
+                        events_table.c.published.is_(True),
                         events_table.c.organisation_id == principal.organisation_id)
                  .order_by(events_table.c.position).limit(limit))
         clinics = principal.clinic_filter()

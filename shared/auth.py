@@ -14,7 +14,7 @@ from .errors import Forbidden, NotFound, Unauthorized
 
 ALGORITHM = "HS256"
 ISSUER = "praxis"
-ROLES = ("admin", "clinician", "front_desk", "billing", "integrator")
+ROLES = ("admin", "clinician", "front_desk", "billing", "integrator", "client")
 ALL_CLINICS = "*"
 
 
@@ -24,6 +24,7 @@ class Principal:
     role: str
     organisation_id: str
     clinic_ids: tuple
+    client_id: str = None  # set for role "client": the one record they may reach
 
     def sees(self, organisation_id, clinic_id):
         return organisation_id == self.organisation_id and (
@@ -41,6 +42,11 @@ class Principal:
             raise NotFound(f"{what} not found")
         return record
 
+    def require_own_record(self, client_id):
+        """A client reaches their own record only; staff pass (their role rules apply)."""
+        if self.role == "client" and self.client_id != str(client_id):
+            raise NotFound("client not found")
+
     def require_role(self, *roles):
         if self.role not in roles:
             raise Forbidden(f"role {self.role!r} may not do this; needs one of {', '.join(roles)}")
@@ -50,12 +56,17 @@ class Principal:
         return None if ALL_CLINICS in self.clinic_ids else list(self.clinic_ids)
 
 
-def issue_token(secret, user_id, role, organisation_id, clinic_ids, ttl_seconds=8 * 3600):
+def issue_token(secret, user_id, role, organisation_id, clinic_ids, ttl_seconds=8 * 3600,
+                client_id=None):
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if (role == "client") != (client_id is not None):
+        raise ValueError("a client_id goes with role 'client', and only with it")
     now = int(time.time())
     claims = {"iss": ISSUER, "sub": user_id, "role": role, "org": organisation_id,
               "clinics": list(clinic_ids), "iat": now, "exp": now + ttl_seconds}
+    if client_id is not None:
+        claims["client_id"] = client_id
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -68,7 +79,10 @@ def verify_token(secret, token):
     role, org, clinics = claims.get("role"), claims.get("org"), claims.get("clinics")
     if role not in ROLES or not isinstance(org, str) or not isinstance(clinics, list):
         raise Unauthorized("token lacks role, organisation or clinics")
-    return Principal(claims["sub"], role, org, tuple(str(c) for c in clinics))
+    client_id = claims.get("client_id")
+    if (role == "client") != isinstance(client_id, str):
+        raise Unauthorized("a client token must name its client, and only a client token")
+    return Principal(claims["sub"], role, org, tuple(str(c) for c in clinics), client_id)
 
 
 def principal_from_header(secret, header):

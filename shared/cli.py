@@ -30,7 +30,7 @@ def cmd_token(args):
 
     settings = config.load(args.service)
     print(issue_token(settings.token_secret, args.user, args.role, args.org, args.clinic,
-                      ttl_seconds=args.ttl))
+                      ttl_seconds=args.ttl, client_id=args.client_id))
 
 
 def cmd_rebuild(args):
@@ -70,6 +70,7 @@ def main(argv=None):
     token.add_argument("--clinic", action="append", default=None,
                        help="repeatable; '*' for every clinic of the organisation")
     token.add_argument("--user", default="local-user")
+    token.add_argument("--client-id", help="with --role client: the client's own id")
     token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds")
     token.add_argument("--service", default="intake", help=argparse.SUPPRESS)
     token.set_defaults(run=cmd_token)

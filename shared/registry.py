@@ -16,6 +16,7 @@ class EventSpec:
     version: int
     schema: object
     description: str
+    private: bool = False  # kept in the service's own store, never published
 
 
 class EventRegistry:
@@ -24,18 +25,26 @@ class EventRegistry:
         self._latest = {}      # (service, name) -> version
         self._upcasters = {}   # (service, name, from_version) -> fn(data) -> data
 
-    def register(self, service, name, version, schema_class, description=""):
-        spec = EventSpec(service, name, version, schema_class(), description)
+    def register(self, service, name, version, schema_class, description="", private=False):
+        for (other_service, other_name, _), _spec in self._specs.items():
+            if other_name == name and other_service != service:
+                # Projections and reactions dispatch on the name alone.
+                raise ValueError(f"event name {name} is already used by {other_service}")
+        spec = EventSpec(service, name, version, schema_class(), description, private)
         self._specs[(service, name, version)] = spec
         if version > self._latest.get((service, name), 0):
             self._latest[(service, name)] = version
         return schema_class
 
-    def event(self, service, name, version, description=""):
+    def event(self, service, name, version, description="", private=False):
         """Class decorator form of register()."""
         def decorate(schema_class):
-            return self.register(service, name, version, schema_class, description)
+            return self.register(service, name, version, schema_class, description, private)
         return decorate
+
+    def is_private(self, type_):
+        spec = self._specs.get(parse_type(type_))
+        return spec is not None and spec.private
 
     def upcaster(self, service, name, from_version):
         """Decorator: fn(data of from_version) -> data of from_version + 1."""

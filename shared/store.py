@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    BigInteger, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text,
+    BigInteger, Boolean, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text,
     UniqueConstraint, create_engine, delete, event as sa_event, func, insert, select, text,
 )
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +46,8 @@ events_table = Table(
     Column("clinic_id", String(64), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("envelope", Text, nullable=False),
+    # False for private events (e.g. psychotherapy notes): never relayed or fed.
+    Column("published", Boolean, nullable=False, default=True),
     UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
 )
 
@@ -252,8 +254,11 @@ class UnitOfWork:
                 correlationid=context.correlation_id, causationid=context.causation_id,
             )
             self.store.registry.validate(event)
-            position = self._insert(event, stream_id, self.store.service, now)
-            self.conn.execute(insert(outbox_table).values(position=position, recorded_at=now))
+            published = not self.store.registry.is_private(event.type)
+            position = self._insert(event, stream_id, self.store.service, now, published)
+            if published:
+                self.conn.execute(insert(outbox_table).values(position=position,
+                                                              recorded_at=now))
             self._project(event)
             appended.append(event)
         self.appended.extend(appended)
@@ -280,13 +285,14 @@ class UnitOfWork:
         self._project(event)
         return True
 
-    def _insert(self, event, stream_id, origin, now):
+    def _insert(self, event, stream_id, origin, now, published=True):
         try:
             with self.conn.begin_nested():
                 result = self.conn.execute(insert(events_table).values(
                     event_id=event.id, stream_id=stream_id, version=event.sequence,
                     type=event.type, origin=origin, organisation_id=event.organisationid,
-                    clinic_id=event.clinicid, recorded_at=now, envelope=event.to_json()))
+                    clinic_id=event.clinicid, recorded_at=now, envelope=event.to_json(),
+                    published=published))
         except IntegrityError:
             raise ConcurrencyError(
                 f"stream {stream_id} already has version {event.sequence} or event {event.id}")

@@ -197,3 +197,36 @@ def test_foreign_event_at_a_taken_position_is_refused_for_good(store):
         with store.unit_of_work() as uow:
             uow.record_foreign(impostor)
     assert [e.id for _, e in store.read_all()] == [first.id]
+
+
+def test_private_events_are_stored_but_never_relayed_or_fed(store):
+    from shared.auth import Principal
+    from shared.registry import EventRegistry
+    from marshmallow import Schema, fields
+
+    class Thought(Schema):
+        text = fields.String(required=True)
+
+    registry = EventRegistry()
+    registry.register("intake", "ThoughtRecorded", 1, Thought, private=True)
+    registry.register("intake", "ClientRegistered", 1, type(catalogue._specs[
+        ("intake", "ClientRegistered", 1)].schema))
+    store.registry = registry
+    client_id = str(uuid.uuid4())
+    with store.unit_of_work() as uow:
+        uow.append(f"client-{client_id}", 0, CONTEXT, [registered(client_id)])
+        uow.append(f"thoughts-{client_id}", 0, CONTEXT,
+                   [NewEvent("ThoughtRecorded", {"text": "private"})])
+    assert len(store.read_all()) == 2
+    assert store.outbox_status()[0] == 1  # only the published one waits for the relay
+
+    from shared.application import Application
+
+    class Feed(Application):
+        service = "intake"
+
+        def __init__(self, store):
+            self.store = store
+
+    feed = Feed(store).event_feed(Principal("u", "admin", "org-1", ("*",)), 0, 100)
+    assert [item["event"]["type"] for item in feed] == ["praxis.intake.ClientRegistered.v1"]

@@ -76,3 +76,18 @@ def test_config_defaults_and_overrides():
     assert "cloudevents" in nameko["ACCEPT"]
     with pytest.raises(ValueError):
         config.load("payroll", {})
+
+
+def test_client_tokens_name_their_client():
+    token = issue_token(SECRET, "u-c", "client", "org-1", ["clinic-1"], client_id="c-9")
+    principal = verify_token(SECRET, token)
+    assert principal.role == "client" and principal.client_id == "c-9"
+    principal.require_own_record("c-9")
+    with pytest.raises(NotFound):
+        principal.require_own_record("c-10")
+    with pytest.raises(ValueError):
+        issue_token(SECRET, "u", "client", "org-1", ["clinic-1"])
+    with pytest.raises(ValueError):
+        issue_token(SECRET, "u", "clinician", "org-1", ["clinic-1"], client_id="c-9")
+    staff = verify_token(SECRET, issue_token(SECRET, "u", "clinician", "org-1", ["clinic-1"]))
+    staff.require_own_record("anyone")  # staff are judged by their role rules instead

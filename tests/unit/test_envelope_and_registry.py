@@ -95,3 +95,15 @@ def test_catalogue_lists_every_event_the_services_publish():
                      ("notes", "GoalSet"), ("billing", "ChargeRecorded")]:
         assert expected in names
     assert all(s.description for s in catalogue.specs())
+
+
+def test_event_names_are_unique_across_services():
+    registry = EventRegistry()
+
+    class Any(Schema):
+        pass
+
+    registry.register("intake", "Noted", 1, Any)
+    registry.register("intake", "Noted", 2, Any)
+    with pytest.raises(ValueError, match="already used by intake"):
+        registry.register("notes", "Noted", 1, Any)
