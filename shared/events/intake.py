@@ -1,33 +1,162 @@
+"""Events intake publishes. Consumers: scheduling, notes, billing, integrators."""
 from marshmallow import Schema, fields, validate
 
 from . import catalogue
 
 SERVICE = "intake"
+PAYER_KINDS = ["self_pay", "insurer", "medicaid"]
+CONSENT_KINDS = ["treatment", "telehealth", "cancellation_policy", "data_sharing"]
+DISCHARGE_REASONS = ["planned_ending", "dropped_out", "referred_on"]
+CHANGE_CATEGORIES = ["recovered", "reliably_improved", "no_reliable_change",
+                     "reliably_deteriorated"]
 
 
 class Contact(Schema):
     email = fields.Email(allow_none=True)
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    email_ok = fields.Boolean()
+    text_ok = fields.Boolean()
+    voicemail_ok = fields.Boolean()
+
+
+class Guardian(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    relationship = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    email = fields.Email(allow_none=True)
+
+
+class Payer(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(PAYER_KINDS))
+    insurer_name = fields.String(allow_none=True)
+    member_id = fields.String(allow_none=True)
 
 
 @catalogue.event(SERVICE, "ClientRegistered", 1,
-                 "A client was registered at a clinic.")
+                 "A client was registered at a clinic (name is the legal name).")
 class ClientRegisteredV1(Schema):
     client_id = fields.UUID(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    preferred_name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    pronouns = fields.String(allow_none=True, validate=validate.Length(max=40))
     date_of_birth = fields.Date(required=True)
     contact = fields.Nested(Contact, required=True)
+    guardian = fields.Nested(Guardian, allow_none=True)
+    referral_source = fields.String(allow_none=True, validate=validate.Length(max=200))
+    primary_clinician_id = fields.String(allow_none=True)
+    payer = fields.Nested(Payer, allow_none=True)  # absent or null: self-pay
     registered_at = fields.DateTime(required=True)
 
 
+@catalogue.event(SERVICE, "ClientDetailsUpdated", 1,
+                 "Some registration details changed; `changes` holds the new values by "
+                 "ClientRegistered field name.")
+class ClientDetailsUpdatedV1(Schema):
+    client_id = fields.UUID(required=True)
+    changes = fields.Dict(keys=fields.String(), required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "ConsentGiven", 1,
+                 "The client accepted a version of a consent document.")
+class ConsentGivenV1(Schema):
+    client_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(CONSENT_KINDS))
+    document_version = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    given_at = fields.DateTime(required=True)
+    recorded_by = fields.String(required=True)
+
+
+@catalogue.event(SERVICE, "ConsentRevoked", 1, "The client withdrew a consent.")
+class ConsentRevokedV1(Schema):
+    client_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(CONSENT_KINDS))
+    revoked_at = fields.DateTime(required=True)
+    recorded_by = fields.String(required=True)
+
+
+@catalogue.event(SERVICE, "EpisodeOpened", 1, "An episode of care began at intake.")
+class EpisodeOpenedV1(Schema):
+    client_id = fields.UUID(required=True)
+    episode_id = fields.UUID(required=True)
+    opened_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "ClientDischarged", 1,
+                 "The episode of care ended; scheduling cancels future appointments.")
+class ClientDischargedV1(Schema):
+    client_id = fields.UUID(required=True)
+    episode_id = fields.UUID(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(DISCHARGE_REASONS))
+    discharged_at = fields.DateTime(required=True)
+
+
+class Change(Schema):
+    """The change against the episode's baseline (Jacobson-Truax)."""
+    baseline_assessment_id = fields.UUID(required=True)
+    baseline_total = fields.Integer(required=True)
+    difference = fields.Integer(required=True)  # total - baseline_total
+    rci = fields.Float(required=True)
+    category = fields.String(required=True, validate=validate.OneOf(CHANGE_CATEGORIES))
+    response = fields.Boolean(allow_none=True, required=True)   # None: not defined
+    remission = fields.Boolean(allow_none=True, required=True)  # None: not defined
+
+
 @catalogue.event(SERVICE, "ClientAssessed", 1,
-                 "A standardized instrument was administered and scored.")
+                 "A standardized instrument was administered and scored; after the "
+                 "baseline it carries the change against it.")
 class ClientAssessedV1(Schema):
     client_id = fields.UUID(required=True)
     assessment_id = fields.UUID(required=True)
+    episode_id = fields.UUID(allow_none=True)
     instrument = fields.String(required=True)
+    instrument_version = fields.Integer()
     kind = fields.String(required=True, validate=validate.OneOf(["initial", "reassessment"]))
     answers = fields.List(fields.Integer(), required=True)
     total = fields.Integer(required=True)
     severity = fields.String(required=True)
+    change = fields.Nested(Change, allow_none=True)  # None for the baseline
     assessed_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "RiskFlagRaised", 1,
+                 "An answer signals risk (PHQ-9 item 9 above 0): on the clinic's risk list "
+                 "until acknowledged.")
+class RiskFlagRaisedV1(Schema):
+    client_id = fields.UUID(required=True)
+    flag_id = fields.UUID(required=True)
+    assessment_id = fields.UUID(required=True)
+    instrument = fields.String(required=True)
+    reason = fields.String(required=True)
+    raised_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "RiskFlagAcknowledged", 1,
+                 "A clinician acknowledged a risk flag and recorded what was done.")
+class RiskFlagAcknowledgedV1(Schema):
+    client_id = fields.UUID(required=True)
+    flag_id = fields.UUID(required=True)
+    acknowledged_by = fields.String(required=True)
+    acknowledged_at = fields.DateTime(required=True)
+    action_taken = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+@catalogue.event(SERVICE, "ReliableDeteriorationDetected", 1,
+                 "An assessment is reliably worse than the baseline: an alert.")
+class ReliableDeteriorationDetectedV1(Schema):
+    client_id = fields.UUID(required=True)
+    assessment_id = fields.UUID(required=True)
+    instrument = fields.String(required=True)
+    rci = fields.Float(required=True)
+    detected_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "NotOnTrackFlagged", 1,
+                 "The clinic's not-on-track rule fired for a client.")
+class NotOnTrackFlaggedV1(Schema):
+    client_id = fields.UUID(required=True)
+    instrument = fields.String(required=True)
+    assessment_id = fields.UUID(allow_none=True, required=True)
+    rule = fields.String(required=True)
+    reason = fields.String(required=True)
+    flagged_at = fields.DateTime(required=True)

@@ -1,9 +1,45 @@
+"""Events scheduling publishes. Consumers: intake, notes, billing, integrators."""
 from marshmallow import Schema, fields, validate
 
 from . import catalogue
 
 SERVICE = "scheduling"
-MODALITIES = ["in_person", "video"]
+MODALITIES = ["in_person", "video", "phone"]
+SESSION_TYPES = ["intake", "individual", "family", "group", "crisis"]
+PLACES_OF_SERVICE = ["office", "client_home", "elsewhere"]
+CANCELLED_BY = ["client", "clinician", "clinic"]
+
+
+class WorkingHours(Schema):
+    weekday = fields.Integer(required=True, validate=validate.Range(min=0, max=6))  # 0 Monday
+    start = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
+    end = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
+
+
+@catalogue.event(SERVICE, "ClinicConfigured", 1,
+                 "A clinic's calendar settings (time zone, late-cancel window, video link "
+                 "template); the clinic is the envelope's clinicid.")
+class ClinicConfiguredV1(Schema):
+    name = fields.String(required=True)
+    time_zone = fields.String(required=True)  # IANA, e.g. Europe/London
+    late_cancel_window_hours = fields.Integer(required=True, validate=validate.Range(min=0))
+    video_link_template = fields.String(allow_none=True, required=True)
+    calendar_shows_client_names = fields.Boolean(required=True)
+
+
+@catalogue.event(SERVICE, "ClinicianProfileSet", 1,
+                 "A clinician's name, clinics and working hours.")
+class ClinicianProfileSetV1(Schema):
+    clinician_id = fields.String(required=True)
+    name = fields.String(required=True)
+    clinic_ids = fields.List(fields.String(), required=True)
+    working_hours = fields.List(fields.Nested(WorkingHours), required=True)
+
+
+@catalogue.event(SERVICE, "RoomAdded", 1, "A room at a clinic.")
+class RoomAddedV1(Schema):
+    room_id = fields.String(required=True)
+    name = fields.String(required=True)
 
 
 @catalogue.event(SERVICE, "AppointmentBooked", 1,
@@ -15,22 +51,72 @@ class AppointmentBookedV1(Schema):
     start = fields.DateTime(required=True)
     duration_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
     modality = fields.String(required=True, validate=validate.OneOf(MODALITIES))
+    session_type = fields.String(required=True, validate=validate.OneOf(SESSION_TYPES))
+    room_id = fields.String(allow_none=True)
+    video_link = fields.String(allow_none=True)
+    series_id = fields.UUID(allow_none=True)
+
+
+@catalogue.event(SERVICE, "AppointmentRescheduled", 1, "An appointment moved.")
+class AppointmentRescheduledV1(Schema):
+    appointment_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    clinician_id = fields.String(required=True)
+    previous_start = fields.DateTime(required=True)
+    start = fields.DateTime(required=True)
+    duration_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
+    room_id = fields.String(allow_none=True)
+
+
+@catalogue.event(SERVICE, "AppointmentCancelled", 1,
+                 "An appointment was cancelled; `late` when inside the clinic's window.")
+class AppointmentCancelledV1(Schema):
+    appointment_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    clinician_id = fields.String(required=True)
+    start = fields.DateTime(required=True)
+    cancelled_by = fields.String(required=True, validate=validate.OneOf(CANCELLED_BY))
+    notice_minutes = fields.Integer(required=True)
+    late = fields.Boolean(required=True)
+    reason = fields.String(allow_none=True, required=True)
+    cancelled_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "AppointmentNoShow", 1, "The client did not come.")
+class AppointmentNoShowV1(Schema):
+    appointment_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    clinician_id = fields.String(required=True)
+    start = fields.DateTime(required=True)
+    recorded_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "ClientCheckedIn", 1, "The client arrived for an appointment.")
+class ClientCheckedInV1(Schema):
+    appointment_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    checked_in_at = fields.DateTime(required=True)
 
 
 @catalogue.event(SERVICE, "SessionHeld", 1,
-                 "A booked appointment took place; the proof of service.")
+                 "A booked appointment took place: the proof of service billing and notes "
+                 "hang on.")
 class SessionHeldV1(Schema):
     appointment_id = fields.UUID(required=True)
     client_id = fields.UUID(required=True)
     clinician_id = fields.String(required=True)
     start = fields.DateTime(required=True)
-    minutes = fields.Integer(required=True, validate=validate.Range(min=0))
+    minutes = fields.Integer(required=True, validate=validate.Range(min=0))  # face to face
     modality = fields.String(required=True, validate=validate.OneOf(MODALITIES))
-    session_number = fields.Integer(required=True, validate=validate.Range(min=1))
+    session_type = fields.String(required=True, validate=validate.OneOf(SESSION_TYPES))
+    place_of_service = fields.String(required=True, validate=validate.OneOf(PLACES_OF_SERVICE))
+    audio_only = fields.Boolean(required=True)
+    episode_id = fields.UUID(allow_none=True)
+    session_number = fields.Integer(required=True, validate=validate.Range(min=1))  # in episode
 
 
 @catalogue.event(SERVICE, "ReassessmentDue", 1,
-                 "The clinic's cadence says the client is due a reassessment.")
+                 "The cadence says the client is due a reassessment (once per cycle).")
 class ReassessmentDueV1(Schema):
     client_id = fields.UUID(required=True)
     sessions_since_assessment = fields.Integer(required=True)
@@ -40,6 +126,9 @@ class ReassessmentDueV1(Schema):
 
 
 @catalogue.event(SERVICE, "ReassessmentPolicySet", 1,
-                 "A clinic set how often clients are reassessed.")
+                 "How often clients are reassessed: per clinic, or for one client "
+                 "(client_id set); due at whichever limit comes first.")
 class ReassessmentPolicySetV1(Schema):
-    every_sessions = fields.Integer(required=True, validate=validate.Range(min=1))
+    client_id = fields.UUID(allow_none=True)
+    every_sessions = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    every_days = fields.Integer(allow_none=True, validate=validate.Range(min=1))
