@@ -35,7 +35,8 @@ class Application:
                 name = original.name
             except ValueError as exc:
                 raise InvalidEvent(str(exc))
-            event = catalogue.decode(body)
+            catalogue.validate(original)
+            event = catalogue.upcast(original)
             with self.store.unit_of_work() as uow:
                 if not uow.record_foreign(original):
                     outcome = "duplicate"

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     BigInteger, Boolean, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text,
-    UniqueConstraint, create_engine, delete, event as sa_event, func, insert, select, text,
+    UniqueConstraint, bindparam, create_engine, delete, event as sa_event, func, insert, select, text,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -209,6 +209,18 @@ class EventStore:
             conn.execute(text("SELECT 1"))
 
 
+# Built once: hot statements reuse SQLAlchemy's compiled cache without rebuilding.
+_STREAM_VERSION = (select(func.coalesce(func.max(events_table.c.version), 0))
+                   .where(events_table.c.stream_id == bindparam("stream_id")))
+_POSITION_HOLDER = (select(events_table.c.event_id)
+                    .where(events_table.c.stream_id == bindparam("stream_id"),
+                           events_table.c.version == bindparam("version")))
+_SEEN = select(events_table.c.position).where(events_table.c.event_id == bindparam("event_id"))
+_INSERT_EVENT = insert(events_table)
+_INSERT_OUTBOX = insert(outbox_table)
+_APPEND_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
 class UnitOfWork:
     def __init__(self, store, conn):
         self.store = store
@@ -220,9 +232,7 @@ class UnitOfWork:
         return self.store.read_stream(stream_id, conn=self.conn)
 
     def version(self, stream_id):
-        return self.conn.execute(
-            select(func.coalesce(func.max(events_table.c.version), 0))
-            .where(events_table.c.stream_id == stream_id)).scalar_one()
+        return self.conn.execute(_STREAM_VERSION, {"stream_id": stream_id}).scalar_one()
 
     def lock(self):
         """Serialise with every other writer of this store until commit.
@@ -231,7 +241,7 @@ class UnitOfWork:
         a concurrent writer could change (on SQLite every write holds it).
         """
         if not self._locked and not self.store.is_sqlite:
-            self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+            self.conn.execute(_APPEND_LOCK, {"key": _APPEND_LOCK_KEY})
         self._locked = True
 
     def append(self, stream_id, expected_version, context: Context, new_events):
@@ -241,24 +251,26 @@ class UnitOfWork:
         if current != expected_version:
             raise ConcurrencyError(
                 f"stream {stream_id} is at version {current}, expected {expected_version}")
+        registry = self.store.registry
         now = utc_now()
         appended = []
         for offset, new in enumerate(new_events, start=1):
             event = Event(
                 id=new.id or str(uuid.uuid4()),
                 source=self.store.source,
-                type=self.store.registry.latest_type(self.store.service, new.name),
+                type=registry.latest_type(self.store.service, new.name),
                 subject=stream_id, time=format_time(now), data=new.data,
                 sequence=expected_version + offset,
                 organisationid=context.organisation_id, clinicid=context.clinic_id,
                 correlationid=context.correlation_id, causationid=context.causation_id,
             )
-            self.store.registry.validate(event)
-            published = not self.store.registry.is_private(event.type)
+            registry.validate(event)
+            if new.id is not None and self.conn.execute(_SEEN, {"event_id": new.id}).first():
+                raise ConcurrencyError(f"event {new.id} was appended already")
+            published = not registry.is_private(event.type)
             position = self._insert(event, stream_id, self.store.service, now, published)
             if published:
-                self.conn.execute(insert(outbox_table).values(position=position,
-                                                              recorded_at=now))
+                self.conn.execute(_INSERT_OUTBOX, {"position": position, "recorded_at": now})
             self._project(event)
             appended.append(event)
         self.appended.extend(appended)
@@ -266,16 +278,12 @@ class UnitOfWork:
 
     def record_foreign(self, event):
         """Keep a consumed event and apply it to read models; False if seen before."""
-        seen = self.conn.execute(
-            select(events_table.c.position).where(events_table.c.event_id == event.id)).first()
-        if seen is not None:
+        self.lock()  # before the checks: a concurrent redelivery waits, then sees it
+        if self.conn.execute(_SEEN, {"event_id": event.id}).first() is not None:
             return False
-        self.lock()
         stream_id = f"{event.service}/{event.subject}"
         holder = self.conn.execute(
-            select(events_table.c.event_id).where(events_table.c.stream_id == stream_id,
-                                                  events_table.c.version == event.sequence)
-        ).scalar()
+            _POSITION_HOLDER, {"stream_id": stream_id, "version": event.sequence}).scalar()
         if holder is not None:
             # The producer's stream cannot hold two events at one position: this
             # one is forged or corrupt, and retrying will never make it fit.
@@ -286,13 +294,14 @@ class UnitOfWork:
         return True
 
     def _insert(self, event, stream_id, origin, now, published=True):
+        # The checks above run under the append lock, so a unique violation here
+        # means a writer outside that protocol: refuse, the transaction rolls back.
         try:
-            with self.conn.begin_nested():
-                result = self.conn.execute(insert(events_table).values(
-                    event_id=event.id, stream_id=stream_id, version=event.sequence,
-                    type=event.type, origin=origin, organisation_id=event.organisationid,
-                    clinic_id=event.clinicid, recorded_at=now, envelope=event.to_json(),
-                    published=published))
+            result = self.conn.execute(_INSERT_EVENT, {
+                "event_id": event.id, "stream_id": stream_id, "version": event.sequence,
+                "type": event.type, "origin": origin, "organisation_id": event.organisationid,
+                "clinic_id": event.clinicid, "recorded_at": now, "envelope": event.to_json(),
+                "published": published})
         except IntegrityError:
             raise ConcurrencyError(
                 f"stream {stream_id} already has version {event.sequence} or event {event.id}")
