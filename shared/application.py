@@ -9,16 +9,27 @@ import time
 from sqlalchemy import select
 
 from . import metrics
-from .envelope import Context, Event
+from .envelope import Context, Event, parse_type
 from .errors import InvalidEvent
 from .events import catalogue
+from .logs import log_context
 from .store import EventStore, events_table
+from .timeutil import parse_time, utc_now
+
+
+def _name_of(body):
+    try:
+        return parse_type(body.get("type", ""))[1]
+    except ValueError:
+        return "unknown"
 
 
 class Application:
     service = None        # "intake", ...
     projection = None     # the service's read models
     reactions = {}        # event name -> method name, for foreign events
+
+    handler_queues = ()  # set by the runtime: the queues this service consumes from
 
     def __init__(self, database_url, amqp_uri=None):
         self.amqp_uri = amqp_uri
@@ -28,29 +39,39 @@ class Application:
     def consume(self, body):
         """Handle one delivery of a foreign event; return 'applied' or 'duplicate'."""
         started = time.perf_counter()
-        name = "unknown"
-        try:
+        body = body if isinstance(body, dict) else {}
+        with log_context(correlation_id=body.get("correlationid"), event_id=body.get("id"),
+                         event_type=body.get("type")):
             try:
-                original = Event.from_dict(body)
-                name = original.name
-            except ValueError as exc:
-                raise InvalidEvent(str(exc))
-            catalogue.validate(original)
-            event = catalogue.upcast(original)
-            with self.store.unit_of_work() as uow:
-                if not uow.record_foreign(original):
-                    outcome = "duplicate"
-                else:
-                    outcome = "applied"
-                    reaction = self.reactions.get(event.name)
-                    if reaction is not None:
-                        getattr(self, reaction)(uow, event, Context.caused_by(event))
-        except Exception:
-            metrics.EVENTS_CONSUMED.labels(self.service, name, "failed").inc()
-            raise
+                outcome, event = self._consume(body)
+            except Exception:
+                metrics.EVENTS_CONSUMED.labels(self.service, _name_of(body), "failed").inc()
+                raise
+        name = event.name
         metrics.EVENTS_CONSUMED.labels(self.service, name, outcome).inc()
         metrics.HANDLER_DURATION.labels(self.service, name).observe(time.perf_counter() - started)
+        if outcome == "applied":
+            lag = (utc_now() - parse_time(event.time)).total_seconds()
+            metrics.CONSUME_LAG.labels(self.service, name).observe(max(lag, 0.0))
         return outcome
+
+    def _consume(self, body):
+        try:
+            original = Event.from_dict(body)
+        except ValueError as exc:
+            raise InvalidEvent(str(exc))
+        catalogue.validate(original)
+        event = catalogue.upcast(original)
+        with self.store.unit_of_work() as uow:
+            if not uow.record_foreign(original):
+                return "duplicate", event
+            reaction = self.reactions.get(event.name)
+            if reaction is not None:
+                getattr(self, reaction)(uow, event, Context.caused_by(event))
+        return "applied", event
+
+    def refresh_gauges(self):
+        """Set the service's practice gauges from its read models (called at scrape)."""
 
     def event_feed(self, principal, after, limit):
         """This service's own events after a position, for subscribers that replay."""

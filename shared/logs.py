@@ -1,8 +1,24 @@
-"""JSON lines on stdout: one object per record, no personal data in messages."""
+"""JSON lines on stdout: time, level, service, correlation id, and the event
+being handled (id and type). Messages never carry client names or clinical text.
+"""
+import contextvars
 import json
 import logging
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
+
+# Set per request / per handled event; green threads each see their own.
+_context = contextvars.ContextVar("praxis_log_context", default={})
+
+
+@contextmanager
+def log_context(**values):
+    token = _context.set({**_context.get(), **{k: v for k, v in values.items() if v}})
+    try:
+        yield
+    finally:
+        _context.reset(token)
 
 
 class JsonFormatter(logging.Formatter):
@@ -17,10 +33,11 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "logger": record.name,
             "message": record.getMessage(),
+            **_context.get(),
         }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line)
+        return json.dumps(line, default=str)
 
 
 def configure(service, level=logging.INFO):

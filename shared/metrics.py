@@ -40,3 +40,29 @@ HTTP_REQUESTS = Counter(
 HTTP_DURATION = Histogram(
     "praxis_http_request_duration_seconds", "HTTP request latency by route template.",
     ["service", "method", "route"])
+CONSUME_LAG = Histogram(
+    "praxis_event_consume_lag_seconds",
+    "From an event's time to its application in this service's read models (projection lag).",
+    ["service", "type"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900))
+CONSUMER_BACKLOG = Gauge(
+    "praxis_consumer_queue_messages",
+    "Messages waiting in this service's event handler queues (consumer lag).",
+    ["service", "queue"])
+
+# The practice at a glance: per clinic (a bounded label), never per client.
+RISK_FLAGS_OPEN = Gauge(
+    "praxis_risk_flags_open", "Risk flags raised and not yet acknowledged.",
+    ["service", "organisation", "clinic"])
+REASSESSMENTS_OVERDUE = Gauge(
+    "praxis_reassessments_overdue", "Clients whose reassessment is past due.",
+    ["service", "organisation", "clinic"])
+NOTES_OVERDUE = Gauge(
+    "praxis_notes_overdue", "Progress notes unsigned past the clinic's deadline.",
+    ["service", "organisation", "clinic"])
+
+
+def set_per_clinic(gauge, service, counts):
+    """Replace a per-clinic gauge's values: {(organisation, clinic): value}."""
+    gauge.clear()
+    for (organisation, clinic), value in counts.items():
+        gauge.labels(service, organisation, clinic).set(value)

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from . import metrics
 from .auth import verify_token
+from .consumer import ReliableEventHandler, handler_queue_name
 from .outbox import OutboxRelay
 from .web import http, json_response, load_query, principal_of
 
@@ -23,6 +24,11 @@ class Praxis(DependencyProvider):
         self.application = self.application_class(config["PRAXIS_DATABASE_URL"],
                                                   config["AMQP_URI"])
         self.relay = OutboxRelay(self.application.store, config["AMQP_URI"])
+        self.application.handler_queues = sorted(
+            handler_queue_name(entrypoint.source_service, entrypoint.event_type,
+                               self.container.service_name, entrypoint.method_name)
+            for entrypoint in self.container.entrypoints
+            if isinstance(entrypoint, ReliableEventHandler))
 
     def start(self):
         self._relay_thread = self.container.spawn_managed_thread(self.relay.run)
@@ -37,6 +43,19 @@ class Praxis(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.application
+
+
+def queue_depths(amqp_uri, queues):
+    """[(queue, messages ready)] by passive declare; nothing when the broker is away."""
+    if not queues:
+        return []
+    try:
+        with Connection(amqp_uri, connect_timeout=2) as connection:
+            channel = connection.channel()
+            return [(queue, channel.queue_declare(queue, passive=True).message_count)
+                    for queue in queues]
+    except Exception:  # a missing queue or an absent broker must not break /metrics
+        return []
 
 
 class TokenVerifier(DependencyProvider):
@@ -57,14 +76,24 @@ class CommonEndpoints:
 
     @http("GET", "/metrics", public=True)
     def metrics(self, request):
-        store = self.praxis.store
-        backlog, age = store.outbox_status()
-        metrics.OUTBOX_BACKLOG.labels(store.service).set(backlog)
-        metrics.OUTBOX_OLDEST_AGE.labels(store.service).set(age)
+        application = self.praxis
+        service = application.store.service
+        backlog, age = application.store.outbox_status()
+        metrics.OUTBOX_BACKLOG.labels(service).set(backlog)
+        metrics.OUTBOX_OLDEST_AGE.labels(service).set(age)
+        for queue, depth in queue_depths(application.amqp_uri, application.handler_queues):
+            metrics.CONSUMER_BACKLOG.labels(service, queue).set(depth)
+        application.refresh_gauges()
         return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
 
-    @http("GET", "/healthz", public=True)
-    def healthz(self, request):
+    @http("GET", "/livez", public=True)
+    def livez(self, request):
+        """The process answers (Kubernetes liveness: restart only when this fails)."""
+        return {"status": "ok"}
+
+    @http("GET", "/readyz", public=True)
+    def readyz(self, request):
+        """Database and broker reachable (readiness: 503 takes the pod out of service)."""
         checks = {}
         try:
             self.praxis.store.ping()
@@ -80,6 +109,10 @@ class CommonEndpoints:
         healthy = all(v == "ok" for v in checks.values())
         return json_response({"status": "ok" if healthy else "unavailable", **checks},
                              200 if healthy else 503)
+
+    @http("GET", "/healthz", public=True)
+    def healthz(self, request):
+        return self.readyz(request)
 
     @http("GET", "/events")
     def events(self, request):

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from . import metrics
 from .auth import principal_from_header
 from .errors import InvalidInput, MalformedRequest, PraxisError
+from .logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +50,15 @@ class JsonHttp(HttpRequestHandler):
         started = time.perf_counter()
         correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
         request.environ[CORRELATION] = correlation_id
-        try:
-            if not self.public:
-                secret = self.container.config["PRAXIS_TOKEN_SECRET"]
-                request.environ[PRINCIPAL] = principal_from_header(
-                    secret, request.headers.get("Authorization"))
-            response = super().handle_request(request)
-        except Exception as exc:
-            response = self.response_from_exception(exc)
+        with log_context(correlation_id=correlation_id):
+            try:
+                if not self.public:
+                    secret = self.container.config["PRAXIS_TOKEN_SECRET"]
+                    request.environ[PRINCIPAL] = principal_from_header(
+                        secret, request.headers.get("Authorization"))
+                response = super().handle_request(request)
+            except Exception as exc:
+                response = self.response_from_exception(exc)
         response.headers["X-Correlation-Id"] = correlation_id
         service = self.container.service_name
         metrics.HTTP_REQUESTS.labels(service, request.method, self.url,

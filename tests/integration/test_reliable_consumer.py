@@ -156,3 +156,17 @@ def test_metrics_count_consumed_events(probe, amqp_uri):
     histogram = ("praxis_event_handler_duration_seconds_count",
                  (("service", "probe"), ("type", "ClientRegistered")))
     assert after[histogram] >= before.get(histogram, 0) + 1
+
+
+def test_probes_and_consumer_backlog_metric(probe, amqp_uri):
+    assert probe.api.get("/livez", bearer="").json() == {"status": "ok"}
+    ready = probe.api.get("/readyz", bearer="")
+    assert ready.status_code == 200 and ready.json()["broker"] == "ok"
+    samples = scrape(probe)
+    assert samples[("praxis_consumer_queue_messages",
+                    (("queue", QUEUE), ("service", "probe")))] == 0
+    lag = ("praxis_event_consume_lag_seconds_count",
+           (("service", "probe"), ("type", "ClientRegistered")))
+    before = samples.get(lag, 0)
+    publish_event(amqp_uri, registered_event())
+    wait_until(lambda: scrape(probe).get(lag, 0) == before + 1, message="lag observed")
