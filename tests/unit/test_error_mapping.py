@@ -1,0 +1,35 @@
+"""The one error mapping: every PraxisError class to its status, JSON naming fields."""
+import json
+
+import pytest
+from marshmallow import ValidationError
+
+from shared.errors import (
+    ConcurrencyError, Conflict, Forbidden, InvalidEvent, InvalidInput, MalformedRequest,
+    NotFound, Unauthorized)
+from shared.web import error_response
+
+
+@pytest.mark.parametrize("error,status", [
+    (MalformedRequest("not json"), 400), (Unauthorized("no token"), 401),
+    (Forbidden("other clinic"), 403), (NotFound("no client"), 404),
+    (Conflict("held twice"), 409), (ConcurrencyError("stream moved"), 409),
+    (InvalidInput("bad", {"minutes": ["must be >= 0"]}), 422),
+    (InvalidEvent("bad event"), 422)])
+def test_status_per_error(error, status):
+    response = error_response(error)
+    assert response.status_code == status
+    body = json.loads(response.get_data(as_text=True))
+    assert body["error"] == error.code and body["message"] == error.message
+
+
+def test_marshmallow_errors_name_the_fields():
+    response = error_response(ValidationError({"start": ["Not a valid datetime."]}))
+    assert response.status_code == 422
+    assert json.loads(response.get_data())["fields"] == {"start": ["Not a valid datetime."]}
+
+
+def test_unexpected_errors_hide_their_details():
+    response = error_response(RuntimeError("password=hunter2"))
+    assert response.status_code == 500
+    assert "hunter2" not in response.get_data(as_text=True)
