@@ -1,7 +1,20 @@
-"""Request payloads of notes' API, validated before any domain code runs."""
+"""Request payloads of notes' API, validated before any domain code runs.
+
+Types and ranges are checked here; the rules of the record (a target score
+needs its instrument, a format's sections, the goal lifecycle) are the
+domain's.
+"""
 from marshmallow import Schema, fields, validate
 
 from .domain import DESCRIPTION_MAX, INSTRUMENT_MAX
+from .domain.between_sessions import INSTRUCTIONS_MAX, JOURNAL_MAX, REFLECTION_MAX
+from .domain.progress_notes import ADDENDUM_MAX, DEADLINE_HOURS_MAX, FORMATS, SECTION_MAX
+from .domain.psychotherapy_notes import TEXT_MAX
+from .domain.treatment_plan import GOAL_STATUSES, LEVEL_TEXT_MAX, REASON_MAX, STAGES
+
+_levels = dict(keys=fields.String(), values=fields.String(
+    validate=validate.Length(min=1, max=LEVEL_TEXT_MAX)), allow_none=True)
+_reason = dict(load_default=None, allow_none=True, validate=validate.Length(max=REASON_MAX))
 
 
 class SetGoalSchema(Schema):
@@ -12,3 +25,101 @@ class SetGoalSchema(Schema):
     # "Needs an instrument" is the domain's rule (domain.set_goal), not a type check.
     target_score = fields.Integer(load_default=None, allow_none=True, strict=True,
                                   validate=validate.Range(min=0))
+    weight = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100))
+    # The five Goal Attainment Scaling levels: {"-2": ..., "-1": ..., "0": ..., "+1": ..., "+2": ...}
+    levels = fields.Dict(load_default=None, **_levels)
+    status = fields.String(load_default="active", validate=validate.OneOf(["proposed", "active"]))
+
+
+class ReviseGoalSchema(Schema):
+    """Only the terms given change; the rest stay."""
+    description = fields.String(validate=validate.Length(min=1, max=DESCRIPTION_MAX))
+    target_date = fields.Date()
+    instrument = fields.String(allow_none=True, validate=validate.Length(min=1, max=INSTRUMENT_MAX))
+    target_score = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0))
+    weight = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
+    levels = fields.Dict(**_levels)
+    reason = fields.String(**_reason)
+
+
+class GoalStatusSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(GOAL_STATUSES))
+    reason = fields.String(**_reason)
+
+
+class RateGoalSchema(Schema):
+    level = fields.Integer(required=True, strict=True, validate=validate.Range(min=-2, max=2))
+    appointment_id = fields.UUID(load_default=None, allow_none=True)
+
+
+class DiagnosesSchema(Schema):
+    codes = fields.List(fields.String(validate=validate.Length(min=1, max=10)), required=True)
+
+
+class StageSchema(Schema):
+    stage = fields.String(required=True, validate=validate.OneOf(STAGES))
+
+
+_sections = dict(keys=fields.String(), values=fields.String(
+    validate=validate.Length(max=SECTION_MAX)))
+
+
+class DraftSchema(Schema):
+    format = fields.String(required=True, validate=validate.OneOf(list(FORMATS)))
+    sections = fields.Dict(required=True, **_sections)
+
+
+class SignSchema(Schema):
+    """Sign the saved draft; or give the final draft here to save and sign it at once."""
+    format = fields.String(load_default=None, validate=validate.OneOf(list(FORMATS)))
+    sections = fields.Dict(load_default=None, **_sections)
+
+
+class AddendumSchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=ADDENDUM_MAX))
+
+
+class SupervisionSchema(Schema):
+    pre_licensed = fields.Boolean(required=True)
+    supervisor_id = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(min=1, max=200))
+    clinic_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+
+
+class NoteDeadlineSchema(Schema):
+    deadline_hours = fields.Integer(required=True, strict=True,
+                                    validate=validate.Range(min=1, max=DEADLINE_HOURS_MAX))
+
+
+class PsychotherapyNoteSchema(Schema):
+    client_id = fields.UUID(required=True)
+    text = fields.String(required=True, validate=validate.Length(min=1, max=TEXT_MAX))
+
+
+class PsychotherapyNoteRevisionSchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=TEXT_MAX))
+
+
+class PsychotherapyNotesQuery(Schema):
+    client_id = fields.UUID(load_default=None)
+
+
+class HomeworkSchema(Schema):
+    goal_id = fields.UUID(required=True)
+    instructions = fields.String(required=True,
+                                 validate=validate.Length(min=1, max=INSTRUCTIONS_MAX))
+    due_date = fields.Date(required=True)
+
+
+class HomeworkDoneSchema(Schema):
+    reflection = fields.String(required=True, validate=validate.Length(min=1, max=REFLECTION_MAX))
+
+
+class JournalEntrySchema(Schema):
+    mood = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=JOURNAL_MAX))
+    shared = fields.Boolean(load_default=False)
+
+
+class SharingSchema(Schema):
+    shared = fields.Boolean(required=True)

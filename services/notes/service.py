@@ -3,10 +3,10 @@ from nameko.rpc import rpc
 
 from shared.consumer import event_handler
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier
-from shared.web import correlation_of, http, load_body, principal_of
+from shared.web import correlation_of, http, load_body, load_query, principal_of
 
+from . import schemas
 from .application import NotesApplication
-from .schemas import SetGoalSchema
 
 
 class Service(CommonEndpoints):
@@ -14,23 +14,187 @@ class Service(CommonEndpoints):
     praxis = Praxis(NotesApplication)
     verify = TokenVerifier()
 
+    # -- the treatment plan -----------------------------------------------------------
     @http("POST", "/clients/<uuid:client_id>/goals")
     def set_goal(self, request, client_id):
-        command = load_body(request, SetGoalSchema())
+        command = load_body(request, schemas.SetGoalSchema())
         return 201, self.praxis.set_goal(
             principal_of(request), correlation_of(request), str(client_id), command)
+
+    @http("PATCH", "/clients/<uuid:client_id>/goals/<uuid:goal_id>")
+    def revise_goal(self, request, client_id, goal_id):
+        command = load_body(request, schemas.ReviseGoalSchema())
+        return self.praxis.revise_goal(principal_of(request), correlation_of(request),
+                                       str(client_id), str(goal_id), command)
+
+    @http("POST", "/clients/<uuid:client_id>/goals/<uuid:goal_id>/status")
+    def change_goal_status(self, request, client_id, goal_id):
+        command = load_body(request, schemas.GoalStatusSchema())
+        return self.praxis.change_goal_status(principal_of(request), correlation_of(request),
+                                              str(client_id), str(goal_id), command)
+
+    @http("POST", "/clients/<uuid:client_id>/goals/<uuid:goal_id>/ratings")
+    def rate_goal(self, request, client_id, goal_id):
+        command = load_body(request, schemas.RateGoalSchema())
+        return 201, self.praxis.rate_goal(principal_of(request), correlation_of(request),
+                                          str(client_id), str(goal_id), command)
+
+    @http("PUT", "/clients/<uuid:client_id>/diagnoses")
+    def set_diagnoses(self, request, client_id):
+        command = load_body(request, schemas.DiagnosesSchema())
+        return self.praxis.set_diagnoses(principal_of(request), correlation_of(request),
+                                         str(client_id), command)
+
+    @http("PUT", "/clients/<uuid:client_id>/stage")
+    def set_stage(self, request, client_id):
+        command = load_body(request, schemas.StageSchema())
+        return self.praxis.set_stage(principal_of(request), correlation_of(request),
+                                     str(client_id), command)
+
+    @http("GET", "/clients/<uuid:client_id>/plan")
+    def get_plan(self, request, client_id):
+        return self.praxis.plan(principal_of(request), str(client_id))
 
     @http("GET", "/clients/<uuid:client_id>/chart")
     def get_chart(self, request, client_id):
         return self.praxis.chart(principal_of(request), str(client_id))
 
+    # -- progress notes ---------------------------------------------------------------
+    @http("GET", "/clients/<uuid:client_id>/notes")
+    def client_notes(self, request, client_id):
+        return self.praxis.client_notes(principal_of(request), str(client_id))
+
+    @http("GET", "/notes/<uuid:note_id>")
+    def get_note(self, request, note_id):
+        return self.praxis.note(principal_of(request), str(note_id))
+
+    @http("PUT", "/notes/<uuid:note_id>/draft")
+    def save_draft(self, request, note_id):
+        command = load_body(request, schemas.DraftSchema())
+        return self.praxis.save_draft(principal_of(request), correlation_of(request),
+                                      str(note_id), command)
+
+    @http("POST", "/notes/<uuid:note_id>/sign")
+    def sign_note(self, request, note_id):
+        command = load_body(request, schemas.SignSchema()) if request.get_data() else {}
+        return self.praxis.sign_note(principal_of(request), correlation_of(request),
+                                     str(note_id), command)
+
+    @http("POST", "/notes/<uuid:note_id>/cosign")
+    def cosign_note(self, request, note_id):
+        return self.praxis.cosign_note(principal_of(request), correlation_of(request),
+                                       str(note_id))
+
+    @http("POST", "/notes/<uuid:note_id>/addenda")
+    def add_addendum(self, request, note_id):
+        command = load_body(request, schemas.AddendumSchema())
+        return 201, self.praxis.add_addendum(principal_of(request), correlation_of(request),
+                                             str(note_id), command)
+
+    @http("GET", "/clinicians/<clinician_id>/notes-due")
+    def get_notes_due(self, request, clinician_id):
+        return self.praxis.notes_due(principal_of(request), clinician_id)
+
+    @http("PUT", "/clinicians/<clinician_id>/supervision")
+    def set_supervision(self, request, clinician_id):
+        command = load_body(request, schemas.SupervisionSchema())
+        return self.praxis.set_supervision(principal_of(request), correlation_of(request),
+                                           clinician_id, command)
+
+    @http("GET", "/clinicians/<clinician_id>/supervision")
+    def get_supervision(self, request, clinician_id):
+        return self.praxis.supervision(principal_of(request), clinician_id)
+
+    @http("PUT", "/clinics/<clinic_id>/note-deadline")
+    def set_note_deadline(self, request, clinic_id):
+        command = load_body(request, schemas.NoteDeadlineSchema())
+        return self.praxis.set_note_deadline(principal_of(request), correlation_of(request),
+                                             clinic_id, command)
+
+    @http("GET", "/clinics/<clinic_id>/note-deadline")
+    def get_note_deadline(self, request, clinic_id):
+        return self.praxis.note_deadline(principal_of(request), clinic_id)
+
+    # -- psychotherapy notes: the author's only ---------------------------------------------
+    @http("POST", "/psychotherapy-notes")
+    def write_psychotherapy_note(self, request):
+        command = load_body(request, schemas.PsychotherapyNoteSchema())
+        return 201, self.praxis.write_psychotherapy_note(principal_of(request),
+                                                         correlation_of(request), command)
+
+    @http("GET", "/psychotherapy-notes")
+    def list_psychotherapy_notes(self, request):
+        query = load_query(request, schemas.PsychotherapyNotesQuery())
+        return self.praxis.psychotherapy_notes(principal_of(request), query["client_id"])
+
+    @http("GET", "/psychotherapy-notes/<uuid:note_id>")
+    def get_psychotherapy_note(self, request, note_id):
+        return self.praxis.psychotherapy_note(principal_of(request), str(note_id))
+
+    @http("PUT", "/psychotherapy-notes/<uuid:note_id>")
+    def revise_psychotherapy_note(self, request, note_id):
+        command = load_body(request, schemas.PsychotherapyNoteRevisionSchema())
+        return self.praxis.revise_psychotherapy_note(principal_of(request),
+                                                     correlation_of(request), str(note_id),
+                                                     command)
+
+    # -- between sessions ---------------------------------------------------------------
+    @http("POST", "/clients/<uuid:client_id>/homework")
+    def assign_homework(self, request, client_id):
+        command = load_body(request, schemas.HomeworkSchema())
+        return 201, self.praxis.assign_homework(principal_of(request), correlation_of(request),
+                                                str(client_id), command)
+
+    @http("GET", "/clients/<uuid:client_id>/homework")
+    def client_homework(self, request, client_id):
+        return self.praxis.client_homework(principal_of(request), str(client_id))
+
+    @http("POST", "/clients/<uuid:client_id>/homework/<uuid:homework_id>/done")
+    def complete_homework(self, request, client_id, homework_id):
+        command = load_body(request, schemas.HomeworkDoneSchema())
+        return self.praxis.complete_homework(principal_of(request), correlation_of(request),
+                                             str(client_id), str(homework_id), command)
+
+    @http("POST", "/clients/<uuid:client_id>/journal")
+    def write_journal_entry(self, request, client_id):
+        command = load_body(request, schemas.JournalEntrySchema())
+        return 201, self.praxis.write_journal_entry(principal_of(request),
+                                                    correlation_of(request), str(client_id),
+                                                    command)
+
+    @http("GET", "/clients/<uuid:client_id>/journal")
+    def journal(self, request, client_id):
+        return self.praxis.journal(principal_of(request), str(client_id))
+
+    @http("PUT", "/clients/<uuid:client_id>/journal/<uuid:entry_id>/sharing")
+    def share_journal_entry(self, request, client_id, entry_id):
+        command = load_body(request, schemas.SharingSchema())
+        return self.praxis.share_journal_entry(principal_of(request), correlation_of(request),
+                                               str(client_id), str(entry_id), command)
+
+    # -- RPC twins of the reads ----------------------------------------------------------
     @rpc
     def chart(self, token, client_id):
         """RPC twin of GET /clients/<id>/chart, for other systems inside the cluster."""
         return self.praxis.chart(self.verify(token), str(client_id))
 
+    @rpc
+    def plan(self, token, client_id):
+        """RPC twin of GET /clients/<id>/plan."""
+        return self.praxis.plan(self.verify(token), str(client_id))
+
+    @rpc
+    def notes_due(self, token, clinician_id):
+        """RPC twin of GET /clinicians/<id>/notes-due."""
+        return self.praxis.notes_due(self.verify(token), clinician_id)
+
+    # -- events of other services ---------------------------------------------------------
     @event_handler("intake", "ClientRegistered")
     def on_client_registered(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("intake", "ClientDetailsUpdated")
+    def on_client_details_updated(self, event):
         self.praxis.consume(event)
 
     @event_handler("intake", "ClientAssessed")

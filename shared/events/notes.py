@@ -59,6 +59,8 @@ class NoteSignedV1(Schema):
     signed_by = fields.String(required=True)
     signed_at = fields.DateTime(required=True)
     pending_supervision = fields.Boolean(required=True)
+    # Who must co-sign when pending_supervision (absent in events before it was added).
+    supervisor_id = fields.String(allow_none=True)
 
 
 @catalogue.event(SERVICE, "NoteCoSigned", 1,
@@ -69,3 +71,193 @@ class NoteCoSignedV1(Schema):
     client_id = fields.UUID(required=True)
     cosigned_by = fields.String(required=True)
     cosigned_at = fields.DateTime(required=True)
+
+
+# -- treatment plan: goal lifecycle, ratings, stage ------------------------------
+@catalogue.event(SERVICE, "GoalRevised", 1,
+                 "A goal's wording, date, weight, levels or target changed; the new values "
+                 "replace the old ones, which stay in the plan's history.")
+class GoalRevisedV1(Schema):
+    goal_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    target_date = fields.Date(required=True)
+    instrument = fields.String(allow_none=True, required=True,
+                               validate=validate.Length(min=1, max=40))
+    target_score = fields.Integer(allow_none=True, required=True, strict=True,
+                                  validate=validate.Range(min=0))
+    weight = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    levels = fields.Nested(GoalLevels, allow_none=True, required=True)
+    changed = fields.List(fields.String(), required=True)  # the fields that changed
+    reason = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    revised_by = fields.String(required=True)
+    revised_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "GoalStatusChanged", 1,
+                 "A goal moved along its lifecycle (proposed, active, on_hold, completed, "
+                 "cancelled; like FHIR Goal.lifecycleStatus).")
+class GoalStatusChangedV1(Schema):
+    goal_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(GOAL_STATUSES))
+    previous_status = fields.String(required=True, validate=validate.OneOf(GOAL_STATUSES))
+    reason = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    changed_by = fields.String(required=True)
+    changed_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "GoalRated", 1,
+                 "The Goal Attainment Scaling level (-2..+2) a goal was found at, at a "
+                 "session held (appointment_id) or between sessions (null).")
+class GoalRatedV1(Schema):
+    goal_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    level = fields.Integer(required=True, strict=True, validate=validate.Range(min=-2, max=2))
+    appointment_id = fields.UUID(allow_none=True, required=True)
+    rated_by = fields.String(required=True)
+    rated_at = fields.DateTime(required=True)
+
+
+TREATMENT_STAGES = ["awareness", "change", "integration"]
+
+
+@catalogue.event(SERVICE, "TreatmentStageSet", 1,
+                 "The clinician-set stage of the client's treatment (awareness, change, "
+                 "integration).")
+class TreatmentStageSetV1(Schema):
+    client_id = fields.UUID(required=True)
+    stage = fields.String(required=True, validate=validate.OneOf(TREATMENT_STAGES))
+    previous_stage = fields.String(allow_none=True, required=True,
+                                   validate=validate.OneOf(TREATMENT_STAGES))
+    set_by = fields.String(required=True)
+    set_at = fields.DateTime(required=True)
+
+
+# -- progress notes ----------------------------------------------------------------
+@catalogue.event(SERVICE, "ProgressNoteOpened", 1,
+                 "A session was held, so its progress note is due (stream "
+                 "progress-note-<appointment_id>); no clinical text.")
+class ProgressNoteOpenedV1(Schema):
+    note_id = fields.UUID(required=True)
+    appointment_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    clinician_id = fields.String(required=True)
+    session_start = fields.DateTime(required=True)
+    opened_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "ProgressNoteDrafted", 1,
+                 "A draft of a progress note was saved (clinical text: kept in notes).",
+                 private=True)
+class ProgressNoteDraftedV1(Schema):
+    note_id = fields.UUID(required=True)
+    appointment_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    format = fields.String(required=True, validate=validate.OneOf(NOTE_FORMATS))
+    sections = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    saved_by = fields.String(required=True)
+    saved_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "NoteAddendumAdded", 1,
+                 "An addendum to a signed progress note, signed by its author (clinical "
+                 "text: kept in notes).", private=True)
+class NoteAddendumAddedV1(Schema):
+    note_id = fields.UUID(required=True)
+    addendum_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    text = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    signed_by = fields.String(required=True)
+    signed_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "ClinicianSupervisionSet", 1,
+                 "Whether a clinician is pre-licensed and who co-signs their notes "
+                 "(stream supervision-<organisation>-<clinician_id>).")
+class ClinicianSupervisionSetV1(Schema):
+    clinician_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    pre_licensed = fields.Boolean(required=True)
+    supervisor_id = fields.String(allow_none=True, required=True,
+                                  validate=validate.Length(min=1, max=200))
+    set_by = fields.String(required=True)
+    set_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "NoteDeadlineSet", 1,
+                 "How many hours after a session its note is due at a clinic (default 72); "
+                 "the clinic is the envelope's clinicid.")
+class NoteDeadlineSetV1(Schema):
+    deadline_hours = fields.Integer(required=True, strict=True,
+                                    validate=validate.Range(min=1, max=24 * 60))
+    set_by = fields.String(required=True)
+    set_at = fields.DateTime(required=True)
+
+
+# -- psychotherapy notes: the author's own record, never published ------------------
+@catalogue.event(SERVICE, "PsychotherapyNoteWritten", 1,
+                 "A clinician's psychotherapy note (HIPAA 164.501): author-only, never "
+                 "published, fed or charted (stream psychotherapy-note-<note_id>).",
+                 private=True)
+class PsychotherapyNoteWrittenV1(Schema):
+    note_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    author_id = fields.String(required=True)
+    text = fields.String(required=True, validate=validate.Length(min=1, max=50000))
+    written_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "PsychotherapyNoteRevised", 1,
+                 "The author rewrote a psychotherapy note (never published).", private=True)
+class PsychotherapyNoteRevisedV1(Schema):
+    note_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    author_id = fields.String(required=True)
+    text = fields.String(required=True, validate=validate.Length(min=1, max=50000))
+    revised_at = fields.DateTime(required=True)
+
+
+# -- between sessions: homework and journaling (client text: never published) ---------
+@catalogue.event(SERVICE, "HomeworkAssigned", 1,
+                 "A clinician gave the client homework towards a goal (stream "
+                 "homework-<homework_id>).", private=True)
+class HomeworkAssignedV1(Schema):
+    homework_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    goal_id = fields.UUID(required=True)
+    instructions = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    due_date = fields.Date(required=True)
+    assigned_by = fields.String(required=True)
+    assigned_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "HomeworkCompleted", 1,
+                 "The client marked homework done, with a reflection.", private=True)
+class HomeworkCompletedV1(Schema):
+    homework_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    reflection = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    completed_by = fields.String(required=True)
+    completed_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "JournalEntryWritten", 1,
+                 "The client wrote a journal entry (mood 0-10 and text); private to the "
+                 "client unless shared (stream journal-entry-<entry_id>).", private=True)
+class JournalEntryWrittenV1(Schema):
+    entry_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    mood = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    shared = fields.Boolean(required=True)
+    written_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "JournalEntrySharingChanged", 1,
+                 "The client shared a journal entry with their clinicians, or took it back.",
+                 private=True)
+class JournalEntrySharingChangedV1(Schema):
+    entry_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    shared = fields.Boolean(required=True)
+    changed_at = fields.DateTime(required=True)

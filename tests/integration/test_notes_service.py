@@ -46,7 +46,8 @@ def session_held(client_id, start, session_number, minutes=50, modality="video",
     return make_event("scheduling", "SessionHeld", {
         "appointment_id": appointment_id, "client_id": client_id,
         "clinician_id": "clinician-7", "start": start, "minutes": minutes,
-        "modality": modality, "session_number": session_number},
+        "modality": modality, "session_type": "individual", "place_of_service": "office",
+        "audio_only": False, "session_number": session_number},
         f"appointment-{appointment_id}", sequence=2, org=org, clinic=clinic)
 
 
@@ -278,10 +279,12 @@ def test_rebuild_reproduces_the_read_models(notes):
     with store.read() as conn:
         before = projection.snapshot(conn)
     assert len(before["clients"]) == 2 and len(before["chart_sessions"]) == 2
-    assert len(before["chart_goals"]) == 2 and len(before["chart_assessments"]) == 1
+    assert len(before["plan_goals"]) == 2 and len(before["chart_assessments"]) == 1
+    assert len(before["progress_notes"]) == 2  # each SessionHeld opened its note
     charts = [chart_of(notes, c) for c in (first, late)]
 
-    assert rebuild(store) == 7  # 2 ClientRegistered, 1 ClientAssessed, 2 SessionHeld, 2 GoalSet
+    # 2 ClientRegistered, 1 ClientAssessed, 2 SessionHeld, 2 ProgressNoteOpened, 2 GoalSet
+    assert rebuild(store) == 9
     with store.read() as conn:
         assert projection.snapshot(conn) == before
     assert [chart_of(notes, c) for c in (first, late)] == charts

@@ -48,6 +48,7 @@ def test_goal_set_data_shape_fits_the_published_schema():
     assert new.data == {
         "goal_id": goal_id, "client_id": CLIENT, "description": "Sleep 7 hours most nights",
         "target_date": "2026-06-30", "instrument": "PHQ-9", "target_score": 4,
+        "weight": 1, "levels": None, "status": "active",
         "set_by": "user-1", "set_at": SET_AT}
     catalogue.validate(as_event(new.data))  # raises InvalidEvent if it did not fit
 

@@ -1,17 +1,15 @@
-"""Notes' read models: tables derived only from events (see shared.projection.rebuild).
+"""The client and what other services tell notes about them: assessments, sessions.
 
 Foreign events may arrive in any order (a SessionHeld before the client's
 ClientRegistered), so chart rows are keyed by client_id alone and carry the
 tenancy of their own envelope; the chart joins them to `clients` when read.
 Every handler replaces its row by id, so applying an event twice is harmless.
 """
-from sqlalchemy import Column, Date, DateTime, Integer, MetaData, String, Table, Text, \
-    delete, insert
+from sqlalchemy import Column, DateTime, Integer, String, Table
 
-from shared.projection import Projection
-from shared.timeutil import parse_date, parse_time
+from shared.timeutil import parse_time
 
-metadata = MetaData()
+from .base import metadata, projection, replace as _replace
 
 clients = Table(
     "clients", metadata,
@@ -19,20 +17,6 @@ clients = Table(
     Column("organisation_id", String(64), nullable=False, index=True),
     Column("clinic_id", String(64), nullable=False, index=True),
     Column("name", String(200), nullable=False),
-)
-
-chart_goals = Table(
-    "chart_goals", metadata,
-    Column("goal_id", String(36), primary_key=True),
-    Column("client_id", String(36), nullable=False, index=True),
-    Column("organisation_id", String(64), nullable=False),
-    Column("clinic_id", String(64), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("target_date", Date, nullable=False),
-    Column("instrument", String(40)),
-    Column("target_score", Integer),
-    Column("set_by", String(200), nullable=False),
-    Column("set_at", DateTime(timezone=True), nullable=False),
 )
 
 chart_assessments = Table(
@@ -60,15 +44,6 @@ chart_sessions = Table(
     Column("modality", String(20), nullable=False),
     Column("session_number", Integer, nullable=False),
 )
-
-projection = Projection(metadata)
-
-
-def _replace(conn, table, key, values):
-    column = table.c[key]
-    conn.execute(delete(table).where(column == values[key]))
-    conn.execute(insert(table).values(**values))
-
 
 @projection.on("ClientRegistered")
 def client_registered(conn, event):
@@ -99,12 +74,9 @@ def session_held(conn, event):
         session_number=data["session_number"]))
 
 
-@projection.on("GoalSet")
-def goal_set(conn, event):
-    data = event.data
-    _replace(conn, chart_goals, "goal_id", dict(
-        goal_id=data["goal_id"], client_id=data["client_id"],
-        organisation_id=event.organisationid, clinic_id=event.clinicid,
-        description=data["description"], target_date=parse_date(data["target_date"]),
-        instrument=data["instrument"], target_score=data["target_score"],
-        set_by=data["set_by"], set_at=parse_time(data["set_at"])))
+@projection.on("ClientDetailsUpdated")
+def client_details_updated(conn, event):
+    name = event.data["changes"].get("name")
+    if isinstance(name, str) and name:
+        conn.execute(clients.update().where(clients.c.client_id == event.data["client_id"])
+                     .values(name=name))

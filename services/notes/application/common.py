@@ -1,0 +1,59 @@
+"""What every use case of notes shares: finding the client, the context of a change,
+turning rows into JSON."""
+import json
+
+from sqlalchemy import select
+
+from shared.envelope import Context
+from shared.timeutil import iso
+
+from ..read_models import clients
+
+CLINICAL_ROLES = ("admin", "clinician")  # who reads and writes the treatment record
+
+
+def client_row(conn, client_id):
+    row = conn.execute(select(clients).where(clients.c.client_id == str(client_id))).first()
+    return row._asdict() if row else None
+
+
+def visible_client(principal, conn, client_id):
+    """The client's row, or 404 for an unknown client or another tenant's; a client
+    token reaches its own record only."""
+    principal.require_own_record(client_id)
+    return principal.require_visible(client_row(conn, client_id), "client")
+
+
+def context_of(record, correlation_id, principal):
+    """Events of a change carry the tenancy of the record they change."""
+    return Context(record["organisation_id"], record["clinic_id"], correlation_id,
+                   actor=principal.user_id)
+
+
+def tenant_rows(conn, principal, table, record, *order, where=()):
+    """Rows of `table` about the client, in the client's organisation and the clinics the
+    caller may see (rows carry their own envelope's tenancy)."""
+    query = (select(table)
+             .where(table.c.client_id == record["client_id"],
+                    table.c.organisation_id == record["organisation_id"], *where)
+             .order_by(*order))
+    clinics = principal.clinic_filter()
+    if clinics is not None:
+        query = query.where(table.c.clinic_id.in_(clinics))
+    return [r._asdict() for r in conn.execute(query)]
+
+
+def client_view(record):
+    return {key: record[key] for key in ("client_id", "name", "organisation_id", "clinic_id")}
+
+
+def time_or_none(value):
+    return iso(value) if value is not None else None
+
+
+def date_or_none(value):
+    return value.isoformat() if value is not None else None
+
+
+def json_or_none(value):
+    return json.loads(value) if value is not None else None

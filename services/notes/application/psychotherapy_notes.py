@@ -1,0 +1,76 @@
+"""Use cases of psychotherapy notes: only their author writes, lists or reads them.
+
+For anybody else, admins included, a psychotherapy note does not exist (404).
+Their events are private (never published or fed) and only the author's own
+view (read_models.psychotherapy_notes) holds their text.
+"""
+import uuid
+
+from sqlalchemy import select
+
+from shared.errors import NotFound
+from shared.timeutil import iso, utc_now
+
+from ..domain import psychotherapy_notes as rules
+from ..read_models import authors_psychotherapy_notes as authors_notes
+from .common import context_of, time_or_none, visible_client
+
+AUTHOR_ROLES = ("clinician",)
+
+
+class PsychotherapyNoteUseCases:
+    def write_psychotherapy_note(self, principal, correlation_id, command):
+        principal.require_role(*AUTHOR_ROLES)
+        note_id = str(uuid.uuid4())
+        with self.store.unit_of_work() as uow:
+            record = visible_client(principal, uow.conn, str(command["client_id"]))
+            new_events = rules.write(note_id, record["client_id"], principal.user_id,
+                                     command["text"], iso(utc_now()))
+            uow.append(rules.stream_of(note_id), 0, context_of(record, correlation_id,
+                                                               principal), new_events)
+        return self.psychotherapy_note(principal, note_id)
+
+    def revise_psychotherapy_note(self, principal, correlation_id, note_id, command):
+        with self.store.unit_of_work() as uow:
+            row = self._authors_note(uow.conn, principal, note_id)
+            stream = rules.stream_of(row["note_id"])
+            note = rules.PsychotherapyNote.from_events(row["note_id"], uow.load(stream))
+            new_events = rules.revise(note, principal.user_id, command["text"], iso(utc_now()))
+            uow.append(stream, note.version, context_of(row, correlation_id, principal),
+                       new_events)
+        return self.psychotherapy_note(principal, note_id)
+
+    def psychotherapy_note(self, principal, note_id):
+        with self.store.read() as conn:
+            return _view(self._authors_note(conn, principal, note_id))
+
+    def psychotherapy_notes(self, principal, client_id=None):
+        """The caller's own psychotherapy notes (of one client, or all), newest last."""
+        principal.require_role(*AUTHOR_ROLES)
+        query = (select(authors_notes)
+                 .where(authors_notes.c.author_id == principal.user_id,
+                        authors_notes.c.organisation_id == principal.organisation_id)
+                 .order_by(authors_notes.c.written_at, authors_notes.c.note_id))
+        if client_id is not None:
+            query = query.where(authors_notes.c.client_id == str(client_id))
+        clinics = principal.clinic_filter()
+        if clinics is not None:
+            query = query.where(authors_notes.c.clinic_id.in_(clinics))
+        with self.store.read() as conn:
+            return {"notes": [_view(r._asdict()) for r in conn.execute(query)]}
+
+    def _authors_note(self, conn, principal, note_id):
+        """The note if the caller wrote it (and still works where it was written); else 404."""
+        if principal.role not in AUTHOR_ROLES:
+            raise NotFound("psychotherapy note not found")
+        row = conn.execute(select(authors_notes).where(
+            authors_notes.c.note_id == str(note_id),
+            authors_notes.c.author_id == principal.user_id)).first()
+        row = row._asdict() if row else None
+        return principal.require_visible(row, "psychotherapy note")
+
+
+def _view(row):
+    return {"note_id": row["note_id"], "client_id": row["client_id"], "text": row["text"],
+            "author_id": row["author_id"], "written_at": iso(row["written_at"]),
+            "revised_at": time_or_none(row["revised_at"]), "revisions": row["revisions"]}

@@ -1,0 +1,269 @@
+"""Progress notes: one per session held, drafted, signed and locked, then addenda only.
+
+A session's note is the stream `progress-note-<appointment_id>`; SessionHeld
+opens it (due). The clinician who held the session saves drafts as often as
+they like in SOAP, DAP or BIRP; signing needs every section the format
+requires and locks the note. After that only addenda, each signed by its
+author. A pre-licensed clinician's signed note waits for the supervisor's
+co-signature (pending supervision).
+"""
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from shared.envelope import NewEvent
+from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.timeutil import parse_time
+
+from .validation import Errors, text
+
+# Each format's sections, in the order they are written; all are required to sign.
+FORMATS = {
+    "SOAP": ("subjective", "objective", "assessment", "plan"),
+    "DAP": ("data", "assessment", "plan"),
+    "BIRP": ("behavior", "intervention", "response", "plan"),
+}
+SECTION_MAX = 20000
+ADDENDUM_MAX = 20000
+DEFAULT_DEADLINE_HOURS = 72
+DEADLINE_HOURS_MAX = 24 * 60
+
+# Note ids are derived from the appointment, so SessionHeld opens one note only.
+_NOTE_IDS = uuid.UUID("5b0e64e4-2f4e-4c55-9a43-6f7465730001")
+
+STATUSES = ("due", "draft", "pending_supervision", "signed")
+
+
+def note_id_of(appointment_id):
+    return str(uuid.uuid5(_NOTE_IDS, f"progress-note:{appointment_id}"))
+
+
+def stream_of(appointment_id):
+    return f"progress-note-{appointment_id}"
+
+
+def supervision_stream_of(organisation_id, clinician_id):
+    return f"supervision-{organisation_id}-{clinician_id}"
+
+
+def deadline_stream_of(organisation_id, clinic_id):
+    return f"note-deadline-{organisation_id}-{clinic_id}"
+
+
+@dataclass
+class ProgressNote:
+    appointment_id: str
+    version: int = 0
+    note_id: str = None
+    client_id: str = None
+    clinician_id: str = None
+    session_start: str = None
+    format: str = None
+    sections: dict = None
+    signed_by: str = None
+    signed_at: str = None
+    pending_supervision: bool = False
+    supervisor_id: str = None
+    cosigned_by: str = None
+    addenda: list = field(default_factory=list)
+
+    @classmethod
+    def from_events(cls, appointment_id, events):
+        note = cls(appointment_id)
+        for event in events:
+            note.version = event.sequence
+            data = event.data
+            if event.name == "ProgressNoteOpened":
+                note.note_id, note.client_id = data["note_id"], data["client_id"]
+                note.clinician_id, note.session_start = data["clinician_id"], data["session_start"]
+            elif event.name == "ProgressNoteDrafted":
+                note.format, note.sections = data["format"], dict(data["sections"])
+            elif event.name == "NoteSigned":
+                note.signed_by, note.signed_at = data["signed_by"], data["signed_at"]
+                note.pending_supervision = data["pending_supervision"]
+                note.supervisor_id = data.get("supervisor_id")
+            elif event.name == "NoteCoSigned":
+                note.cosigned_by, note.pending_supervision = data["cosigned_by"], False
+            elif event.name == "NoteAddendumAdded":
+                note.addenda.append(data["addendum_id"])
+        return note
+
+    @property
+    def opened(self):
+        return self.note_id is not None
+
+    @property
+    def signed(self):
+        return self.signed_by is not None
+
+    @property
+    def status(self):
+        if self.signed:
+            return "pending_supervision" if self.pending_supervision else "signed"
+        return "draft" if self.sections is not None else "due"
+
+
+@dataclass
+class Supervision:
+    """Whether a clinician is pre-licensed and who co-signs for them."""
+    clinician_id: str
+    version: int = 0
+    pre_licensed: bool = False
+    supervisor_id: str = None
+
+    @classmethod
+    def from_events(cls, clinician_id, events):
+        supervision = cls(clinician_id)
+        for event in events:
+            supervision.version = event.sequence
+            if event.name == "ClinicianSupervisionSet":
+                supervision.pre_licensed = event.data["pre_licensed"]
+                supervision.supervisor_id = event.data["supervisor_id"]
+        return supervision
+
+
+def open_note(note, appointment_id, client_id, clinician_id, session_start, opened_at):
+    """A session was held -> [ProgressNoteOpened], or [] when its note is already open."""
+    if note.opened:
+        return []
+    note_id = note_id_of(appointment_id)
+    return [NewEvent("ProgressNoteOpened", {
+        "note_id": note_id, "appointment_id": appointment_id,
+        "client_id": client_id, "clinician_id": clinician_id,
+        "session_start": session_start, "opened_at": opened_at},
+        id=str(uuid.uuid5(_NOTE_IDS, f"opened:{note_id}")))]
+
+
+def _require_unlocked(note):
+    if note.signed:
+        raise Conflict(f"the note was signed by {note.signed_by} at {note.signed_at} and is "
+                       "locked: add an addendum instead")
+
+
+def _sections(format_, sections, errors):
+    """Check a draft's sections against its format; blank sections are allowed in a draft."""
+    if format_ not in FORMATS:
+        errors.add("format", f"one of {', '.join(FORMATS)}")
+        return {}
+    if not isinstance(sections, dict):
+        errors.add("sections", "must map section names to text")
+        return {}
+    known = FORMATS[format_]
+    cleaned = {}
+    for name, value in sections.items():
+        if name not in known:
+            errors.add(f"sections.{name}", f"not a {format_} section; {format_} has "
+                                           f"{', '.join(known)}")
+        elif not isinstance(value, str):
+            errors.add(f"sections.{name}", "must be text")
+        elif len(value) > SECTION_MAX:
+            errors.add(f"sections.{name}", f"at most {SECTION_MAX} characters")
+        else:
+            cleaned[name] = value
+    return {name: cleaned[name] for name in known if name in cleaned}
+
+
+def save_draft(note, format_, sections, saved_by, saved_at):
+    """Save the whole draft again -> [ProgressNoteDrafted]; only before signing."""
+    if saved_by != note.clinician_id:
+        raise Forbidden("only the clinician who held the session writes its progress note")
+    _require_unlocked(note)
+    errors = Errors("progress note")
+    cleaned = _sections(format_, sections, errors)
+    errors.raise_any()
+    return [NewEvent("ProgressNoteDrafted", {
+        "note_id": note.note_id, "appointment_id": note.appointment_id,
+        "client_id": note.client_id, "format": format_, "sections": cleaned,
+        "saved_by": saved_by, "saved_at": saved_at})]
+
+
+def sign(note, supervision, signed_by, signed_at):
+    """Sign and lock the saved draft -> [NoteSigned].
+
+    Every section of the format must be written. A pre-licensed clinician's
+    note is pending supervision until the supervisor co-signs.
+    """
+    if signed_by != note.clinician_id:
+        raise Forbidden("only the clinician who held the session signs its progress note")
+    _require_unlocked(note)
+    if note.sections is None:
+        raise Conflict("nothing to sign: save a draft of the note first")
+    missing = [name for name in FORMATS[note.format]
+               if not (note.sections.get(name) or "").strip()]
+    if missing:
+        raise InvalidInput(f"a {note.format} note is signed with every section written",
+                           {f"sections.{name}": ["required to sign"] for name in missing})
+    pending = bool(supervision.pre_licensed)
+    return [NewEvent("NoteSigned", {
+        "note_id": note.note_id, "appointment_id": note.appointment_id,
+        "client_id": note.client_id, "clinician_id": note.clinician_id,
+        "format": note.format, "signed_by": signed_by, "signed_at": signed_at,
+        "pending_supervision": pending,
+        "supervisor_id": supervision.supervisor_id if pending else None})]
+
+
+def cosign(note, cosigned_by, cosigned_at):
+    """The supervisor co-signs a pre-licensed clinician's signed note -> [NoteCoSigned]."""
+    if not note.signed:
+        raise Conflict("the note is not signed yet: the clinician signs first")
+    if note.cosigned_by is not None:
+        raise Conflict(f"the note was already co-signed by {note.cosigned_by}")
+    if not note.pending_supervision:
+        raise Conflict("this note needs no co-signature")
+    if cosigned_by != note.supervisor_id:
+        raise Forbidden("only the clinician's supervisor co-signs this note")
+    return [NewEvent("NoteCoSigned", {
+        "note_id": note.note_id, "appointment_id": note.appointment_id,
+        "client_id": note.client_id, "cosigned_by": cosigned_by, "cosigned_at": cosigned_at})]
+
+
+def add_addendum(note, addendum_id, text_, signed_by, signed_at):
+    """Amend a signed note -> [NoteAddendumAdded], signed by its author."""
+    if not note.signed:
+        raise Conflict("the note is not signed yet: change the draft instead of adding an "
+                       "addendum")
+    errors = Errors("addendum")
+    text(text_, "text", errors, ADDENDUM_MAX)
+    errors.raise_any()
+    return [NewEvent("NoteAddendumAdded", {
+        "note_id": note.note_id, "addendum_id": addendum_id, "client_id": note.client_id,
+        "text": text_, "signed_by": signed_by, "signed_at": signed_at})]
+
+
+def set_supervision(current, pre_licensed, supervisor_id, set_by, set_at):
+    """-> [ClinicianSupervisionSet]; a pre-licensed clinician names a supervisor."""
+    errors = Errors("supervision")
+    if not isinstance(pre_licensed, bool):
+        errors.add("pre_licensed", "must be true or false")
+    if pre_licensed and not supervisor_id:
+        errors.add("supervisor_id", "a pre-licensed clinician needs a supervisor")
+    if supervisor_id is not None and supervisor_id == current.clinician_id:
+        errors.add("supervisor_id", "a clinician does not supervise themselves")
+    if not pre_licensed and supervisor_id:
+        errors.add("supervisor_id", "only a pre-licensed clinician has a co-signing supervisor")
+    errors.raise_any()
+    return [NewEvent("ClinicianSupervisionSet", {
+        "clinician_id": current.clinician_id, "pre_licensed": pre_licensed,
+        "supervisor_id": supervisor_id if pre_licensed else None,
+        "set_by": set_by, "set_at": set_at})]
+
+
+def set_deadline(hours, set_by, set_at):
+    """-> [NoteDeadlineSet]: notes are due this many hours after their session."""
+    errors = Errors("note deadline")
+    if isinstance(hours, bool) or not isinstance(hours, int) \
+            or not 1 <= hours <= DEADLINE_HOURS_MAX:
+        errors.add("deadline_hours", f"an integer from 1 to {DEADLINE_HOURS_MAX}")
+    errors.raise_any()
+    return [NewEvent("NoteDeadlineSet", {"deadline_hours": hours, "set_by": set_by,
+                                         "set_at": set_at})]
+
+
+def due_at(session_start, deadline_hours):
+    """When a session's note is due (a datetime)."""
+    return parse_time(session_start) + timedelta(hours=deadline_hours)
+
+
+def overdue_seconds(session_start, deadline_hours, now):
+    """How long past its deadline an unsigned note is at `now` (0 when not yet due)."""
+    return max(0, int((now - due_at(session_start, deadline_hours)).total_seconds()))
