@@ -1,43 +1,121 @@
-"""Billing's use cases: fee schedules by command, charges in reaction to SessionHeld."""
+"""Billing's use cases: configuration and money by command; charges in reaction to
+other services' events. Queries live in queries.py (mixed in below)."""
 import json
 import logging
+import uuid
 
 from sqlalchemy import select
 
 from shared.application import Application
 from shared.envelope import Context
 from shared.errors import InvalidInput, NotFound
-from shared.timeutil import iso, parse_time
+from shared.timeutil import parse_time, utc_now
 
 from . import domain
-from .read_models import charges, client_balances, fee_schedules, projection
+from .domain import codes, fees, superbill
+from .queries import BillingQueries, check_clinic_id
+from .read_models import (billing_clients, charges, consents, describe, invoices, note_status,
+                          projection)
 
 log = logging.getLogger(__name__)
 
-READ_ROLES = ("admin", "billing", "front_desk", "clinician")
+CONFIGURE = ("admin", "billing")
+MONEY = ("admin", "billing")
+TAKE_PAYMENT = ("admin", "billing", "front_desk")
 
 
-class BillingApplication(Application):
+class BillingApplication(BillingQueries, Application):
     service = "billing"
     projection = projection
-    reactions = {"SessionHeld": "charge_session"}
+    reactions = {
+        "SessionHeld": "charge_session",
+        "NoteSigned": "release_held_charge",
+        "NoteCoSigned": "release_held_charge",
+        "AppointmentCancelled": "charge_late_cancel",
+        "AppointmentNoShow": "charge_no_show",
+        "ClientAssessed": "charge_instrument",
+    }
 
-    # -- commands --------------------------------------------------------
-    def set_fee_schedule(self, principal, correlation_id, clinic_id, command):
-        principal.require_role("admin", "billing")
-        _check_clinic_id(clinic_id)
-        organisation_id = principal.organisation_id
-        principal.require_clinic(organisation_id, clinic_id)
-        new_events = domain.set_fee_schedule(command["currency"], command["prices"])
-        context = Context(organisation_id, clinic_id, correlation_id, actor=principal.user_id)
-        stream = domain.fee_schedule_stream(organisation_id, clinic_id)
+    # -- configuration -------------------------------------------------------------
+    def _clinic_context(self, principal, correlation_id, clinic_id, roles=CONFIGURE):
+        principal.require_role(*roles)
+        check_clinic_id(clinic_id)
+        principal.require_clinic(principal.organisation_id, clinic_id)
+        return Context(principal.organisation_id, clinic_id, correlation_id,
+                       actor=principal.user_id)
+
+    def _append_to(self, stream, context, new_events):
         with self.store.unit_of_work() as uow:
-            (event,) = uow.append(stream, uow.version(stream), context, new_events)
-        return {"organisation_id": organisation_id, "clinic_id": clinic_id,
+            return uow.append(stream, uow.version(stream), context, new_events)
+
+    def set_fee_schedule(self, principal, correlation_id, clinic_id, command):
+        context = self._clinic_context(principal, correlation_id, clinic_id)
+        new_events = domain.set_fee_schedule(command["currency"], command["prices"],
+                                             command.get("effective_from"))
+        stream = domain.fee_schedule_stream(context.organisation_id, clinic_id)
+        (event,) = self._append_to(stream, context, new_events)
+        return {"organisation_id": context.organisation_id, "clinic_id": clinic_id,
                 "currency": event.data["currency"], "prices": event.data["prices"],
+                "effective_from": event.data.get("effective_from"),
                 "version": event.sequence, "set_at": event.time}
 
-    # -- reactions ---------------------------------------------------------
+    def set_policy(self, principal, correlation_id, clinic_id, command):
+        context = self._clinic_context(principal, correlation_id, clinic_id)
+        new_events = fees.set_policy(**command)
+        stream = domain.policy_stream(context.organisation_id, clinic_id)
+        (event,) = self._append_to(stream, context, new_events)
+        return {"clinic_id": clinic_id, "version": event.sequence, **event.data}
+
+    def set_profile(self, principal, correlation_id, clinic_id, clinician_id, command):
+        context = self._clinic_context(principal, correlation_id, clinic_id)
+        new_events = superbill.set_profile(clinician_id, **command)
+        stream = f"billing-profile-{context.organisation_id}/{clinic_id}/{clinician_id or ''}"
+        (event,) = self._append_to(stream, context, new_events)
+        return {"clinic_id": clinic_id, "version": event.sequence, **event.data}
+
+    def set_sliding_scale(self, principal, correlation_id, client_id, command):
+        principal.require_role(*CONFIGURE)
+        with self.store.read() as conn:
+            organisation_id, clinic_id = self._client_clinic(conn, principal, client_id,
+                                                             command.get("clinic_id"))
+            client = conn.execute(select(billing_clients).where(
+                billing_clients.c.client_id == client_id)).first()
+        context = Context(organisation_id, clinic_id, correlation_id, actor=principal.user_id)
+        new_events = fees.set_sliding_scale(client_id, command["percent"],
+                                            command["starts_on"],
+                                            client.payer_kind if client else None,
+                                            principal.user_id)
+        stream = domain.sliding_scale_stream(organisation_id, clinic_id, client_id)
+        (event,) = self._append_to(stream, context, new_events)
+        return {"client_id": client_id, "clinic_id": clinic_id, "percent": event.data["percent"],
+                "starts_on": event.data["starts_on"], "version": event.sequence}
+
+    # -- charges -------------------------------------------------------------------
+    def _schedule_on(self, uow, organisation_id, clinic_id, day):
+        history = domain.FeeScheduleHistory.from_events(
+            uow.load(domain.fee_schedule_stream(organisation_id, clinic_id)))
+        return history.on(day)
+
+    def _policy(self, uow, organisation_id, clinic_id):
+        return domain.BillingPolicy.from_events(
+            uow.load(domain.policy_stream(organisation_id, clinic_id)))
+
+    def _sliding_percent(self, uow, organisation_id, clinic_id, client_id, day):
+        return domain.SlidingScale.from_events(uow.load(
+            domain.sliding_scale_stream(organisation_id, clinic_id, client_id))).percent_on(day)
+
+    def _payer_kind(self, uow, client_id):
+        row = uow.conn.execute(select(billing_clients.c.payer_kind).where(
+            billing_clients.c.client_id == client_id)).first()
+        return row.payer_kind if row else None
+
+    def _note(self, uow, appointment_id):
+        row = uow.conn.execute(select(note_status).where(
+            note_status.c.appointment_id == appointment_id)).first()
+        if row is None:
+            return domain.NoteState()
+        return domain.NoteState(row.signed, row.pending_supervision, row.cosigned)
+
     def charge_session(self, uow, event, context):
         """SessionHeld -> the appointment's one ChargeRecorded (priced now, never again)."""
         data = event.data
@@ -49,92 +127,255 @@ class BillingApplication(Application):
             log.warning("appointment %s is already charged; SessionHeld %s changes nothing",
                         appointment_id, event.id)
             return
-        schedule = domain.FeeSchedule.from_events(
-            uow.load(domain.fee_schedule_stream(event.organisationid, event.clinicid)))
-        new_events = domain.record_charge(
+        org, clinic = event.organisationid, event.clinicid
+        session = domain.Session(
             appointment_id, data["client_id"], data["clinician_id"],
-            parse_time(data["start"]).date().isoformat(), data["minutes"], schedule)
+            parse_time(data["start"]).date().isoformat(), data["minutes"],
+            data.get("session_type", "individual"), data.get("modality", "in_person"),
+            data.get("place_of_service", "office"), data.get("audio_only", False),
+            data.get("episode_id"))
+        intake_billed = False
+        if session.session_type == "intake" and session.episode_id:
+            intake_billed = uow.conn.execute(select(charges.c.charge_id).where(
+                charges.c.episode_id == session.episode_id, charges.c.code == codes.INTAKE,
+                charges.c.billable.is_(True))).first() is not None
+        new_events = domain.record_charge(
+            session, self._schedule_on(uow, org, clinic, session.service_date),
+            self._policy(uow, org, clinic), self._payer_kind(uow, session.client_id),
+            self._sliding_percent(uow, org, clinic, session.client_id, session.service_date),
+            self._note(uow, appointment_id), intake_billed)
         # Expected version 0 and the deterministic event id: a racing twin fails here.
-        uow.append(stream, 0, context, new_events)
+        (charge,) = uow.append(stream, 0, context, new_events)
+        self._invoice_per_session(uow, context, charge.data["charge_id"])
 
-    # -- queries ---------------------------------------------------------
-    def fee_schedule(self, principal, clinic_id):
-        principal.require_role(*READ_ROLES)
-        _check_clinic_id(clinic_id)
-        principal.require_clinic(principal.organisation_id, clinic_id)
-        with self.store.read() as conn:
-            row = conn.execute(select(fee_schedules).where(
-                fee_schedules.c.organisation_id == principal.organisation_id,
-                fee_schedules.c.clinic_id == clinic_id)).first()
+    def release_held_charge(self, uow, event, context):
+        """NoteSigned / NoteCoSigned -> ChargeReleased for a held charge, once."""
+        appointment_id = event.data["appointment_id"]
+        row = uow.conn.execute(select(charges).where(
+            charges.c.appointment_id == appointment_id, charges.c.kind == "session")).first()
         if row is None:
-            raise NotFound(f"clinic {clinic_id!r} has no fee schedule")
-        return {"organisation_id": row.organisation_id, "clinic_id": row.clinic_id,
-                "currency": row.currency, "prices": json.loads(row.prices),
-                "version": row.version, "set_at": iso(row.set_at)}
+            return  # the session is not charged yet: its charge will see the signature
+        stream = domain.charge_stream(appointment_id)
+        new_events = fees.release_charge(row._asdict(), self._note(uow, appointment_id))
+        if new_events:
+            uow.append(stream, uow.version(stream), context, new_events)
+            self._invoice_per_session(uow, context, row.charge_id)
 
-    def balance(self, principal, client_id):
-        """A client's billable total and charges, in the clinics the caller sees."""
-        principal.require_role(*READ_ROLES)
-        client_id = str(client_id)
+    def _missed(self, uow, event, context, kind):
+        data = event.data
+        if kind == "late_cancel" and not (data["late"] and data["cancelled_by"] == "client"):
+            return
+        org, clinic = event.organisationid, event.clinicid
+        day = parse_time(data["start"]).date().isoformat()
+        consent = uow.conn.execute(select(consents).where(
+            consents.c.client_id == data["client_id"],
+            consents.c.kind == "cancellation_policy", consents.c.revoked_at.is_(None))).first()
+        missed_at = parse_time(data["cancelled_at"] if kind == "late_cancel" else data["start"])
+        given_at = consent.given_at if consent and consent.given_at else None
+        if given_at is not None and given_at.tzinfo is None:
+            given_at = given_at.replace(tzinfo=missed_at.tzinfo)
+        new_events = fees.missed_appointment_fee(
+            kind, data["appointment_id"], data["client_id"], data["clinician_id"], day,
+            self._policy(uow, org, clinic), self._schedule_on(uow, org, clinic, day),
+            self._payer_kind(uow, data["client_id"]), given_at, missed_at)
+        self._append_fee(uow, context, new_events)
+
+    def charge_late_cancel(self, uow, event, context):
+        self._missed(uow, event, context, "late_cancel")
+
+    def charge_no_show(self, uow, event, context):
+        self._missed(uow, event, context, "no_show")
+
+    def charge_instrument(self, uow, event, context):
+        """ClientAssessed -> 96127 where the clinic's fee schedule lists it."""
+        data = event.data
+        org, clinic = event.organisationid, event.clinicid
+        day = parse_time(data["assessed_at"]).date().isoformat()
+        payer = self._payer_kind(uow, data["client_id"])
+        percent = 0 if payer in fees.NO_FEE_PAYERS else self._sliding_percent(
+            uow, org, clinic, data["client_id"], day)
+        self._append_fee(uow, context, fees.instrument_fee(
+            data["assessment_id"], data["client_id"], day,
+            self._schedule_on(uow, org, clinic, day), percent))
+
+    def _append_fee(self, uow, context, new_events):
+        if not new_events:
+            return
+        charge_id = new_events[0].data["charge_id"]
+        stream = domain.fee_stream(charge_id)
+        if uow.version(stream) != 0:
+            return  # the same fee from a second delivery under another id
+        uow.append(stream, 0, context, new_events)
+        self._invoice_per_session(uow, context, charge_id)
+
+    def _invoice_per_session(self, uow, context, charge_id):
+        """A clinic invoicing per session issues an invoice as soon as a charge is ready."""
+        row = uow.conn.execute(select(charges).where(charges.c.charge_id == charge_id)).first()
+        if not (row.billable and row.status == "ready" and row.amount_minor > 0
+                and row.invoice_id is None):
+            return
+        policy = self._policy(uow, row.organisation_id, row.clinic_id)
+        if policy.invoice_per != "session":
+            return
+        stream = domain.account_stream(row.organisation_id, row.clinic_id, row.client_id)
+        account = domain.ClientAccount.from_events(row.client_id, uow.load(stream))
+        version = uow.version(stream)
+        invoice_id = fees.deterministic_id("Invoice", charge_id)
+        new_events = account.draft_invoice(invoice_id, [_invoiceable(row)], row.service_date,
+                                           row.service_date)
+        new_events += account.issue(invoice_id, utc_now().date(), policy.payment_terms_days)
+        uow.append(stream, version, context, new_events)
+
+    def add_on(self, principal, correlation_id, charge_id, command):
+        principal.require_role(*CONFIGURE)
+        with self.store.unit_of_work() as uow:
+            uow.lock()
+            row = uow.conn.execute(select(charges).where(charges.c.charge_id == charge_id)).first()
+            row = principal.require_visible(row and row._asdict(), "charge")
+            if row["kind"] != "session":
+                raise InvalidInput("add-ons go on session charges",
+                                   {"charge_id": ["not a session charge"]})
+            row["lines"] = json.loads(row["lines"])
+            context = Context(row["organisation_id"], row["clinic_id"], correlation_id,
+                              actor=principal.user_id)
+            schedule = self._schedule_on(uow, row["organisation_id"], row["clinic_id"],
+                                         row["service_date"])
+            new_events = fees.add_on(row, command["code"], schedule, principal.user_id)
+            stream = domain.charge_stream(row["appointment_id"])
+            uow.append(stream, uow.version(stream), context, new_events)
+        return self.charge(principal, charge_id)
+
+    # -- invoices and money ----------------------------------------------------------
+    def _account_command(self, principal, correlation_id, organisation_id, clinic_id,
+                         client_id, decide):
+        """Load the client's account, let `decide(account, uow)` append, return events."""
+        context = Context(organisation_id, clinic_id, correlation_id, actor=principal.user_id)
+        stream = domain.account_stream(organisation_id, clinic_id, client_id)
+        with self.store.unit_of_work() as uow:
+            uow.lock()
+            version = uow.version(stream)
+            account = domain.ClientAccount.from_events(client_id, uow.load(stream))
+            new_events = decide(account, uow)
+            return uow.append(stream, version, context, new_events)
+
+    def draft_invoice(self, principal, correlation_id, client_id, command):
+        principal.require_role(*MONEY)
         with self.store.read() as conn:
-            charge_rows = conn.execute(_visible(
-                select(charges).where(charges.c.client_id == client_id)
-                .order_by(charges.c.service_date, charges.c.charge_id),
-                charges, principal)).all()
-            balance_rows = conn.execute(_visible(
-                select(client_balances).where(client_balances.c.client_id == client_id)
-                .order_by(client_balances.c.clinic_id, client_balances.c.currency),
-                client_balances, principal)).all()
-        if not charge_rows:
-            raise NotFound("client has no charges")
-        clinics = sorted({r.clinic_id for r in charge_rows})
-        currencies = sorted({r.currency for r in charge_rows if r.currency is not None})
-        single = len(clinics) == 1 and len(currencies) <= 1
-        return {
-            "client_id": client_id, "organisation_id": principal.organisation_id,
-            # One clinic and currency is the normal case; otherwise read `balances`.
-            "clinic_id": clinics[0] if len(clinics) == 1 else None,
-            "currency": currencies[0] if single and currencies else None,
-            "balance_minor": sum(r.balance_minor for r in balance_rows) if single else None,
-            "balances": [{"clinic_id": r.clinic_id, "currency": r.currency,
-                          "balance_minor": r.balance_minor, "charges": r.charges}
-                         for r in balance_rows],
-            "charges": [_charge_view(r._asdict()) for r in charge_rows],
-        }
+            org, clinic = self._client_clinic(conn, principal, client_id,
+                                              command.get("clinic_id"))
+        invoice_id = str(uuid.uuid4())
 
-    def list_charges(self, principal, query):
-        principal.require_role("admin", "billing")
-        principal.require_clinic(principal.organisation_id, query["clinic_id"])
-        statement = (select(charges)
-                     .where(charges.c.organisation_id == principal.organisation_id,
-                            charges.c.clinic_id == query["clinic_id"])
-                     .order_by(charges.c.service_date, charges.c.charge_id)
-                     .limit(query["limit"]).offset(query["offset"]))
-        if query["client_id"] is not None:
-            statement = statement.where(charges.c.client_id == str(query["client_id"]))
+        def decide(account, uow):
+            rows = uow.conn.execute(select(charges).where(
+                charges.c.client_id == client_id, charges.c.organisation_id == org,
+                charges.c.clinic_id == clinic, charges.c.billable.is_(True),
+                charges.c.status == "ready", charges.c.invoice_id.is_(None),
+                charges.c.amount_minor > 0,
+                charges.c.service_date >= command["period_start"],
+                charges.c.service_date <= command["period_end"])).all()
+            new_events = account.draft_invoice(invoice_id, [_invoiceable(r) for r in rows],
+                                               command["period_start"], command["period_end"])
+            if command.get("issue"):
+                policy = self._policy(uow, org, clinic)
+                new_events += account.issue(invoice_id, utc_now().date(),
+                                            policy.payment_terms_days)
+            return new_events
+
+        self._account_command(principal, correlation_id, org, clinic, client_id, decide)
+        return self.invoice(principal, invoice_id)
+
+    def _invoice_command(self, principal, correlation_id, invoice_id, decide, roles=MONEY):
+        principal.require_role(*roles)
         with self.store.read() as conn:
-            rows = conn.execute(statement).all()
-        return {"charges": [_charge_view(r._asdict()) for r in rows]}
+            row = conn.execute(select(invoices).where(invoices.c.invoice_id == invoice_id)).first()
+        row = principal.require_visible(row and row._asdict(), "invoice")
+        self._account_command(principal, correlation_id, row["organisation_id"],
+                              row["clinic_id"], row["client_id"], decide)
+        return self.invoice(principal, invoice_id)
+
+    def issue_invoice(self, principal, correlation_id, invoice_id):
+        def decide(account, uow):
+            invoice = account.invoice(invoice_id)
+            policy = self._policy(uow, *self._tenant_of_invoice(uow, invoice_id))
+            return account.issue(invoice.invoice_id, utc_now().date(), policy.payment_terms_days)
+        return self._invoice_command(principal, correlation_id, invoice_id, decide)
+
+    def _tenant_of_invoice(self, uow, invoice_id):
+        row = uow.conn.execute(select(invoices.c.organisation_id, invoices.c.clinic_id).where(
+            invoices.c.invoice_id == invoice_id)).one()
+        return row.organisation_id, row.clinic_id
+
+    def void_invoice(self, principal, correlation_id, invoice_id, command):
+        return self._invoice_command(principal, correlation_id, invoice_id, lambda account, uow:
+                                     account.void(invoice_id, command["reason"],
+                                                  principal.user_id))
+
+    def write_off(self, principal, correlation_id, invoice_id, command):
+        return self._invoice_command(principal, correlation_id, invoice_id, lambda account, uow:
+                                     account.write_off(
+                                         str(uuid.uuid4()), invoice_id,
+                                         command.get("amount_minor"),
+                                         command.get("written_off_on") or utc_now().date(),
+                                         command["reason"], principal.user_id))
+
+    def receive_payment(self, principal, correlation_id, client_id, command):
+        principal.require_role(*TAKE_PAYMENT)
+        with self.store.read() as conn:
+            org, clinic = self._client_clinic(conn, principal, client_id,
+                                              command.get("clinic_id"))
+        payment_id = str(uuid.uuid4())
+        invoice_id = command.get("invoice_id")
+        appended = self._account_command(
+            principal, correlation_id, org, clinic, client_id,
+            lambda account, uow: account.receive_payment(
+                payment_id, command["amount_minor"], command["currency"], command["method"],
+                command.get("received_on") or utc_now().date(), command.get("reference"),
+                principal.user_id, str(invoice_id) if invoice_id else None))
+        (payment,) = [e for e in appended if e.name == "PaymentReceived"]
+        return {**payment.data, "clinic_id": clinic,
+                "invoices_paid": [e.data["invoice_id"] for e in appended
+                                  if e.name == "InvoicePaid"],
+                "balance": self.balance(principal, client_id)["balances"]}
+
+    def refund(self, principal, correlation_id, client_id, command):
+        principal.require_role(*MONEY)
+        with self.store.read() as conn:
+            org, clinic = self._client_clinic(conn, principal, client_id,
+                                              command.get("clinic_id"))
+        (event,) = self._account_command(
+            principal, correlation_id, org, clinic, client_id,
+            lambda account, uow: account.refund(
+                str(uuid.uuid4()), command["amount_minor"], command["currency"],
+                command["method"], command.get("refunded_on") or utc_now().date(),
+                command["reason"], principal.user_id))
+        return {**event.data, "clinic_id": clinic,
+                "balance": self.balance(principal, client_id)["balances"]}
+
+    # -- shared lookups ----------------------------------------------------------------
+    def _client_clinic(self, conn, principal, client_id, clinic_id=None):
+        """(organisation, clinic) of a client billing knows, as the caller may see it."""
+        if clinic_id is not None:
+            principal.require_clinic(principal.organisation_id, clinic_id)
+            return principal.organisation_id, clinic_id
+        row = conn.execute(select(billing_clients.c.organisation_id,
+                                  billing_clients.c.clinic_id).where(
+            billing_clients.c.client_id == client_id)).first()
+        if row is not None:
+            principal.require_visible(row._asdict(), "client")
+            return row.organisation_id, row.clinic_id
+        rows = conn.execute(select(charges.c.organisation_id, charges.c.clinic_id).where(
+            charges.c.client_id == client_id).distinct()).all()
+        visible = [r for r in rows if principal.sees(r.organisation_id, r.clinic_id)]
+        if not visible:
+            raise NotFound("client not found")
+        if len(visible) > 1:
+            raise InvalidInput("the client is billed at several clinics; name one",
+                               {"clinic_id": ["required for this client"]})
+        return visible[0].organisation_id, visible[0].clinic_id
 
 
-def _check_clinic_id(clinic_id):
-    if not 1 <= len(clinic_id) <= 64:
-        raise InvalidInput("invalid clinic id", {"clinic_id": ["must be 1-64 characters"]})
+def _invoiceable(row):
+    return {"charge_id": row.charge_id, "service_date": row.service_date.isoformat(),
+            "code": row.code, "description": describe(row), "amount_minor": row.amount_minor,
+            "currency": row.currency}
 
-
-def _visible(statement, table, principal):
-    statement = statement.where(table.c.organisation_id == principal.organisation_id)
-    clinics = principal.clinic_filter()
-    if clinics is not None:
-        statement = statement.where(table.c.clinic_id.in_(clinics))
-    return statement
-
-
-def _charge_view(record):
-    return {"charge_id": record["charge_id"], "appointment_id": record["appointment_id"],
-            "client_id": record["client_id"], "clinician_id": record["clinician_id"],
-            "clinic_id": record["clinic_id"], "service_date": record["service_date"].isoformat(),
-            "minutes": record["minutes"], "code": record["code"],
-            "billable": record["billable"], "reason": record["reason"],
-            "amount_minor": record["amount_minor"], "currency": record["currency"],
-            "recorded_at": iso(record["recorded_at"])}

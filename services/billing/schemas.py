@@ -1,19 +1,126 @@
-"""Request payloads of billing's API, validated before any domain code runs."""
+"""Request payloads of billing's API, validated before any domain code runs.
+
+Money is an integer of minor units: strict integers refuse "9000", 90.5 and 90.0.
+"""
 from marshmallow import Schema, fields, validate
 
-from shared.events.billing import CURRENCY, SERVICE_CODE
+from shared.events.billing import (CHARGE_STATUSES, CURRENCY, INVOICE_PER, PAYMENT_METHODS,
+                                   SERVICE_CODE, PayerRule)
+
+INVOICE_STATUSES = ["draft", "issued", "paid", "void"]
+MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be a month YYYY-MM")
+
+
+def _money(**kwargs):
+    return fields.Integer(strict=True, validate=validate.Range(min=0), **kwargs)
+
+
+def _positive_money(**kwargs):
+    return fields.Integer(strict=True, validate=validate.Range(min=1), **kwargs)
 
 
 class FeeScheduleSchema(Schema):
     currency = fields.String(required=True, validate=CURRENCY)
-    # strict: "9000", 90.5 and 90.0 are refused; money is an integer of minor units.
     prices = fields.Dict(keys=fields.String(validate=SERVICE_CODE),
                          values=fields.Integer(strict=True, validate=validate.Range(min=0)),
                          required=True, validate=validate.Length(min=1))
+    # absent: replaces the schedule for every session priced from now on
+    effective_from = fields.Date(load_default=None)
+
+
+class PolicySchema(Schema):
+    bill_only_signed_notes = fields.Boolean(load_default=False)
+    invoice_per = fields.String(load_default="period", validate=validate.OneOf(INVOICE_PER))
+    late_cancel_fee_minor = _money(load_default=None, allow_none=True)
+    no_show_fee_minor = _money(load_default=None, allow_none=True)
+    payment_terms_days = fields.Integer(strict=True, load_default=30,
+                                        validate=validate.Range(min=0, max=365))
+    payer_rules = fields.Dict(keys=fields.String(), values=fields.Nested(PayerRule),
+                              load_default=dict)
+
+
+class ProfileSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    npi = fields.String(required=True)
+    tax_id = fields.String(load_default=None, allow_none=True)
+    address = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Length(max=500))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+
+
+class SlidingScaleSchema(Schema):
+    percent = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100))
+    starts_on = fields.Date(required=True)
+    clinic_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+
+
+class AddOnSchema(Schema):
+    code = fields.String(required=True, validate=SERVICE_CODE)
 
 
 class ChargesQuery(Schema):
     clinic_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     client_id = fields.UUID(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(CHARGE_STATUSES))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class DraftInvoiceSchema(Schema):
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    issue = fields.Boolean(load_default=False)
+    clinic_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+
+
+class VoidSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=300))
+
+
+class PaymentSchema(Schema):
+    amount_minor = _positive_money(required=True)
+    currency = fields.String(required=True, validate=CURRENCY)
+    method = fields.String(required=True, validate=validate.OneOf(PAYMENT_METHODS))
+    received_on = fields.Date(load_default=None)
+    reference = fields.String(load_default=None, allow_none=True,
+                              validate=validate.Length(max=200))
+    invoice_id = fields.UUID(load_default=None)
+    clinic_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+
+
+class RefundSchema(Schema):
+    amount_minor = _positive_money(required=True)
+    currency = fields.String(required=True, validate=CURRENCY)
+    method = fields.String(required=True, validate=validate.OneOf(PAYMENT_METHODS))
+    refunded_on = fields.Date(load_default=None)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    clinic_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+
+
+class WriteOffSchema(Schema):
+    amount_minor = _positive_money(load_default=None)  # absent: everything due
+    written_off_on = fields.Date(load_default=None)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=300))
+
+
+class InvoicesQuery(Schema):
+    clinic_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    client_id = fields.UUID(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(INVOICE_STATUSES))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class ReceivablesQuery(Schema):
+    as_of = fields.Date(load_default=None)
+
+
+class RevenueQuery(Schema):
+    from_month = fields.String(load_default=None, data_key="from", validate=MONTH)
+    to_month = fields.String(load_default=None, data_key="to", validate=MONTH)
+
+
+class SuperbillQuery(Schema):
+    start = fields.Date(required=True, data_key="from")
+    end = fields.Date(required=True, data_key="to")
+    clinic_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))

@@ -1,12 +1,17 @@
 """Billing's nameko service: maps HTTP, RPC and events onto BillingApplication."""
 from nameko.rpc import rpc
+from werkzeug.wrappers import Response
 
 from shared.consumer import event_handler
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier
 from shared.web import correlation_of, http, load_body, load_query, principal_of
 
+from . import superbill_pdf
 from .application import BillingApplication
-from .schemas import ChargesQuery, FeeScheduleSchema
+from .schemas import (AddOnSchema, ChargesQuery, DraftInvoiceSchema, FeeScheduleSchema,
+                      InvoicesQuery, PaymentSchema, PolicySchema, ProfileSchema,
+                      ReceivablesQuery, RefundSchema, RevenueQuery, SlidingScaleSchema,
+                      SuperbillQuery, VoidSchema, WriteOffSchema)
 
 
 class Service(CommonEndpoints):
@@ -14,6 +19,7 @@ class Service(CommonEndpoints):
     praxis = Praxis(BillingApplication)
     verify = TokenVerifier()
 
+    # -- clinic configuration -----------------------------------------------------
     @http("PUT", "/clinics/<clinic_id>/fee-schedule")
     def set_fee_schedule(self, request, clinic_id):
         command = load_body(request, FeeScheduleSchema())
@@ -24,19 +30,180 @@ class Service(CommonEndpoints):
     def get_fee_schedule(self, request, clinic_id):
         return self.praxis.fee_schedule(principal_of(request), clinic_id)
 
+    @http("PUT", "/clinics/<clinic_id>/billing-policy")
+    def set_policy(self, request, clinic_id):
+        command = load_body(request, PolicySchema())
+        return self.praxis.set_policy(principal_of(request), correlation_of(request),
+                                      clinic_id, command)
+
+    @http("GET", "/clinics/<clinic_id>/billing-policy")
+    def get_policy(self, request, clinic_id):
+        return self.praxis.policy(principal_of(request), clinic_id)
+
+    @http("PUT", "/clinics/<clinic_id>/billing-profile")
+    def set_clinic_profile(self, request, clinic_id):
+        command = load_body(request, ProfileSchema())
+        return self.praxis.set_profile(principal_of(request), correlation_of(request),
+                                       clinic_id, None, command)
+
+    @http("PUT", "/clinics/<clinic_id>/clinicians/<clinician_id>/billing-profile")
+    def set_clinician_profile(self, request, clinic_id, clinician_id):
+        command = load_body(request, ProfileSchema())
+        return self.praxis.set_profile(principal_of(request), correlation_of(request),
+                                       clinic_id, clinician_id, command)
+
+    @http("GET", "/clinics/<clinic_id>/billing-profiles")
+    def get_profiles(self, request, clinic_id):
+        return self.praxis.profiles(principal_of(request), clinic_id)
+
+    @http("PUT", "/clients/<uuid:client_id>/sliding-scale")
+    def set_sliding_scale(self, request, client_id):
+        command = load_body(request, SlidingScaleSchema())
+        return self.praxis.set_sliding_scale(principal_of(request), correlation_of(request),
+                                             str(client_id), command)
+
+    # -- charges --------------------------------------------------------------------
     @http("GET", "/clients/<uuid:client_id>/balance")
     def get_balance(self, request, client_id):
         return self.praxis.balance(principal_of(request), str(client_id))
 
+    @http("GET", "/clients/<uuid:client_id>/ledger")
+    def get_ledger(self, request, client_id):
+        return self.praxis.ledger(principal_of(request), str(client_id))
+
     @http("GET", "/charges")
     def list_charges(self, request):
         return self.praxis.list_charges(principal_of(request), load_query(request, ChargesQuery()))
+
+    @http("GET", "/charges/<uuid:charge_id>")
+    def get_charge(self, request, charge_id):
+        return self.praxis.charge(principal_of(request), str(charge_id))
+
+    @http("POST", "/charges/<uuid:charge_id>/add-ons")
+    def add_on(self, request, charge_id):
+        command = load_body(request, AddOnSchema())
+        return 201, self.praxis.add_on(principal_of(request), correlation_of(request),
+                                       str(charge_id), command)
+
+    @http("GET", "/clinics/<clinic_id>/unbilled")
+    def unbilled(self, request, clinic_id):
+        return self.praxis.unbilled(principal_of(request), clinic_id)
+
+    # -- invoices and money -----------------------------------------------------------
+    @http("POST", "/clients/<uuid:client_id>/invoices")
+    def draft_invoice(self, request, client_id):
+        command = load_body(request, DraftInvoiceSchema())
+        return 201, self.praxis.draft_invoice(principal_of(request), correlation_of(request),
+                                              str(client_id), command)
+
+    @http("GET", "/invoices")
+    def list_invoices(self, request):
+        return self.praxis.list_invoices(principal_of(request),
+                                         load_query(request, InvoicesQuery()))
+
+    @http("GET", "/invoices/<uuid:invoice_id>")
+    def get_invoice(self, request, invoice_id):
+        return self.praxis.invoice(principal_of(request), str(invoice_id))
+
+    @http("POST", "/invoices/<uuid:invoice_id>/issue")
+    def issue_invoice(self, request, invoice_id):
+        return self.praxis.issue_invoice(principal_of(request), correlation_of(request),
+                                         str(invoice_id))
+
+    @http("POST", "/invoices/<uuid:invoice_id>/void")
+    def void_invoice(self, request, invoice_id):
+        command = load_body(request, VoidSchema())
+        return self.praxis.void_invoice(principal_of(request), correlation_of(request),
+                                        str(invoice_id), command)
+
+    @http("POST", "/invoices/<uuid:invoice_id>/write-offs")
+    def write_off(self, request, invoice_id):
+        command = load_body(request, WriteOffSchema())
+        return 201, self.praxis.write_off(principal_of(request), correlation_of(request),
+                                          str(invoice_id), command)
+
+    @http("POST", "/clients/<uuid:client_id>/payments")
+    def receive_payment(self, request, client_id):
+        command = load_body(request, PaymentSchema())
+        return 201, self.praxis.receive_payment(principal_of(request), correlation_of(request),
+                                                str(client_id), command)
+
+    @http("POST", "/clients/<uuid:client_id>/refunds")
+    def refund(self, request, client_id):
+        command = load_body(request, RefundSchema())
+        return 201, self.praxis.refund(principal_of(request), correlation_of(request),
+                                       str(client_id), command)
+
+    # -- reports --------------------------------------------------------------------
+    @http("GET", "/clinics/<clinic_id>/receivables")
+    def receivables(self, request, clinic_id):
+        query = load_query(request, ReceivablesQuery())
+        return self.praxis.receivables(principal_of(request), clinic_id, query["as_of"])
+
+    @http("GET", "/clinics/<clinic_id>/revenue")
+    def revenue(self, request, clinic_id):
+        return self.praxis.revenue(principal_of(request), clinic_id,
+                                   load_query(request, RevenueQuery()))
+
+    @http("GET", "/clients/<uuid:client_id>/superbill")
+    def superbill(self, request, client_id):
+        return self.praxis.superbill(principal_of(request), str(client_id),
+                                     load_query(request, SuperbillQuery()))
+
+    @http("GET", "/clients/<uuid:client_id>/superbill.pdf")
+    def superbill_pdf(self, request, client_id):
+        bill = self.praxis.superbill(principal_of(request), str(client_id),
+                                     load_query(request, SuperbillQuery()))
+        name = f"superbill-{client_id}-{bill['period_start']}-{bill['period_end']}.pdf"
+        return Response(superbill_pdf.render(bill), mimetype="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @rpc
     def balance(self, token, client_id):
         """RPC twin of GET /clients/<id>/balance, for other systems inside the cluster."""
         return self.praxis.balance(self.verify(token), str(client_id))
 
+    # -- other services' events -----------------------------------------------------
     @event_handler("scheduling", "SessionHeld")
     def on_session_held(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("scheduling", "AppointmentCancelled")
+    def on_appointment_cancelled(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("scheduling", "AppointmentNoShow")
+    def on_appointment_no_show(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("intake", "ClientRegistered")
+    def on_client_registered(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("intake", "ClientDetailsUpdated")
+    def on_client_details_updated(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("intake", "ConsentGiven")
+    def on_consent_given(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("intake", "ConsentRevoked")
+    def on_consent_revoked(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("intake", "ClientAssessed")
+    def on_client_assessed(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("notes", "NoteSigned")
+    def on_note_signed(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("notes", "NoteCoSigned")
+    def on_note_cosigned(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("notes", "DiagnosesSet")
+    def on_diagnoses_set(self, event):
         self.praxis.consume(event)
