@@ -1,103 +1,202 @@
-"""Intake's use cases: each command is one unit of work (events + read models)."""
-import json
+"""Intake's use cases: each command is one unit of work (events + read models).
+
+Commands load the client's stream, let the domain decide, and append what it
+decided. Queries (the read side) live in queries.py.
+"""
 import uuid
 
 from sqlalchemy import select
 
 from shared.application import Application
+from shared.auth import ALL_CLINICS
 from shared.envelope import Context
 from shared.timeutil import iso, utc_now
 
 from . import domain
-from .read_models import assessments, clients, pending_reassessments, projection
+from .queries import IntakeQueries, assessment_view
+from .read_models import assessments, clients, projection
+
+CLINICAL = ("admin", "clinician")
+STAFF = ("admin", "clinician", "front_desk")
 
 
-class IntakeApplication(Application):
+class IntakeApplication(IntakeQueries, Application):
     service = "intake"
     projection = projection
-    reactions = {}  # ReassessmentDue only changes a read model (read_models.py)
+    # ReassessmentDue only changes a read model (read_models.py).
+    reactions = {"SessionHeld": "on_session_held"}
 
+    # -- clients -----------------------------------------------------------
     def register_client(self, principal, correlation_id, command):
-        principal.require_role("admin", "clinician", "front_desk")
+        principal.require_role(*STAFF)
         principal.require_clinic(command["organisation_id"], command["clinic_id"])
-        client_id = str(uuid.uuid4())
+        client_id, episode_id = str(uuid.uuid4()), str(uuid.uuid4())
         context = Context(command["organisation_id"], command["clinic_id"], correlation_id,
                           actor=principal.user_id)
-        new_events = domain.register(
-            client_id, command["name"], command["date_of_birth"].isoformat(),
-            dict(command["contact"]), iso(utc_now()))
+        new_events = domain.register(client_id, episode_id, _details(command), iso(utc_now()))
         with self.store.unit_of_work() as uow:
             uow.append(domain.stream_of(client_id), 0, context, new_events)
-        return {"client_id": client_id}
+        return {"client_id": client_id, "episode_id": episode_id}
 
-    def assess_client(self, principal, correlation_id, client_id, command):
-        client_id = str(client_id)
-        principal.require_role("admin", "clinician")
+    def update_client(self, principal, correlation_id, client_id, command):
+        principal.require_role(*STAFF)
         with self.store.unit_of_work() as uow:
-            record = self._client_row(uow.conn, client_id)
-            principal.require_visible(record, "client")
-            stream = domain.stream_of(client_id)
-            client = domain.Client.from_events(client_id, uow.load(stream))
-            assessed_at = command["assessed_at"] or utc_now()
-            new_events = domain.assess(client, str(uuid.uuid4()), command["instrument"],
-                                       command["answers"], iso(assessed_at))
-            context = Context(record["organisation_id"], record["clinic_id"], correlation_id,
-                              actor=principal.user_id)
-            (event,) = uow.append(stream, client.version, context, new_events)
-        return {key: event.data[key] for key in
-                ("assessment_id", "instrument", "kind", "total", "severity", "assessed_at")}
+            record, client = self._load(uow, principal, client_id)
+            new_events = domain.update_details(client, _details(command), iso(utc_now()))
+            if new_events:
+                uow.append(domain.stream_of(client.client_id), client.version,
+                           self._context(record, principal, correlation_id), new_events)
+        return self.client(principal, client_id)
 
-    # -- queries ---------------------------------------------------------
-    def _client_row(self, conn, client_id):
-        row = conn.execute(select(clients).where(clients.c.client_id == str(client_id))).first()
-        return row._asdict() if row else None
+    def give_consent(self, principal, correlation_id, client_id, command):
+        principal.require_role(*STAFF)
+        given_at = iso(command["given_at"] or utc_now())
+        with self.store.unit_of_work() as uow:
+            record, client = self._load(uow, principal, client_id)
+            new_events = domain.give_consent(client, command["kind"], command["document_version"],
+                                             given_at, principal.user_id)
+            uow.append(domain.stream_of(client.client_id), client.version,
+                       self._context(record, principal, correlation_id), new_events)
+        return self.consents(principal, client_id)
 
-    def client(self, principal, client_id):
-        with self.store.read() as conn:
-            record = principal.require_visible(self._client_row(conn, client_id), "client")
-            rows = conn.execute(select(assessments)
-                                .where(assessments.c.client_id == record["client_id"])
-                                .order_by(assessments.c.assessed_at)).all()
-        return {**_client_view(record),
-                "assessments": [_assessment_view(r._asdict()) for r in rows]}
+    def revoke_consent(self, principal, correlation_id, client_id, kind, command):
+        principal.require_role(*STAFF)
+        revoked_at = iso(command["revoked_at"] or utc_now())
+        with self.store.unit_of_work() as uow:
+            record, client = self._load(uow, principal, client_id)
+            new_events = domain.revoke_consent(client, kind, revoked_at, principal.user_id)
+            uow.append(domain.stream_of(client.client_id), client.version,
+                       self._context(record, principal, correlation_id), new_events)
+        return self.consents(principal, client_id)
 
-    def directory(self, principal, query):
-        principal.require_clinic(principal.organisation_id, query["clinic_id"])
-        statement = (select(clients)
-                     .where(clients.c.organisation_id == principal.organisation_id,
-                            clients.c.clinic_id == query["clinic_id"])
-                     .order_by(clients.c.name, clients.c.client_id)
-                     .limit(query["limit"]).offset(query["offset"]))
-        if query["name"]:
-            statement = statement.where(clients.c.name.ilike(f"%{query['name']}%"))
-        with self.store.read() as conn:
-            rows = conn.execute(statement).all()
-        return {"clients": [_client_view(r._asdict()) for r in rows]}
+    # -- episodes of care --------------------------------------------------
+    def open_episode(self, principal, correlation_id, client_id, command):
+        principal.require_role(*STAFF)
+        episode_id = str(uuid.uuid4())
+        with self.store.unit_of_work() as uow:
+            record, client = self._load(uow, principal, client_id)
+            new_events = domain.open_episode(client, episode_id,
+                                             iso(command["opened_at"] or utc_now()))
+            uow.append(domain.stream_of(client.client_id), client.version,
+                       self._context(record, principal, correlation_id), new_events)
+        return {"client_id": client.client_id, "episode_id": episode_id, "status": "open"}
 
-    def pending_reassessments(self, principal, clinic_id):
+    def discharge(self, principal, correlation_id, client_id, command):
+        principal.require_role(*CLINICAL)
+        with self.store.unit_of_work() as uow:
+            record, client = self._load(uow, principal, client_id)
+            (event,) = uow.append(
+                domain.stream_of(client.client_id), client.version,
+                self._context(record, principal, correlation_id),
+                domain.discharge(client, command["reason"],
+                                 iso(command["discharged_at"] or utc_now())))
+        return {**event.data, "status": "discharged"}
+
+    # -- measurement -------------------------------------------------------
+    def assess_client(self, principal, correlation_id, client_id, command):
+        principal.require_role(*CLINICAL)
+        with self.store.unit_of_work() as uow:
+            record, client = self._load(uow, principal, client_id)
+            catalogue = self._catalogue(uow, record["organisation_id"])
+            rule = self._rule(uow, record["organisation_id"], record["clinic_id"])
+            assessed_at = iso(command["assessed_at"] or utc_now())
+            new_events = domain.assess(client, catalogue, rule, str(uuid.uuid4()),
+                                       command["instrument"], command["answers"], assessed_at)
+            appended = uow.append(domain.stream_of(client.client_id), client.version,
+                                  self._context(record, principal, correlation_id), new_events)
+            row = uow.conn.execute(select(assessments).where(
+                assessments.c.assessment_id == appended[0].data["assessment_id"])).one()
+        view = assessment_view(row._asdict())
+        view["raised"] = [{"event": e.name, **{k: v for k, v in e.data.items()
+                                                if k in ("flag_id", "rule", "reason", "rci")}}
+                          for e in appended[1:]]
+        return view
+
+    def acknowledge_risk_flag(self, principal, correlation_id, client_id, flag_id, command):
+        principal.require_role(*CLINICAL)
+        with self.store.unit_of_work() as uow:
+            record, client = self._load(uow, principal, client_id)
+            (event,) = uow.append(
+                domain.stream_of(client.client_id), client.version,
+                self._context(record, principal, correlation_id),
+                domain.acknowledge_risk_flag(client, str(flag_id), principal.user_id,
+                                             command["action_taken"], iso(utc_now())))
+        return event.data
+
+    # -- reference data ----------------------------------------------------
+    def define_instrument(self, principal, correlation_id, command):
+        """An organisation-wide definition: only an admin of every clinic may add one."""
+        principal.require_role("admin")
+        principal.require_clinic(principal.organisation_id, ALL_CLINICS)
+        organisation_id = principal.organisation_id
+        stream = domain.instruments_stream(organisation_id)
+        context = Context(organisation_id, ALL_CLINICS, correlation_id, actor=principal.user_id)
+        with self.store.unit_of_work() as uow:
+            events = uow.load(stream)
+            catalogue = domain.InstrumentCatalogue.of_organisation(
+                [e.data for e in events if e.name == "InstrumentDefined"])
+            instrument, new_events = domain.define_instrument(
+                catalogue, command, principal.user_id, iso(utc_now()))
+            uow.append(stream, events[-1].sequence if events else 0, context, new_events)
+        return self.instrument(principal, instrument.code, instrument.version)
+
+    def set_not_on_track_rule(self, principal, correlation_id, clinic_id, command):
+        principal.require_role("admin")
         principal.require_clinic(principal.organisation_id, clinic_id)
-        with self.store.read() as conn:
-            rows = conn.execute(
-                select(pending_reassessments)
-                .where(pending_reassessments.c.organisation_id == principal.organisation_id,
-                       pending_reassessments.c.clinic_id == clinic_id)
-                .order_by(pending_reassessments.c.due_at)).all()
-        return {"pending": [{
-            "client_id": r.client_id, "due_at": iso(r.due_at), "reason": r.reason,
-            "sessions_since_assessment": r.sessions_since_assessment,
-            "last_assessment_id": r.last_assessment_id} for r in rows]}
+        rule = domain.NotOnTrackRule(command["reassessments_without_improvement"],
+                                     command["sessions_without_improvement"],
+                                     command["on_reliable_deterioration"])
+        stream = domain.not_on_track_rule_stream(principal.organisation_id, clinic_id)
+        context = Context(principal.organisation_id, clinic_id, correlation_id,
+                          actor=principal.user_id)
+        with self.store.unit_of_work() as uow:
+            uow.append(stream, uow.version(stream), context,
+                       domain.set_not_on_track_rule(rule, principal.user_id, iso(utc_now())))
+        return self.not_on_track_rule(principal, clinic_id)
+
+    # -- reactions ---------------------------------------------------------
+    def on_session_held(self, uow, event, context):
+        """The session limit of the clinic's not-on-track rule may be reached."""
+        client_id = str(event.data["client_id"])
+        stream = domain.stream_of(client_id)
+        client = domain.Client.from_events(client_id, uow.load(stream))
+        if not client.registered or client.organisation_id != event.organisationid:
+            return
+        rule = self._rule(uow, client.organisation_id, client.clinic_id)
+        new_events = domain.session_held(client, rule, event.data["session_number"],
+                                         iso(utc_now()), event.id)
+        if new_events:
+            uow.append(stream, client.version, context, new_events)
+
+    # -- helpers -------------------------------------------------------------
+    def _load(self, uow, principal, client_id):
+        """The client's row (tenancy) and the Client its stream says it is."""
+        client_id = str(client_id)
+        row = uow.conn.execute(select(clients).where(clients.c.client_id == client_id)).first()
+        record = principal.require_visible(row._asdict() if row else None, "client")
+        principal.require_own_record(client_id)
+        return record, domain.Client.from_events(client_id, uow.load(domain.stream_of(client_id)))
+
+    @staticmethod
+    def _context(record, principal, correlation_id):
+        return Context(record["organisation_id"], record["clinic_id"], correlation_id,
+                       actor=principal.user_id)
+
+    @staticmethod
+    def _catalogue(uow, organisation_id):
+        events = uow.load(domain.instruments_stream(organisation_id))
+        return domain.InstrumentCatalogue.of_organisation(
+            [e.data for e in events if e.name == "InstrumentDefined"])
+
+    @staticmethod
+    def _rule(uow, organisation_id, clinic_id):
+        return domain.NotOnTrackRule.of_clinic(
+            uow.load(domain.not_on_track_rule_stream(organisation_id, clinic_id)))
 
 
-def _client_view(record):
-    return {"client_id": record["client_id"], "organisation_id": record["organisation_id"],
-            "clinic_id": record["clinic_id"], "name": record["name"],
-            "date_of_birth": record["date_of_birth"].isoformat(),
-            "contact": {"email": record["email"], "phone": record["phone"]},
-            "registered_at": iso(record["registered_at"])}
-
-
-def _assessment_view(record):
-    return {"assessment_id": record["assessment_id"], "instrument": record["instrument"],
-            "kind": record["kind"], "answers": json.loads(record["answers"]),
-            "total": record["total"], "severity": record["severity"],
-            "assessed_at": iso(record["assessed_at"])}
+def _details(command):
+    """Registration details in their event (JSON) form, only those given."""
+    details = {name: command[name] for name in domain.DETAIL_FIELDS if name in command}
+    if details.get("date_of_birth") is not None:
+        details["date_of_birth"] = details["date_of_birth"].isoformat()
+    return details

@@ -1,29 +1,169 @@
-"""Request payloads of intake's API, validated before any domain code runs."""
+"""Request payloads of intake's API, validated before any domain code runs.
+
+Every field added since the first release is optional, so older requests
+(name, date_of_birth, contact {email, phone}) stay valid.
+"""
 from marshmallow import Schema, fields, validate
+
+from shared.events.intake import CONSENT_KINDS, DISCHARGE_REASONS, PAYER_KINDS
+
+MAX_NAME = 200
 
 
 class ContactSchema(Schema):
     email = fields.Email(load_default=None)
     phone = fields.String(load_default=None, validate=validate.Length(max=40))
+    # Permissions: absent means not asked (consumers treat that as no).
+    email_ok = fields.Boolean()
+    text_ok = fields.Boolean()
+    voicemail_ok = fields.Boolean()
 
 
-class RegisterClientSchema(Schema):
+class ContactChangeSchema(Schema):
+    """On update: only the contact fields given change (merged into the contact)."""
+    email = fields.Email(allow_none=True)
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    email_ok = fields.Boolean()
+    text_ok = fields.Boolean()
+    voicemail_ok = fields.Boolean()
+
+
+class GuardianSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NAME))
+    relationship = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    phone = fields.String(load_default=None, validate=validate.Length(max=40))
+    email = fields.Email(load_default=None)
+
+
+class PayerSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(PAYER_KINDS))
+    insurer_name = fields.String(load_default=None, validate=validate.Length(max=200))
+    member_id = fields.String(load_default=None, validate=validate.Length(max=64))
+
+
+class ClientDetailsSchema(Schema):
+    """The details a client has; on update every field is optional."""
+    name = fields.String(validate=validate.Length(min=1, max=MAX_NAME))  # the legal name
+    preferred_name = fields.String(allow_none=True, validate=validate.Length(max=MAX_NAME))
+    pronouns = fields.String(allow_none=True, validate=validate.Length(max=40))
+    date_of_birth = fields.Date()
+    contact = fields.Nested(ContactSchema)
+    guardian = fields.Nested(GuardianSchema, allow_none=True)
+    referral_source = fields.String(allow_none=True, validate=validate.Length(max=200))
+    primary_clinician_id = fields.String(allow_none=True, validate=validate.Length(max=64))
+    payer = fields.Nested(PayerSchema, allow_none=True)
+
+
+class RegisterClientSchema(ClientDetailsSchema):
     organisation_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     clinic_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NAME))
     date_of_birth = fields.Date(required=True)
-    contact = fields.Nested(ContactSchema, load_default=dict)
+    contact = fields.Nested(ContactSchema, load_default=lambda: ContactSchema().load({}))
+
+
+class UpdateClientSchema(ClientDetailsSchema):
+    contact = fields.Nested(ContactChangeSchema)
+
+
+class ConsentSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(CONSENT_KINDS))
+    document_version = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    given_at = fields.AwareDateTime(load_default=None)
+
+
+class RevokeConsentSchema(Schema):
+    revoked_at = fields.AwareDateTime(load_default=None)
+
+
+class DischargeSchema(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(DISCHARGE_REASONS))
+    discharged_at = fields.AwareDateTime(load_default=None)
+
+
+class OpenEpisodeSchema(Schema):
+    opened_at = fields.AwareDateTime(load_default=None)
 
 
 class AssessClientSchema(Schema):
     instrument = fields.String(required=True)
     # Items are checked one by one in the domain, so the error names the item.
-    answers = fields.List(fields.Raw(), required=True)
+    answers = fields.List(fields.Raw(allow_none=True), required=True)
     assessed_at = fields.AwareDateTime(load_default=None)
+
+
+class AcknowledgeRiskFlagSchema(Schema):
+    action_taken = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class BandSchema(Schema):
+    low = fields.Integer(required=True, strict=True)
+    high = fields.Integer(required=True, strict=True)
+    label = fields.String(required=True, validate=validate.Length(min=1, max=60))
+
+
+class RiskItemSchema(Schema):
+    item = fields.Integer(required=True, strict=True)
+    above = fields.Integer(required=True, strict=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class InstrumentDefinitionSchema(Schema):
+    """An organisation's own instrument (or a new version of one), as data."""
+    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    items = fields.List(fields.String(validate=validate.Length(min=1, max=1000)),
+                        required=True, validate=validate.Length(min=1, max=200))
+    lowest = fields.Integer(required=True, strict=True)
+    highest = fields.Integer(required=True, strict=True)
+    reversed_items = fields.List(fields.Integer(strict=True), load_default=list)
+    higher_is_worse = fields.Boolean(load_default=True)
+    bands = fields.List(fields.Nested(BandSchema), required=True,
+                        validate=validate.Length(min=1))
+    cut_off = fields.Integer(required=True, strict=True)
+    sd = fields.Float(required=True, allow_nan=False)
+    reliability = fields.Float(required=True, allow_nan=False)
+    reliable_change_threshold = fields.Integer(load_default=None, strict=True)
+    response_drop_percent = fields.Integer(load_default=None, strict=True)
+    remission_below = fields.Integer(load_default=None, strict=True)
+    risk_items = fields.List(fields.Nested(RiskItemSchema), load_default=list)
+
+
+class NotOnTrackRuleSchema(Schema):
+    reassessments_without_improvement = fields.Integer(
+        required=True, allow_none=True, strict=True, validate=validate.Range(min=1))
+    sessions_without_improvement = fields.Integer(
+        required=True, allow_none=True, strict=True, validate=validate.Range(min=1))
+    on_reliable_deterioration = fields.Boolean(required=True)
 
 
 class ClinicQuery(Schema):
     clinic_id = fields.String(required=True)
     name = fields.String(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(["open", "discharged"]))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class RiskFlagQuery(Schema):
+    status = fields.String(load_default="open",
+                           validate=validate.OneOf(["open", "acknowledged", "all"]))
+
+
+class DateRangeQuery(Schema):
+    """`from` and `to` are dates, both inclusive (UTC days)."""
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
+    instrument = fields.String(load_default=None)
+
+
+class TrajectoryQuery(Schema):
+    episode_id = fields.UUID(load_default=None)
+
+
+class ChartQuery(TrajectoryQuery):
+    format = fields.String(load_default="svg", validate=validate.OneOf(["svg", "png"]))
+
+
+class InstrumentQuery(Schema):
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1))

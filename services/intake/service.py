@@ -2,11 +2,17 @@
 from nameko.rpc import rpc
 
 from shared.consumer import event_handler
+from shared.events.intake import CONSENT_KINDS
+from shared.errors import NotFound
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier
 from shared.web import correlation_of, http, load_body, load_query, principal_of
 
 from .application import IntakeApplication
-from .schemas import AssessClientSchema, ClinicQuery, RegisterClientSchema
+from .schemas import (
+    AcknowledgeRiskFlagSchema, AssessClientSchema, ChartQuery, ClinicQuery, ConsentSchema,
+    DateRangeQuery, DischargeSchema, InstrumentDefinitionSchema, InstrumentQuery,
+    NotOnTrackRuleSchema, OpenEpisodeSchema, RegisterClientSchema, RevokeConsentSchema,
+    RiskFlagQuery, TrajectoryQuery, UpdateClientSchema)
 
 
 class Service(CommonEndpoints):
@@ -14,6 +20,7 @@ class Service(CommonEndpoints):
     praxis = Praxis(IntakeApplication)
     verify = TokenVerifier()
 
+    # -- clients -----------------------------------------------------------
     @http("POST", "/clients")
     def register_client(self, request):
         command = load_body(request, RegisterClientSchema())
@@ -28,21 +35,127 @@ class Service(CommonEndpoints):
     def get_client(self, request, client_id):
         return self.praxis.client(principal_of(request), client_id)
 
+    @http("PATCH", "/clients/<uuid:client_id>")
+    def update_client(self, request, client_id):
+        command = load_body(request, UpdateClientSchema())
+        return self.praxis.update_client(
+            principal_of(request), correlation_of(request), client_id, command)
+
+    @http("GET", "/clients/<uuid:client_id>/consents")
+    def get_consents(self, request, client_id):
+        return self.praxis.consents(principal_of(request), client_id)
+
+    @http("POST", "/clients/<uuid:client_id>/consents")
+    def give_consent(self, request, client_id):
+        command = load_body(request, ConsentSchema())
+        return 201, self.praxis.give_consent(
+            principal_of(request), correlation_of(request), client_id, command)
+
+    @http("POST", "/clients/<uuid:client_id>/consents/<kind>/revoke")
+    def revoke_consent(self, request, client_id, kind):
+        if kind not in CONSENT_KINDS:
+            raise NotFound(f"no consent kind {kind!r}; one of {', '.join(CONSENT_KINDS)}")
+        command = load_body(request, RevokeConsentSchema())
+        return self.praxis.revoke_consent(
+            principal_of(request), correlation_of(request), client_id, kind, command)
+
+    # -- episodes of care --------------------------------------------------
+    @http("POST", "/clients/<uuid:client_id>/episodes")
+    def open_episode(self, request, client_id):
+        command = load_body(request, OpenEpisodeSchema())
+        return 201, self.praxis.open_episode(
+            principal_of(request), correlation_of(request), client_id, command)
+
+    @http("POST", "/clients/<uuid:client_id>/discharge")
+    def discharge(self, request, client_id):
+        command = load_body(request, DischargeSchema())
+        return self.praxis.discharge(
+            principal_of(request), correlation_of(request), client_id, command)
+
+    # -- measurement -------------------------------------------------------
     @http("POST", "/clients/<uuid:client_id>/assessments")
     def assess_client(self, request, client_id):
         command = load_body(request, AssessClientSchema())
         return 201, self.praxis.assess_client(
             principal_of(request), correlation_of(request), client_id, command)
 
+    @http("GET", "/clients/<uuid:client_id>/outcomes")
+    def trajectory(self, request, client_id):
+        return self.praxis.trajectory(principal_of(request), client_id,
+                                      load_query(request, TrajectoryQuery()))
+
+    @http("GET", "/clients/<uuid:client_id>/outcomes/<instrument>/chart")
+    def chart(self, request, client_id, instrument):
+        return self.praxis.chart(principal_of(request), client_id, instrument,
+                                 load_query(request, ChartQuery()))
+
+    @http("POST", "/clients/<uuid:client_id>/risk-flags/<uuid:flag_id>/acknowledge")
+    def acknowledge_risk_flag(self, request, client_id, flag_id):
+        command = load_body(request, AcknowledgeRiskFlagSchema())
+        return self.praxis.acknowledge_risk_flag(
+            principal_of(request), correlation_of(request), client_id, flag_id, command)
+
+    # -- clinic lists --------------------------------------------------------
     @http("GET", "/clinics/<clinic_id>/reassessments/pending")
     def pending_reassessments(self, request, clinic_id):
         return self.praxis.pending_reassessments(principal_of(request), clinic_id)
 
+    @http("GET", "/clinics/<clinic_id>/risk-flags")
+    def risk_flags(self, request, clinic_id):
+        return self.praxis.risk_flags(principal_of(request), clinic_id,
+                                      load_query(request, RiskFlagQuery()))
+
+    @http("GET", "/clinics/<clinic_id>/alerts")
+    def alerts(self, request, clinic_id):
+        return self.praxis.alerts(principal_of(request), clinic_id,
+                                  load_query(request, DateRangeQuery()))
+
+    @http("GET", "/clinics/<clinic_id>/outcomes")
+    def clinic_outcomes(self, request, clinic_id):
+        return self.praxis.clinic_outcomes(principal_of(request), clinic_id,
+                                           load_query(request, DateRangeQuery()))
+
+    @http("GET", "/clinics/<clinic_id>/not-on-track-rule")
+    def get_not_on_track_rule(self, request, clinic_id):
+        return self.praxis.not_on_track_rule(principal_of(request), clinic_id)
+
+    @http("PUT", "/clinics/<clinic_id>/not-on-track-rule")
+    def set_not_on_track_rule(self, request, clinic_id):
+        command = load_body(request, NotOnTrackRuleSchema())
+        return self.praxis.set_not_on_track_rule(
+            principal_of(request), correlation_of(request), clinic_id, command)
+
+    # -- instruments ---------------------------------------------------------
+    @http("GET", "/instruments")
+    def instruments(self, request):
+        return self.praxis.instruments(principal_of(request))
+
+    @http("GET", "/instruments/<code>")
+    def instrument(self, request, code):
+        query = load_query(request, InstrumentQuery())
+        return self.praxis.instrument(principal_of(request), code, query["version"])
+
+    @http("POST", "/instruments")
+    def define_instrument(self, request):
+        command = load_body(request, InstrumentDefinitionSchema())
+        return 201, self.praxis.define_instrument(
+            principal_of(request), correlation_of(request), command)
+
+    # -- RPC and events ------------------------------------------------------
     @rpc
     def client(self, token, client_id):
         """RPC twin of GET /clients/<id>, for other systems inside the cluster."""
         return self.praxis.client(self.verify(token), client_id)
 
+    @rpc
+    def outcomes(self, token, client_id):
+        """RPC twin of GET /clients/<id>/outcomes (the current episode)."""
+        return self.praxis.trajectory(self.verify(token), client_id, {"episode_id": None})
+
     @event_handler("scheduling", "ReassessmentDue")
     def on_reassessment_due(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("scheduling", "SessionHeld")
+    def on_session_held(self, event):
         self.praxis.consume(event)

@@ -129,6 +129,9 @@ class RiskFlagRaisedV1(Schema):
     instrument = fields.String(required=True)
     reason = fields.String(required=True)
     raised_at = fields.DateTime(required=True)
+    episode_id = fields.UUID(allow_none=True)
+    item = fields.Integer()     # the item (1-based) whose answer raised it
+    answer = fields.Integer()
 
 
 @catalogue.event(SERVICE, "RiskFlagAcknowledged", 1,
@@ -149,6 +152,9 @@ class ReliableDeteriorationDetectedV1(Schema):
     instrument = fields.String(required=True)
     rci = fields.Float(required=True)
     detected_at = fields.DateTime(required=True)
+    episode_id = fields.UUID(allow_none=True)
+    baseline_total = fields.Integer()
+    total = fields.Integer()
 
 
 @catalogue.event(SERVICE, "NotOnTrackFlagged", 1,
@@ -160,3 +166,53 @@ class NotOnTrackFlaggedV1(Schema):
     rule = fields.String(required=True)
     reason = fields.String(required=True)
     flagged_at = fields.DateTime(required=True)
+    episode_id = fields.UUID(allow_none=True)
+
+
+class Band(Schema):
+    low = fields.Integer(required=True)
+    high = fields.Integer(required=True)
+    label = fields.String(required=True, validate=validate.Length(min=1, max=60))
+
+
+class RiskItem(Schema):
+    item = fields.Integer(required=True, validate=validate.Range(min=1))
+    above = fields.Integer(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+@catalogue.event(SERVICE, "InstrumentDefined", 1,
+                 "An organisation defined (a new version of) a standardized instrument as "
+                 "data; the envelope's clinicid is `*` (every clinic of the organisation).")
+class InstrumentDefinedV1(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    items = fields.List(fields.String(), required=True)
+    lowest = fields.Integer(required=True)
+    highest = fields.Integer(required=True)
+    reversed_items = fields.List(fields.Integer(), required=True)
+    higher_is_worse = fields.Boolean(required=True)
+    bands = fields.List(fields.Nested(Band), required=True)
+    cut_off = fields.Integer(required=True)
+    sd = fields.Float(required=True)
+    reliability = fields.Float(required=True)
+    reliable_change_threshold = fields.Integer(required=True)
+    response_drop_percent = fields.Integer(allow_none=True, required=True)
+    remission_below = fields.Integer(allow_none=True, required=True)
+    risk_items = fields.List(fields.Nested(RiskItem), required=True)
+    defined_by = fields.String(required=True)
+    defined_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "NotOnTrackRuleSet", 1,
+                 "A clinic's not-on-track rule (null turns a part off); replaces the "
+                 "previous one.")
+class NotOnTrackRuleSetV1(Schema):
+    reassessments_without_improvement = fields.Integer(
+        allow_none=True, required=True, validate=validate.Range(min=1))
+    sessions_without_improvement = fields.Integer(
+        allow_none=True, required=True, validate=validate.Range(min=1))
+    on_reliable_deterioration = fields.Boolean(required=True)
+    set_by = fields.String(required=True)
+    set_at = fields.DateTime(required=True)

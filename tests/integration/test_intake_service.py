@@ -47,7 +47,7 @@ def test_bad_input_names_the_field_and_stores_nothing(intake):
     assert response.json()["fields"] == {"answers.5": ["must be an integer 0-3"]}
     assert api.get(f"/clients/{client_id}").json()["assessments"] == []
     events = intake.application.store.read_all()
-    assert [e.name for _, e in events] == ["ClientRegistered"]
+    assert [e.name for _, e in events] == ["ClientRegistered", "EpisodeOpened"]
 
 
 def test_tokens_and_tenancy(intake):
