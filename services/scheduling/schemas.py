@@ -1,26 +1,135 @@
-"""Request payloads of scheduling's API, validated before any domain code runs."""
-from marshmallow import Schema, fields, validate
+"""Request payloads of scheduling's API, validated before any domain code runs.
 
-from . import domain
+Fields added after the first release are optional with the defaults the
+domain documents, so earlier requests stay valid.
+"""
+from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+
+from .domain import appointments as booking
+from .domain import calendar as settings
+from .domain import series as recurrence
+
+MAX_MINUTES = booking.MAX_MINUTES
 
 
-class BookAppointmentSchema(Schema):
+class _Appointment(Schema):
     organisation_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     clinic_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     client_id = fields.UUID(required=True)
     clinician_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     start = fields.AwareDateTime(required=True)
     duration_minutes = fields.Integer(required=True, strict=True,
-                                      validate=validate.Range(min=1, max=domain.MAX_MINUTES))
-    modality = fields.String(required=True, validate=validate.OneOf(domain.MODALITIES))
+                                      validate=validate.Range(min=1, max=MAX_MINUTES))
+    modality = fields.String(required=True, validate=validate.OneOf(booking.MODALITIES))
+    session_type = fields.String(validate=validate.OneOf(booking.SESSION_TYPES))
+    room_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+    override_working_hours = fields.Boolean(load_default=False)
+
+
+class BookAppointmentSchema(_Appointment):
+    pass
+
+
+class BookSeriesSchema(_Appointment):
+    frequency = fields.String(required=True, validate=validate.OneOf(recurrence.FREQUENCIES))
+    count = fields.Integer(strict=True, validate=validate.Range(
+        min=1, max=recurrence.MAX_OCCURRENCES))
+    until = fields.Date()
+
+    @validates_schema
+    def count_or_until(self, data, **kwargs):
+        if ("count" in data) == ("until" in data):
+            raise ValidationError("give count or until, one of the two", "count")
+
+
+class EndSeriesSchema(Schema):
+    from_ = fields.AwareDateTime(data_key="from")
+    cancelled_by = fields.String(validate=validate.OneOf(booking.CANCELLED_BY))
+    reason = fields.String(allow_none=True, validate=validate.Length(max=500))
+
+
+class RescheduleSchema(Schema):
+    start = fields.AwareDateTime(required=True)
+    duration_minutes = fields.Integer(strict=True,
+                                      validate=validate.Range(min=1, max=MAX_MINUTES))
+    room_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+    override_working_hours = fields.Boolean(load_default=False)
+
+
+class CancelSchema(Schema):
+    cancelled_by = fields.String(required=True, validate=validate.OneOf(booking.CANCELLED_BY))
+    reason = fields.String(allow_none=True, validate=validate.Length(max=500))
 
 
 class HoldSessionSchema(Schema):
     # Face-to-face minutes actually spent: what billing codes are chosen by.
     minutes = fields.Integer(required=True, strict=True,
-                             validate=validate.Range(min=0, max=domain.MAX_MINUTES))
+                             validate=validate.Range(min=0, max=MAX_MINUTES))
+    session_type = fields.String(validate=validate.OneOf(booking.SESSION_TYPES))
+    place_of_service = fields.String(validate=validate.OneOf(booking.PLACES_OF_SERVICE))
+    audio_only = fields.Boolean()
 
 
 class ReassessmentPolicySchema(Schema):
-    every_sessions = fields.Integer(required=True, strict=True,
+    every_sessions = fields.Integer(allow_none=True, strict=True,
                                     validate=validate.Range(min=1, max=1000))
+    every_days = fields.Integer(allow_none=True, strict=True,
+                                validate=validate.Range(min=1, max=3650))
+
+
+class ClinicSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    time_zone = fields.String(load_default=settings.DEFAULT_TIME_ZONE,
+                              validate=validate.Length(min=1, max=64))
+    late_cancel_window_hours = fields.Integer(
+        load_default=settings.DEFAULT_LATE_CANCEL_WINDOW_HOURS, strict=True,
+        validate=validate.Range(min=0, max=336))
+    video_link_template = fields.String(load_default=None, allow_none=True,
+                                        validate=validate.Length(max=500))
+    calendar_shows_client_names = fields.Boolean(load_default=False)
+
+
+class RoomSchema(Schema):
+    room_id = fields.String(validate=[validate.Length(min=1, max=64),
+                                      validate.Regexp(r"^[A-Za-z0-9._-]+$")])
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class WorkingHoursSchema(Schema):
+    weekday = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=6))
+    start = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
+    end = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
+    clinic_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+
+
+class ClinicianProfileSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    clinic_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
+                             required=True, validate=validate.Length(min=1))
+    working_hours = fields.List(fields.Nested(WorkingHoursSchema), load_default=list)
+
+
+class CalendarQuery(Schema):
+    date = fields.Date(required=True)
+    clinic_id = fields.String(validate=validate.Length(min=1, max=64))
+    include_cancelled = fields.Boolean(load_default=False)
+
+
+class OccupancyQuery(Schema):
+    date = fields.Date(required=True)
+    days = fields.Integer(load_default=1, validate=validate.Range(min=1, max=31))
+
+
+class DateRangeQuery(Schema):
+    from_ = fields.Date(required=True, data_key="from")
+    to = fields.Date(required=True)
+    clinician_id = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class ReassessmentsQuery(Schema):
+    overdue_after_days = fields.Integer(load_default=14, validate=validate.Range(min=0,
+                                                                                 max=3650))
+
+
+class FeedQuery(Schema):
+    feed_token = fields.String(load_default=None)

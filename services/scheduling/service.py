@@ -1,19 +1,120 @@
-"""Scheduling's nameko service: maps HTTP, RPC and events onto SchedulingApplication."""
+"""Scheduling's nameko service: maps HTTP, RPC, events and the timer onto
+SchedulingApplication."""
+import logging
+
+from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
+from nameko.timer import timer
+from werkzeug.wrappers import Response
 
 from shared.consumer import event_handler
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier
-from shared.web import correlation_of, http, load_body, principal_of
+from shared.web import correlation_of, http, load_body, load_query, principal_of
 
-from .application import SchedulingApplication
-from .schemas import BookAppointmentSchema, HoldSessionSchema, ReassessmentPolicySchema
+from . import feed_tokens
+from .application import SchedulingApplication, monday_of
+from .schemas import (
+    BookAppointmentSchema, BookSeriesSchema, CalendarQuery, CancelSchema, ClinicianProfileSchema,
+    ClinicSchema, DateRangeQuery, EndSeriesSchema, FeedQuery, HoldSessionSchema,
+    OccupancyQuery, ReassessmentPolicySchema, ReassessmentsQuery, RescheduleSchema, RoomSchema,
+)
+
+log = logging.getLogger(__name__)
+REASSESSMENT_CHECK_SECONDS = 60
+
+
+class FeedTokens(DependencyProvider):
+    """Issues and checks calendar-feed tokens with the service's token secret."""
+
+    class _Bound:
+        def __init__(self, secret):
+            self.secret = secret
+
+        def issue(self, principal, clinician_id):
+            return feed_tokens.issue(self.secret, principal, clinician_id)
+
+        def verify(self, token, clinician_id):
+            return feed_tokens.verify(self.secret, token, clinician_id)
+
+    def get_dependency(self, worker_ctx):
+        return self._Bound(self.container.config["PRAXIS_TOKEN_SECRET"])
 
 
 class Service(CommonEndpoints):
     name = "scheduling"
     praxis = Praxis(SchedulingApplication)
     verify = TokenVerifier()
+    feeds = FeedTokens()
 
+    # -- clinics, rooms, clinicians ---------------------------------------------
+    @http("GET", "/clinics/<clinic_id>")
+    def get_clinic(self, request, clinic_id):
+        return self.praxis.clinic(principal_of(request), clinic_id)
+
+    @http("PUT", "/clinics/<clinic_id>")
+    def configure_clinic(self, request, clinic_id):
+        command = load_body(request, ClinicSchema())
+        return self.praxis.configure_clinic(principal_of(request), correlation_of(request),
+                                            clinic_id, command)
+
+    @http("POST", "/clinics/<clinic_id>/rooms")
+    def add_room(self, request, clinic_id):
+        command = load_body(request, RoomSchema())
+        return 201, self.praxis.add_room(principal_of(request), correlation_of(request),
+                                         clinic_id, command)
+
+    @http("GET", "/clinics/<clinic_id>/rooms/<room_id>/occupancy")
+    def room_occupancy(self, request, clinic_id, room_id):
+        query = load_query(request, OccupancyQuery())
+        return self.praxis.room_occupancy(principal_of(request), clinic_id, room_id,
+                                          query["date"], query["days"])
+
+    @http("GET", "/clinicians/<clinician_id>")
+    def get_clinician(self, request, clinician_id):
+        return self.praxis.clinician(principal_of(request), clinician_id)
+
+    @http("PUT", "/clinicians/<clinician_id>")
+    def set_clinician_profile(self, request, clinician_id):
+        command = load_body(request, ClinicianProfileSchema())
+        return self.praxis.set_clinician_profile(principal_of(request),
+                                                 correlation_of(request), clinician_id, command)
+
+    @http("GET", "/clinicians/<clinician_id>/day")
+    def clinician_day(self, request, clinician_id):
+        query = load_query(request, CalendarQuery())
+        return self.praxis.clinician_calendar(principal_of(request), clinician_id,
+                                              query["date"], 1, query.get("clinic_id"),
+                                              query["include_cancelled"])
+
+    @http("GET", "/clinicians/<clinician_id>/week")
+    def clinician_week(self, request, clinician_id):
+        query = load_query(request, CalendarQuery())
+        return self.praxis.clinician_calendar(principal_of(request), clinician_id,
+                                              monday_of(query["date"]), 7,
+                                              query.get("clinic_id"),
+                                              query["include_cancelled"])
+
+    @http("POST", "/clinicians/<clinician_id>/calendar-feed")
+    def issue_calendar_feed(self, request, clinician_id):
+        principal = principal_of(request)
+        principal.require_role("admin", "clinician")
+        self.praxis.clinician(principal, clinician_id)  # 404 unless visible
+        token, expires = self.feeds.issue(principal, clinician_id)
+        return 201, {"clinician_id": clinician_id, "feed_token": token,
+                     "path": f"/clinicians/{clinician_id}/calendar.ics?feed_token={token}",
+                     "expires_at": expires}
+
+    @http("GET", "/clinicians/<clinician_id>/calendar.ics", public=True)
+    def calendar_ics(self, request, clinician_id):
+        query = load_query(request, FeedQuery())
+        organisation_id, clinic_ids = self.feeds.verify(query["feed_token"], clinician_id)
+        body = self.praxis.calendar_feed(organisation_id, clinic_ids, clinician_id)
+        return Response(body, mimetype="text/calendar",
+                        headers={"Content-Disposition":
+                                 f'inline; filename="{clinician_id}.ics"',
+                                 "Cache-Control": "private, max-age=300"})
+
+    # -- appointments ---------------------------------------------------------------
     @http("POST", "/appointments")
     def book_appointment(self, request):
         command = load_body(request, BookAppointmentSchema())
@@ -24,15 +125,72 @@ class Service(CommonEndpoints):
     def get_appointment(self, request, appointment_id):
         return self.praxis.appointment(principal_of(request), str(appointment_id))
 
+    @http("POST", "/appointments/<uuid:appointment_id>/reschedule")
+    def reschedule(self, request, appointment_id):
+        command = load_body(request, RescheduleSchema())
+        return self.praxis.reschedule_appointment(principal_of(request),
+                                                  correlation_of(request),
+                                                  str(appointment_id), command)
+
+    @http("POST", "/appointments/<uuid:appointment_id>/cancel")
+    def cancel(self, request, appointment_id):
+        command = load_body(request, CancelSchema())
+        return self.praxis.cancel_appointment(principal_of(request), correlation_of(request),
+                                              str(appointment_id), command)
+
+    @http("POST", "/appointments/<uuid:appointment_id>/check-in")
+    def check_in(self, request, appointment_id):
+        return self.praxis.check_in(principal_of(request), correlation_of(request),
+                                    str(appointment_id))
+
+    @http("POST", "/appointments/<uuid:appointment_id>/no-show")
+    def no_show(self, request, appointment_id):
+        return self.praxis.record_no_show(principal_of(request), correlation_of(request),
+                                          str(appointment_id))
+
     @http("POST", "/appointments/<uuid:appointment_id>/held")
     def hold_session(self, request, appointment_id):
         command = load_body(request, HoldSessionSchema())
         return 201, self.praxis.hold_session(
             principal_of(request), correlation_of(request), str(appointment_id), command)
 
+    @http("POST", "/series")
+    def book_series(self, request):
+        command = load_body(request, BookSeriesSchema())
+        return 201, self.praxis.book_series(principal_of(request), correlation_of(request),
+                                            command)
+
+    @http("GET", "/series/<uuid:series_id>")
+    def get_series(self, request, series_id):
+        return self.praxis.series(principal_of(request), str(series_id))
+
+    @http("POST", "/series/<uuid:series_id>/end")
+    def end_series(self, request, series_id):
+        command = load_body(request, EndSeriesSchema())
+        return self.praxis.end_series(principal_of(request), correlation_of(request),
+                                      str(series_id), command)
+
     @http("GET", "/clients/<uuid:client_id>/appointments")
     def client_appointments(self, request, client_id):
         return self.praxis.client_appointments(principal_of(request), str(client_id))
+
+    @http("GET", "/clients/<uuid:client_id>/appointments/upcoming")
+    def client_upcoming(self, request, client_id):
+        return self.praxis.client_appointments(principal_of(request), str(client_id),
+                                               upcoming_only=True)
+
+    # -- attendance and the reassessment cadence ---------------------------------------
+    @http("GET", "/clinics/<clinic_id>/attendance")
+    def attendance(self, request, clinic_id):
+        query = load_query(request, DateRangeQuery())
+        return self.praxis.attendance(principal_of(request), clinic_id, query["from_"],
+                                      query["to"], query.get("clinician_id"))
+
+    @http("GET", "/clinics/<clinic_id>/reassessments")
+    def reassessments(self, request, clinic_id):
+        query = load_query(request, ReassessmentsQuery())
+        return self.praxis.reassessments(principal_of(request), clinic_id,
+                                         query["overdue_after_days"])
 
     @http("GET", "/clinics/<clinic_id>/reassessment-policy")
     def get_reassessment_policy(self, request, clinic_id):
@@ -44,15 +202,46 @@ class Service(CommonEndpoints):
         return self.praxis.set_reassessment_policy(
             principal_of(request), correlation_of(request), clinic_id, command)
 
+    @http("GET", "/clients/<uuid:client_id>/reassessment-policy")
+    def get_client_reassessment_policy(self, request, client_id):
+        return self.praxis.client_reassessment_policy(principal_of(request), str(client_id))
+
+    @http("PUT", "/clients/<uuid:client_id>/reassessment-policy")
+    def set_client_reassessment_policy(self, request, client_id):
+        command = load_body(request, ReassessmentPolicySchema())
+        return self.praxis.set_client_reassessment_policy(
+            principal_of(request), correlation_of(request), str(client_id), command)
+
+    @timer(interval=REASSESSMENT_CHECK_SECONDS)
+    def check_reassessments_due(self):
+        """Cycles that come due by time alone (every D days since the last assessment)."""
+        due = self.praxis.check_reassessments_due()
+        if due:
+            log.info("reassessments came due by time: %d", len(due))
+
+    # -- RPC ---------------------------------------------------------------------------
     @rpc
     def appointment(self, token, appointment_id):
         """RPC twin of GET /appointments/<id>, for other systems inside the cluster."""
         return self.praxis.appointment(self.verify(token), str(appointment_id))
 
+    # -- intake's events -----------------------------------------------------------------
     @event_handler("intake", "ClientRegistered")
     def on_client_registered(self, event):
         self.praxis.consume(event)
 
+    @event_handler("intake", "ClientDetailsUpdated")
+    def on_client_details_updated(self, event):
+        self.praxis.consume(event)
+
     @event_handler("intake", "ClientAssessed")
     def on_client_assessed(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("intake", "EpisodeOpened")
+    def on_episode_opened(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("intake", "ClientDischarged")
+    def on_client_discharged(self, event):
         self.praxis.consume(event)

@@ -14,6 +14,7 @@ class WorkingHours(Schema):
     weekday = fields.Integer(required=True, validate=validate.Range(min=0, max=6))  # 0 Monday
     start = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
     end = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
+    clinic_id = fields.String(allow_none=True)  # absent: at every clinic of the clinician
 
 
 @catalogue.event(SERVICE, "ClinicConfigured", 1,
@@ -55,6 +56,7 @@ class AppointmentBookedV1(Schema):
     room_id = fields.String(allow_none=True)
     video_link = fields.String(allow_none=True)
     series_id = fields.UUID(allow_none=True)
+    outside_working_hours = fields.Boolean()  # booked outside them by explicit override
 
 
 @catalogue.event(SERVICE, "AppointmentRescheduled", 1, "An appointment moved.")
@@ -66,10 +68,12 @@ class AppointmentRescheduledV1(Schema):
     start = fields.DateTime(required=True)
     duration_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
     room_id = fields.String(allow_none=True)
+    outside_working_hours = fields.Boolean()  # moved outside them by explicit override
 
 
 @catalogue.event(SERVICE, "AppointmentCancelled", 1,
-                 "An appointment was cancelled; `late` when inside the clinic's window.")
+                 "An appointment was cancelled, with the notice given; `late` when the "
+                 "client cancelled inside the clinic's window (24 h by default).")
 class AppointmentCancelledV1(Schema):
     appointment_id = fields.UUID(required=True)
     client_id = fields.UUID(required=True)
@@ -123,6 +127,7 @@ class ReassessmentDueV1(Schema):
     last_assessment_id = fields.UUID(allow_none=True, required=True)
     reason = fields.String(required=True)
     due_at = fields.DateTime(required=True)
+    due_by = fields.String(validate=validate.OneOf(["sessions", "days"]))  # which limit
 
 
 @catalogue.event(SERVICE, "ReassessmentPolicySet", 1,
@@ -132,3 +137,36 @@ class ReassessmentPolicySetV1(Schema):
     client_id = fields.UUID(allow_none=True)
     every_sessions = fields.Integer(allow_none=True, validate=validate.Range(min=1))
     every_days = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+
+
+@catalogue.event(SERVICE, "AppointmentSeriesBooked", 1,
+                 "A recurring series (weekly or every other week, for a count or until a "
+                 "date, on the clinic's wall clock); each occurrence is also an "
+                 "AppointmentBooked carrying the series_id.")
+class AppointmentSeriesBookedV1(Schema):
+    series_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    clinician_id = fields.String(required=True)
+    frequency = fields.String(required=True,
+                              validate=validate.OneOf(["weekly", "every_other_week"]))
+    count = fields.Integer(allow_none=True, required=True, validate=validate.Range(min=1))
+    until = fields.Date(allow_none=True, required=True)
+    time_zone = fields.String(required=True)
+    duration_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
+    modality = fields.String(required=True, validate=validate.OneOf(MODALITIES))
+    session_type = fields.String(required=True, validate=validate.OneOf(SESSION_TYPES))
+    room_id = fields.String(allow_none=True, required=True)
+    appointment_ids = fields.List(fields.UUID(), required=True)
+    starts = fields.List(fields.DateTime(), required=True)
+
+
+@catalogue.event(SERVICE, "AppointmentSeriesEnded", 1,
+                 "A series ends: its occurrences from effective_from on are cancelled "
+                 "(each an AppointmentCancelled).")
+class AppointmentSeriesEndedV1(Schema):
+    series_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    clinician_id = fields.String(required=True)
+    effective_from = fields.DateTime(required=True)
+    reason = fields.String(allow_none=True, required=True)
+    ended_at = fields.DateTime(required=True)

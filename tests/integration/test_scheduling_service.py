@@ -7,7 +7,7 @@ from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 from prometheus_client import REGISTRY
 
-from services.scheduling import domain
+from services.scheduling.domain import cadence as rules
 from services.scheduling.service import Service as Scheduling
 from shared.projection import rebuild
 from shared.timeutil import iso, utc_now
@@ -107,7 +107,9 @@ def test_book_hold_and_read_back(scheduling):
     assert held.status_code == 201, held.text
     assert held.json() == {"appointment_id": appointment_id, "client_id": client_id,
                            "clinician_id": "dr-1", "start": "2024-05-06T07:00:00Z",
-                           "minutes": 47, "modality": "in_person", "session_number": 1}
+                           "minutes": 47, "modality": "in_person", "session_number": 1,
+                           "session_type": "individual", "place_of_service": "office",
+                           "audio_only": False, "episode_id": None}
 
     again = api.post(f"/appointments/{appointment_id}/held", {"minutes": 47})
     assert again.status_code == 409
@@ -138,7 +140,7 @@ def test_reassessment_due_once_per_cycle(scheduling):
     session(scheduling, client_id)
     (due,) = stored(scheduling, "ReassessmentDue")
     assert due.subject == f"reassessment-{client_id}"
-    assert due.id == domain.reassessment_event_id(client_id, None)
+    assert due.id == rules.reassessment_event_id(client_id, None)
     assert due.data["sessions_since_assessment"] == 4
     assert due.data["last_assessment_id"] is None
     assert "4 sessions" in due.data["reason"]
@@ -223,7 +225,7 @@ def test_clinic_policy(scheduling):
                        bearer=admin)
     assert response.status_code == 200, response.text
     assert response.json() == {"organisation_id": "org-1", "clinic_id": "clinic-1",
-                               "every_sessions": 2}
+                               "every_sessions": 2, "every_days": None, "source": "clinic"}
     (policy,) = stored(scheduling, "ReassessmentPolicySet")
     assert policy.subject == "clinic-org-1/clinic-1"
 
@@ -270,7 +272,8 @@ def test_tokens_and_tenancy(scheduling):
     assert api.post("/appointments", body, bearer=token(role="billing")).status_code == 403
     assert api.post("/appointments", body, bearer=token(role="front_desk")).status_code == 201
 
-    appointment_id = book(scheduling, client_id).json()["appointment_id"]
+    appointment_id = book(scheduling, client_id,
+                          start="2024-05-07T09:00:00+02:00").json()["appointment_id"]
     other_org = token(org="org-2", clinics=["*"])
     for bearer in (other_org, other_clinic):
         assert api.get(f"/appointments/{appointment_id}", bearer=bearer).status_code == 404
@@ -292,7 +295,7 @@ def test_bad_input_names_the_field_and_stores_nothing(scheduling):
         ({"start": "next tuesday"}, "start"),
         ({"duration_minutes": 0}, "duration_minutes"),
         ({"duration_minutes": "50"}, "duration_minutes"),
-        ({"modality": "phone"}, "modality"),
+        ({"modality": "telepathy"}, "modality"),
         ({"client_id": "not-a-uuid"}, "client_id"),
         ({"client_id": str(uuid.uuid4())}, "client_id"),        # unknown client
         ({"client_id": elsewhere}, "client_id"),                # another clinic's client

@@ -1,0 +1,9 @@
+"""Scheduling's read models: tables derived only from events (see `make rebuild`).
+
+- clients: who may be booked (intake's ClientRegistered), their names for
+  calendars that may show them, their episodes of care.
+- calendar: clinics, rooms, clinicians, appointments and series.
+- cadence: assessments, reassessment policies and the cycles already due.
+"""
+from .base import aware, metadata, projection  # noqa: F401
+from . import cadence, calendar, clients  # noqa: F401,E402

@@ -1,0 +1,295 @@
+"""Clinics, rooms, clinicians, appointments and series: the calendar."""
+import json
+
+from sqlalchemy import Boolean, Column, Date, DateTime, Integer, String, Table, Text, \
+    or_, select, update
+from datetime import timedelta
+
+from shared.timeutil import parse_date, parse_time
+
+from ..domain import appointments as booking
+from ..domain import calendar as settings
+from .base import aware, metadata, projection, upsert
+
+clinics = Table(
+    "clinics", metadata,
+    Column("organisation_id", String(64), primary_key=True),
+    Column("clinic_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("late_cancel_window_hours", Integer, nullable=False),
+    Column("video_link_template", String(500)),
+    Column("calendar_shows_client_names", Boolean, nullable=False),
+)
+
+rooms = Table(
+    "rooms", metadata,
+    Column("organisation_id", String(64), primary_key=True),
+    Column("clinic_id", String(64), primary_key=True),
+    Column("room_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+clinicians = Table(
+    "clinicians", metadata,
+    Column("organisation_id", String(64), primary_key=True),
+    Column("clinician_id", String(64), primary_key=True),
+    Column("clinic_id", String(64), nullable=False),  # the profile event's clinic
+    Column("name", String(200), nullable=False),
+    Column("profile", Text, nullable=False),  # the ClinicianProfileSet payload, JSON
+)
+
+appointments = Table(
+    "appointments", metadata,
+    Column("appointment_id", String(36), primary_key=True),
+    Column("organisation_id", String(64), nullable=False),
+    Column("clinic_id", String(64), nullable=False),
+    Column("client_id", String(36), nullable=False, index=True),
+    Column("clinician_id", String(64), nullable=False, index=True),
+    Column("start", DateTime(timezone=True), nullable=False, index=True),
+    Column("end", DateTime(timezone=True), nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("modality", String(20), nullable=False),
+    Column("session_type", String(20), nullable=False),
+    Column("room_id", String(64)),
+    Column("video_link", String(500)),
+    Column("series_id", String(36), index=True),
+    # booked | checked_in | held | cancelled | no_show
+    Column("status", String(20), nullable=False),
+    Column("version", Integer, nullable=False),  # the appointment stream's version
+    Column("outside_working_hours", Boolean, nullable=False),
+    Column("checked_in_at", DateTime(timezone=True)),
+    Column("minutes", Integer),
+    Column("session_number", Integer),
+    Column("episode_id", String(36)),
+    Column("place_of_service", String(20)),
+    Column("audio_only", Boolean),
+    Column("held_at", DateTime(timezone=True)),    # the SessionHeld envelope time
+    Column("cancelled_by", String(20)),
+    Column("cancelled_at", DateTime(timezone=True)),
+    Column("notice_minutes", Integer),
+    Column("late", Boolean),
+    Column("cancel_reason", String(500)),
+    Column("no_show_at", DateTime(timezone=True)),
+)
+
+series = Table(
+    "series", metadata,
+    Column("series_id", String(36), primary_key=True),
+    Column("organisation_id", String(64), nullable=False),
+    Column("clinic_id", String(64), nullable=False),
+    Column("client_id", String(36), nullable=False, index=True),
+    Column("clinician_id", String(64), nullable=False),
+    Column("frequency", String(20), nullable=False),
+    Column("count", Integer),
+    Column("until", Date),
+    Column("time_zone", String(64), nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("modality", String(20), nullable=False),
+    Column("session_type", String(20), nullable=False),
+    Column("room_id", String(64)),
+    Column("ended_from", DateTime(timezone=True)),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("end_reason", String(500)),
+)
+
+
+# -- clinics, rooms, clinicians ------------------------------------------------
+@projection.on("ClinicConfigured")
+def clinic_configured(conn, event):
+    data = event.data
+    upsert(conn, clinics, {"organisation_id": event.organisationid,
+                           "clinic_id": event.clinicid}, {
+        "name": data["name"], "time_zone": data["time_zone"],
+        "late_cancel_window_hours": data["late_cancel_window_hours"],
+        "video_link_template": data["video_link_template"],
+        "calendar_shows_client_names": data["calendar_shows_client_names"]})
+
+
+@projection.on("RoomAdded")
+def room_added(conn, event):
+    upsert(conn, rooms, {"organisation_id": event.organisationid, "clinic_id": event.clinicid,
+                         "room_id": event.data["room_id"]}, {"name": event.data["name"]})
+
+
+@projection.on("ClinicianProfileSet")
+def clinician_profile_set(conn, event):
+    data = event.data
+    upsert(conn, clinicians, {"organisation_id": event.organisationid,
+                              "clinician_id": data["clinician_id"]}, {
+        "clinic_id": event.clinicid, "name": data["name"],
+        "profile": json.dumps(data, sort_keys=True)})
+
+
+# -- appointments --------------------------------------------------------------
+def _set(conn, event, **values):
+    conn.execute(update(appointments)
+                 .where(appointments.c.appointment_id == event.data["appointment_id"])
+                 .values(version=event.sequence, **values))
+
+
+@projection.on("AppointmentBooked")
+def appointment_booked(conn, event):
+    data = event.data
+    start = parse_time(data["start"])
+    upsert(conn, appointments, {"appointment_id": data["appointment_id"]}, {
+        "organisation_id": event.organisationid, "clinic_id": event.clinicid,
+        "client_id": data["client_id"], "clinician_id": data["clinician_id"],
+        "start": start, "end": start + timedelta(minutes=data["duration_minutes"]),
+        "duration_minutes": data["duration_minutes"], "modality": data["modality"],
+        "session_type": data.get("session_type") or booking.DEFAULT_SESSION_TYPE,
+        "room_id": data.get("room_id"), "video_link": data.get("video_link"),
+        "series_id": data.get("series_id"), "status": "booked", "version": event.sequence,
+        "outside_working_hours": bool(data.get("outside_working_hours"))})
+
+
+@projection.on("AppointmentRescheduled")
+def appointment_rescheduled(conn, event):
+    data = event.data
+    start = parse_time(data["start"])
+    values = {"start": start, "end": start + timedelta(minutes=data["duration_minutes"]),
+              "duration_minutes": data["duration_minutes"], "room_id": data.get("room_id")}
+    if data.get("outside_working_hours"):
+        values["outside_working_hours"] = True
+    _set(conn, event, **values)
+
+
+@projection.on("ClientCheckedIn")
+def client_checked_in(conn, event):
+    _set(conn, event, status="checked_in",
+         checked_in_at=parse_time(event.data["checked_in_at"]))
+
+
+@projection.on("SessionHeld")
+def session_held(conn, event):
+    data = event.data
+    _set(conn, event, status="held", minutes=data["minutes"],
+         session_number=data["session_number"], episode_id=data.get("episode_id"),
+         session_type=data.get("session_type") or booking.DEFAULT_SESSION_TYPE,
+         place_of_service=data.get("place_of_service"),
+         audio_only=data.get("audio_only"), held_at=parse_time(event.time))
+
+
+@projection.on("AppointmentCancelled")
+def appointment_cancelled(conn, event):
+    data = event.data
+    _set(conn, event, status="cancelled", cancelled_by=data["cancelled_by"],
+         cancelled_at=parse_time(data["cancelled_at"]), notice_minutes=data["notice_minutes"],
+         late=data["late"], cancel_reason=data["reason"])
+
+
+@projection.on("AppointmentNoShow")
+def appointment_no_show(conn, event):
+    _set(conn, event, status="no_show", no_show_at=parse_time(event.data["recorded_at"]))
+
+
+@projection.on("AppointmentSeriesBooked")
+def series_booked(conn, event):
+    data = event.data
+    upsert(conn, series, {"series_id": data["series_id"]}, {
+        "organisation_id": event.organisationid, "clinic_id": event.clinicid,
+        "client_id": data["client_id"], "clinician_id": data["clinician_id"],
+        "frequency": data["frequency"], "count": data["count"],
+        "until": parse_date(data["until"]) if data["until"] else None,
+        "time_zone": data["time_zone"], "duration_minutes": data["duration_minutes"],
+        "modality": data["modality"], "session_type": data["session_type"],
+        "room_id": data["room_id"]})
+
+
+@projection.on("AppointmentSeriesEnded")
+def series_ended(conn, event):
+    data = event.data
+    conn.execute(update(series).where(series.c.series_id == data["series_id"]).values(
+        ended_from=parse_time(data["effective_from"]),
+        ended_at=parse_time(data["ended_at"]), end_reason=data["reason"]))
+
+
+# -- what the application reads ------------------------------------------------
+def clinic_settings(conn, organisation_id, clinic_id):
+    """domain.calendar.ClinicSettings; the defaults for a clinic never configured."""
+    row = conn.execute(select(clinics).where(clinics.c.organisation_id == organisation_id,
+                                             clinics.c.clinic_id == clinic_id)).first()
+    if row is None:
+        return settings.ClinicSettings(clinic_id)
+    return settings.ClinicSettings(
+        clinic_id, row.name, row.time_zone, row.late_cancel_window_hours,
+        row.video_link_template, row.calendar_shows_client_names)
+
+
+def clinic_configured_row(conn, organisation_id, clinic_id):
+    row = conn.execute(select(clinics).where(clinics.c.organisation_id == organisation_id,
+                                             clinics.c.clinic_id == clinic_id)).first()
+    return row._asdict() if row else None
+
+
+def room_rows(conn, organisation_id, clinic_id):
+    return [r._asdict() for r in conn.execute(
+        select(rooms).where(rooms.c.organisation_id == organisation_id,
+                            rooms.c.clinic_id == clinic_id).order_by(rooms.c.room_id))]
+
+
+def clinician_profile(conn, organisation_id, clinician_id):
+    """domain.calendar.ClinicianProfile, or None when no profile was ever set."""
+    row = clinician_row(conn, organisation_id, clinician_id)
+    return settings.clinician_profile(row["profile"]) if row else None
+
+
+def clinician_row(conn, organisation_id, clinician_id):
+    row = conn.execute(select(clinicians).where(
+        clinicians.c.organisation_id == organisation_id,
+        clinicians.c.clinician_id == clinician_id)).first()
+    if row is None:
+        return None
+    record = row._asdict()
+    record["profile"] = json.loads(record["profile"])
+    return record
+
+
+def appointment_row(conn, appointment_id):
+    row = conn.execute(select(appointments)
+                       .where(appointments.c.appointment_id == str(appointment_id))).first()
+    return row._asdict() if row else None
+
+
+def taken_slots(conn, organisation_id, start, end, clinician_id, client_id, room_id):
+    """Open appointments overlapping [start, end) that share the clinician, the
+    client or the room (domain.appointments.Slot)."""
+    who = [appointments.c.clinician_id == clinician_id,
+           appointments.c.client_id == str(client_id)]
+    if room_id is not None:
+        who.append(appointments.c.room_id == room_id)
+    rows = conn.execute(select(appointments).where(
+        appointments.c.organisation_id == organisation_id,
+        appointments.c.status.in_(booking.OPEN),
+        appointments.c.start < end, appointments.c.end > start, or_(*who)))
+    return [booking.Slot(r.appointment_id, r.client_id, r.clinician_id, r.room_id,
+                         aware(r.start), aware(r.end)) for r in rows]
+
+
+def held_in_episode(conn, client_id, episode_id):
+    """How many of the client's sessions were held in this episode (None: outside any)."""
+    episode = appointments.c.episode_id.is_(None) if episode_id is None \
+        else appointments.c.episode_id == str(episode_id)
+    return len(conn.execute(select(appointments.c.appointment_id).where(
+        appointments.c.client_id == str(client_id), appointments.c.status == "held",
+        episode)).all())
+
+
+def open_appointments_from(conn, client_id, moment):
+    """The client's open appointments starting at or after `moment`."""
+    return [r._asdict() for r in conn.execute(
+        select(appointments).where(appointments.c.client_id == str(client_id),
+                                   appointments.c.status.in_(booking.OPEN),
+                                   appointments.c.start >= moment)
+        .order_by(appointments.c.start, appointments.c.appointment_id))]
+
+
+def series_row(conn, series_id):
+    row = conn.execute(select(series).where(series.c.series_id == str(series_id))).first()
+    return row._asdict() if row else None
+
+
+def series_appointments(conn, series_id):
+    return [r._asdict() for r in conn.execute(
+        select(appointments).where(appointments.c.series_id == str(series_id))
+        .order_by(appointments.c.start, appointments.c.appointment_id))]

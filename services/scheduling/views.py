@@ -1,0 +1,78 @@
+"""How scheduling's records look in JSON: times in UTC ('Z') and, next to them,
+the clinic's wall-clock time with its offset."""
+from shared.timeutil import iso
+
+from .read_models import aware
+
+
+def _time(value):
+    return iso(value) if value is not None else None
+
+
+def _local(settings, value):
+    return settings.local(aware(value)).isoformat() if value is not None else None
+
+
+def appointment(record, settings, client_name=None):
+    view = {
+        "appointment_id": record["appointment_id"],
+        "organisation_id": record["organisation_id"], "clinic_id": record["clinic_id"],
+        "client_id": record["client_id"], "clinician_id": record["clinician_id"],
+        "start": iso(record["start"]), "end": iso(record["end"]),
+        "local_start": _local(settings, record["start"]),
+        "local_end": _local(settings, record["end"]), "time_zone": settings.time_zone,
+        "duration_minutes": record["duration_minutes"], "modality": record["modality"],
+        "session_type": record["session_type"], "room_id": record["room_id"],
+        "video_link": record["video_link"], "series_id": record["series_id"],
+        "status": record["status"],
+        "outside_working_hours": bool(record["outside_working_hours"]),
+        "checked_in_at": _time(record["checked_in_at"]),
+        "minutes": record["minutes"], "session_number": record["session_number"],
+        "episode_id": record["episode_id"], "place_of_service": record["place_of_service"],
+        "audio_only": record["audio_only"], "held_at": _time(record["held_at"]),
+        "cancelled_by": record["cancelled_by"], "cancelled_at": _time(record["cancelled_at"]),
+        "notice_minutes": record["notice_minutes"], "late": record["late"],
+        "cancel_reason": record["cancel_reason"], "no_show_at": _time(record["no_show_at"]),
+    }
+    if client_name is not None:
+        view["client_name"] = client_name
+    return view
+
+
+def clinic(organisation_id, clinic_id, settings, configured, rooms):
+    return {"organisation_id": organisation_id, "clinic_id": clinic_id,
+            "configured": configured, "name": settings.name, "time_zone": settings.time_zone,
+            "late_cancel_window_hours": settings.late_cancel_window_hours,
+            "video_link_template": settings.video_link_template,
+            "calendar_shows_client_names": settings.calendar_shows_client_names,
+            "rooms": [{"room_id": r["room_id"], "name": r["name"]} for r in rooms]}
+
+
+def policy(policy_, source):
+    return {"every_sessions": policy_.every_sessions, "every_days": policy_.every_days,
+            "source": source}
+
+
+def series(record, occurrences, settings):
+    return {"series_id": record["series_id"], "organisation_id": record["organisation_id"],
+            "clinic_id": record["clinic_id"], "client_id": record["client_id"],
+            "clinician_id": record["clinician_id"], "frequency": record["frequency"],
+            "count": record["count"],
+            "until": record["until"].isoformat() if record["until"] else None,
+            "time_zone": record["time_zone"], "duration_minutes": record["duration_minutes"],
+            "modality": record["modality"], "session_type": record["session_type"],
+            "room_id": record["room_id"], "ended_from": _time(record["ended_from"]),
+            "ended_at": _time(record["ended_at"]), "end_reason": record["end_reason"],
+            "appointments": [appointment(o, settings) for o in occurrences]}
+
+
+def rate(count, total):
+    return round(count / total, 4) if total else None
+
+
+def attendance(counts):
+    """counts: held, cancelled, late_cancelled, no_show, open, cancelled_by -> figures."""
+    settled = counts["held"] + counts["cancelled"] + counts["late_cancelled"] + counts["no_show"]
+    return {**counts, "settled": settled,
+            "rates": {k: rate(counts[k], settled)
+                      for k in ("held", "cancelled", "late_cancelled", "no_show")}}
