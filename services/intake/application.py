@@ -97,8 +97,8 @@ class IntakeApplication(IntakeQueries, Application):
         principal.require_role(*CLINICAL)
         with self.store.unit_of_work() as uow:
             record, client = self._load(uow, principal, client_id)
-            catalogue = self._catalogue(uow, record["organisation_id"])
-            rule = self._rule(uow, record["organisation_id"], record["clinic_id"])
+            catalogue = self._instruments_of(uow, record["organisation_id"])
+            rule = self._rule_of(uow, record["organisation_id"], record["clinic_id"])
             assessed_at = iso(command["assessed_at"] or utc_now())
             new_events = domain.assess(client, catalogue, rule, str(uuid.uuid4()),
                                        command["instrument"], command["answers"], assessed_at)
@@ -162,7 +162,7 @@ class IntakeApplication(IntakeQueries, Application):
         client = domain.Client.from_events(client_id, uow.load(stream))
         if not client.registered or client.organisation_id != event.organisationid:
             return
-        rule = self._rule(uow, client.organisation_id, client.clinic_id)
+        rule = self._rule_of(uow, client.organisation_id, client.clinic_id)
         new_events = domain.session_held(client, rule, event.data["session_number"],
                                          iso(utc_now()), event.id)
         if new_events:
@@ -183,13 +183,13 @@ class IntakeApplication(IntakeQueries, Application):
                        actor=principal.user_id)
 
     @staticmethod
-    def _catalogue(uow, organisation_id):
+    def _instruments_of(uow, organisation_id):
         events = uow.load(domain.instruments_stream(organisation_id))
         return domain.InstrumentCatalogue.of_organisation(
             [e.data for e in events if e.name == "InstrumentDefined"])
 
     @staticmethod
-    def _rule(uow, organisation_id, clinic_id):
+    def _rule_of(uow, organisation_id, clinic_id):
         return domain.NotOnTrackRule.of_clinic(
             uow.load(domain.not_on_track_rule_stream(organisation_id, clinic_id)))
 

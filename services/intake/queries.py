@@ -145,7 +145,8 @@ class IntakeQueries:
                      .join(clients, clients.c.client_id == outcome_alerts.c.client_id)
                      .where(outcome_alerts.c.organisation_id == principal.organisation_id,
                             outcome_alerts.c.clinic_id == clinic_id)
-                     .order_by(outcome_alerts.c.at, outcome_alerts.c.alert_id))
+                     .order_by(outcome_alerts.c.at, outcome_alerts.c.client_id,
+                               outcome_alerts.c.sequence))
         if start is not None:
             statement = statement.where(outcome_alerts.c.at >= start)
         if end is not None:

@@ -132,6 +132,7 @@ outcome_alerts = Table(
     Column("alert_id", String(36), primary_key=True),  # the event's id
     Column("kind", String(30), nullable=False),  # reliable_deterioration, not_on_track
     Column("client_id", String(36), nullable=False, index=True),
+    Column("sequence", Integer, nullable=False),  # position in the client's stream
     Column("organisation_id", String(64), nullable=False),
     Column("clinic_id", String(64), nullable=False, index=True),
     Column("episode_id", String(36)),
@@ -332,6 +333,7 @@ def reliable_deterioration(conn, event):
     data = event.data
     conn.execute(insert(outcome_alerts).values(
         alert_id=event.id, kind="reliable_deterioration", client_id=data["client_id"],
+        sequence=event.sequence,
         organisation_id=event.organisationid, clinic_id=event.clinicid,
         episode_id=data.get("episode_id"), instrument=data["instrument"],
         assessment_id=data["assessment_id"], rci=data["rci"],
@@ -344,6 +346,7 @@ def not_on_track(conn, event):
     data = event.data
     conn.execute(insert(outcome_alerts).values(
         alert_id=event.id, kind="not_on_track", client_id=data["client_id"],
+        sequence=event.sequence,
         organisation_id=event.organisationid, clinic_id=event.clinicid,
         episode_id=data.get("episode_id"), instrument=data["instrument"],
         assessment_id=data["assessment_id"], rule=data["rule"], reason=data["reason"],
