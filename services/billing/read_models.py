@@ -403,7 +403,7 @@ def diagnoses_set(conn, event):
     conn.execute(delete(diagnoses).where(diagnoses.c.client_id == data["client_id"]))
     conn.execute(insert(diagnoses).values(
         client_id=data["client_id"], organisation_id=event.organisationid,
-        clinic_id=event.clinicid, codes=json.dumps(data["codes"]),
+        clinic_id=event.clinicid, codes=json.dumps(data["codes"], sort_keys=True),
         set_at=parse_time(data["set_at"])))
 
 
@@ -436,7 +436,8 @@ def charge_recorded(conn, event):
         amount_minor=data["amount_minor"], currency=data["currency"],
         recorded_at=parse_time(event.time), session_type=data.get("session_type"),
         modality=data.get("modality"), place_of_service=data.get("place_of_service"),
-        episode_id=data.get("episode_id"), lines=json.dumps(data.get("lines", [])),
+        episode_id=data.get("episode_id"),
+        lines=json.dumps(data.get("lines", []), sort_keys=True),
         full_amount_minor=data.get("full_amount_minor", data["amount_minor"]),
         sliding_scale_percent=data.get("sliding_scale_percent", 0),
         payer_kind=data.get("payer_kind"), status=status, hold_reason=data.get("hold_reason"),
@@ -459,7 +460,7 @@ def fee_charged(conn, event):
         recorded_at=parse_time(event.time), lines=json.dumps(
             [{"code": data["code"], "units": data["units"], "modifiers": [],
               "fee_minor": data["amount_minor"], "amount_minor": data["amount_minor"]}]
-            if data["billable"] else []),
+            if data["billable"] else [], sort_keys=True),
         full_amount_minor=data["amount_minor"], sliding_scale_percent=0, status="ready",
         invoice_id=None))
     if data["billable"]:
@@ -483,7 +484,7 @@ def charge_add_on(conn, event):
     conn.execute(update(charges).where(charges.c.charge_id == row.charge_id).values(
         amount_minor=data["amount_minor"],
         full_amount_minor=row.full_amount_minor + line["fee_minor"],
-        lines=json.dumps(json.loads(row.lines) + [line])))
+        lines=json.dumps(json.loads(row.lines) + [line], sort_keys=True)))
     if row.status == "ready":
         _bill(conn, event, row, line["amount_minor"], 0, f"add-on-{event.id}",
               f"add-on {line['code']} to {row.code}")

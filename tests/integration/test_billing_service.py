@@ -35,6 +35,7 @@ def session_held(client_id, minutes=45, appointment_id=None, start="2026-03-02T1
     return make_event("scheduling", "SessionHeld", {
         "appointment_id": appointment_id, "client_id": client_id, "clinician_id": "clin-1",
         "start": start, "minutes": minutes, "modality": "in_person", "session_number": 1,
+        "session_type": "individual", "place_of_service": "office", "audio_only": False,
     }, subject=f"appointment-{appointment_id}", org=org, clinic=clinic,
         event_id=event_id, sequence=sequence)
 
@@ -142,7 +143,9 @@ def test_balance_sums_sessions_and_lists_charges(billing):
     assert all(type(c["amount_minor"]) is int for c in body["charges"])
     assert (body["balance_minor"], body["currency"]) == (19000, "EUR")
     assert body["balances"] == [{"clinic_id": "clinic-1", "currency": "EUR",
-                                 "balance_minor": 19000, "charges": 2}]
+                                 "balance_minor": 19000, "charges": 2, "charged_minor": 19000,
+                                 "paid_minor": 0, "refunded_minor": 0, "written_off_minor": 0,
+                                 "credit_minor": 0}]
     wait_for_charges(billing, other_client, 1)
 
     listed = api.get("/charges", params={"clinic_id": "clinic-1"}, bearer=BILLING).json()
