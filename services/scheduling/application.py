@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import inspect, select
 
+from shared import metrics
 from shared.application import Application
 from shared.envelope import Context
 from shared.errors import ConcurrencyError, Conflict, Forbidden, InvalidInput, NotFound
@@ -491,6 +492,15 @@ class SchedulingApplication(Application):
                                       f"{event.id}:{row['appointment_id']}"))
             self._cancel_in(uow, row["appointment_id"], "clinic", reason, discharged_at,
                             settings, here, event_id=event_id)
+
+    def refresh_gauges(self, now=None):
+        """praxis_reassessments_overdue per clinic: due and still not done after
+        OVERDUE_AFTER_DAYS (what GET /clinics/{clinic}/reassessments lists as overdue)."""
+        cutoff = (now or utc_now()) - timedelta(days=rules.OVERDUE_AFTER_DAYS)
+        with self.store.read() as conn:
+            counts = cadence_models.overdue_counts(conn, cutoff)
+        metrics.set_per_clinic(metrics.REASSESSMENTS_OVERDUE, self.service, counts)
+        return counts
 
     # -- queries -------------------------------------------------------------------
     def appointment(self, principal, appointment_id):

@@ -6,6 +6,7 @@ domain documents, so earlier requests stay valid.
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
 from .domain import appointments as booking
+from .domain import cadence
 from .domain import calendar as settings
 from .domain import series as recurrence
 
@@ -127,7 +128,7 @@ class DateRangeQuery(Schema):
 
 
 class ReassessmentsQuery(Schema):
-    overdue_after_days = fields.Integer(load_default=14, validate=validate.Range(min=0,
+    overdue_after_days = fields.Integer(load_default=cadence.OVERDUE_AFTER_DAYS, validate=validate.Range(min=0,
                                                                                  max=3650))
 
 

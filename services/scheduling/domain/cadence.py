@@ -21,6 +21,7 @@ from shared.errors import InvalidInput
 from shared.timeutil import iso
 
 DEFAULT_EVERY_SESSIONS = 4
+OVERDUE_AFTER_DAYS = 14  # a due reassessment still not done after this is overdue
 
 # Fixed forever: ReassessmentDue ids derive from it, and the events table's
 # unique event_id is what makes a second emission for one cycle impossible.

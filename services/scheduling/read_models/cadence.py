@@ -129,14 +129,25 @@ def clients_to_check(conn, after="", limit=500):
         .order_by(clients.c.client_id).limit(limit)).all()
 
 
-def open_cycles(conn, organisation_id, clinic_id):
-    """Cycles flagged due that no newer assessment has closed yet."""
-    rows = conn.execute(
-        select(reassessment_cycles, latest_assessments.c.assessment_id)
-        .join(latest_assessments, latest_assessments.c.client_id
-              == reassessment_cycles.c.client_id, isouter=True)
-        .where(reassessment_cycles.c.organisation_id == organisation_id,
-               reassessment_cycles.c.clinic_id == clinic_id)
-        .order_by(reassessment_cycles.c.due_at, reassessment_cycles.c.client_id)).all()
-    return [r._asdict() for r in rows
+def open_cycles(conn, organisation_id=None, clinic_id=None):
+    """Cycles flagged due that no newer assessment has closed yet (of one clinic,
+    or of every clinic)."""
+    query = (select(reassessment_cycles, latest_assessments.c.assessment_id)
+             .join(latest_assessments, latest_assessments.c.client_id
+                   == reassessment_cycles.c.client_id, isouter=True)
+             .order_by(reassessment_cycles.c.due_at, reassessment_cycles.c.client_id))
+    if clinic_id is not None:
+        query = query.where(reassessment_cycles.c.organisation_id == organisation_id,
+                            reassessment_cycles.c.clinic_id == clinic_id)
+    return [r._asdict() for r in conn.execute(query)
             if rules.cycle_key(r.assessment_id) == r.cycle]
+
+
+def overdue_counts(conn, cutoff):
+    """{(organisation, clinic): open cycles due before `cutoff`}."""
+    counts = {}
+    for cycle in open_cycles(conn):
+        if aware(cycle["due_at"]) < cutoff:
+            key = (cycle["organisation_id"], cycle["clinic_id"])
+            counts[key] = counts.get(key, 0) + 1
+    return counts
