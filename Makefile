@@ -59,3 +59,7 @@ clean:
 ## Rewrite the README's event catalogue from the schemas
 catalogue: $(STAMP)
 	$(BIN)/python -m shared.catalogue_doc --write README.md
+
+## Offline checks of deploy/: manifests, CRDs, image definition, alerts, dashboards, live Prometheus
+deploy-check: $(STAMP)
+	$(BIN)/python -m pytest tests/deploy

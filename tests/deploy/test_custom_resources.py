@@ -1,0 +1,93 @@
+"""The custom resources (RabbitmqCluster, CloudNativePG Cluster, ServiceMonitor,
+PrometheusRule) against the operators' CRD schemas kept in deploy/crds.
+
+Validation is strict like the API server with kubectl's field validation: where a
+schema lists properties and neither allows additional ones nor preserves unknown
+fields, any other field is an error."""
+import copy
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.deploy.conftest import DEPLOY, OVERLAYS
+
+KINDS = {("rabbitmq.com", "RabbitmqCluster"), ("postgresql.cnpg.io", "Cluster"),
+         ("monitoring.coreos.com", "ServiceMonitor"), ("monitoring.coreos.com", "PrometheusRule")}
+
+
+def strict(schema):
+    """OpenAPI v3 (structural, as CRDs use it) -> JSON Schema refusing unknown fields."""
+    if isinstance(schema, list):
+        return [strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: strict(value) for key, value in schema.items()
+           if not key.startswith("x-kubernetes-") and key not in ("nullable", "format")}
+    if schema.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+    if schema.get("x-kubernetes-int-or-string") and "anyOf" not in out:
+        out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    if ("properties" in schema and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")):
+        out["additionalProperties"] = False
+    return out
+
+
+def load_validators():
+    validators = {}
+    for path in sorted((DEPLOY / "crds").glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            schema = strict(version["schema"]["openAPIV3Schema"])
+            validators[(f"{group}/{version['name']}", kind)] = jsonschema.Draft7Validator(schema)
+    return validators
+
+
+VALIDATORS = load_validators()
+
+
+def errors_of(doc):
+    validator = VALIDATORS.get((doc["apiVersion"], doc["kind"]))
+    assert validator is not None, f"no CRD in deploy/crds for {doc['apiVersion']} {doc['kind']}"
+    return [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+            for e in validator.iter_errors(doc)]
+
+
+def custom_resources(docs):
+    return [d for d in docs if (d["apiVersion"].split("/")[0], d["kind"]) in KINDS]
+
+
+def test_every_custom_kind_has_a_crd():
+    assert {(api.split("/")[0], kind) for api, kind in VALIDATORS} == KINDS
+
+
+def test_crd_files_stay_small():
+    for path in (DEPLOY / "crds").glob("*"):
+        assert path.stat().st_size < 200_000, path
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_custom_resources_match_their_crds(rendered, overlay):
+    resources = custom_resources(rendered[overlay])
+    assert len(resources) == 7  # broker, four databases, ServiceMonitor, PrometheusRule
+    problems = {f"{d['kind']}/{d['metadata']['name']}": errors_of(d) for d in resources}
+    assert not {k: v for k, v in problems.items() if v}
+
+
+@pytest.mark.parametrize("kind, path, value", [
+    ("RabbitmqCluster", ("spec", "replica"), 3),                   # misspelt field
+    ("RabbitmqCluster", ("spec", "replicas"), "three"),            # wrong type
+    ("Cluster", ("spec", "bootstrap", "initdb", "db"), "intake"),  # unknown nested field
+    ("Cluster", ("spec", "instances"), 0),                         # below the minimum
+    ("ServiceMonitor", ("spec", "endpoints", 0, "honorLabel"), True),
+    ("PrometheusRule", ("spec", "groups", 0, "rules", 0, "for"), "ten minutes"),
+])
+def test_a_broken_custom_resource_is_refused(rendered, kind, path, value):
+    doc = copy.deepcopy(next(d for d in rendered["prod"] if d["kind"] == kind))
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    assert errors_of(doc), f"{kind} with {'.'.join(map(str, path))}={value!r} passed"
