@@ -7,13 +7,14 @@ import uuid
 
 from sqlalchemy import select
 
+from shared import metrics
 from shared.application import Application
 from shared.auth import ALL_CLINICS
 from shared.envelope import Context
 from shared.timeutil import iso, utc_now
 
 from . import domain
-from .queries import IntakeQueries, assessment_view
+from .queries import IntakeQueries, assessment_view, open_risk_flag_counts
 from .read_models import assessments, clients, projection
 
 CLINICAL = ("admin", "clinician")
@@ -167,6 +168,13 @@ class IntakeApplication(IntakeQueries, Application):
                                          iso(utc_now()), event.id)
         if new_events:
             uow.append(stream, client.version, context, new_events)
+
+    def refresh_gauges(self):
+        """praxis_risk_flags_open per clinic (what GET /clinics/{clinic}/risk-flags lists)."""
+        with self.store.read() as conn:
+            counts = open_risk_flag_counts(conn)
+        metrics.set_per_clinic(metrics.RISK_FLAGS_OPEN, self.service, counts)
+        return counts
 
     # -- helpers -------------------------------------------------------------
     def _load(self, uow, principal, client_id):

@@ -292,6 +292,14 @@ class IntakeQueries:
                 "set_at": iso(row.set_at) if row else None}
 
 
+def open_risk_flag_counts(conn):
+    """{(organisation, clinic): risk flags not yet acknowledged}."""
+    rows = conn.execute(select(risk_flags.c.organisation_id, risk_flags.c.clinic_id, func.count())
+                        .where(risk_flags.c.acknowledged_at.is_(None))
+                        .group_by(risk_flags.c.organisation_id, risk_flags.c.clinic_id)).all()
+    return {(org, clinic): count for org, clinic, count in rows}
+
+
 # -- views -------------------------------------------------------------------
 def client_view(record):
     details = json.loads(record["details"])

@@ -129,6 +129,9 @@ def test_change_against_baseline_risk_flag_trajectory_chart_and_summary(intake):
     assert api.get("/clinics/clinic-1/risk-flags",
                    bearer=token(role="front_desk")).status_code == 403
     assert api.get("/clinics/clinic-2/risk-flags").status_code == 403
+    assert intake.application.refresh_gauges() == {("org-1", "clinic-1"): 1}
+    assert 'praxis_risk_flags_open{clinic="clinic-1",organisation="org-1",service="intake"} 1.0' \
+        in api.get("/metrics", bearer="").text
     bad = api.post(f"/clients/{client_id}/risk-flags/{flag_id}/acknowledge", {})
     assert bad.status_code == 422 and "action_taken" in bad.json()["fields"]
     ack = api.post(f"/clients/{client_id}/risk-flags/{flag_id}/acknowledge",
@@ -136,6 +139,7 @@ def test_change_against_baseline_risk_flag_trajectory_chart_and_summary(intake):
                    bearer=token(user="dr-who"))
     assert ack.status_code == 200, ack.text
     assert api.get("/clinics/clinic-1/risk-flags").json()["risk_flags"] == []
+    assert intake.application.refresh_gauges() == {}
     (done,) = api.get("/clinics/clinic-1/risk-flags",
                       params={"status": "acknowledged"}).json()["risk_flags"]
     assert done["acknowledged_by"] == "dr-who" and done["action_taken"].startswith("Safety")
