@@ -11,9 +11,11 @@ import uuid
 
 import pytest
 from kombu import Connection, Exchange, Queue
+from sqlalchemy import select
 
 from shared.auth import issue_token
 from shared.projection import rebuild
+from shared.store import events_table
 from tests.integration.test_notes_service import (  # noqa: F401 (the notes fixture)
     chart_of, known_client, notes,
 )
@@ -115,9 +117,9 @@ def test_psychotherapy_notes_reach_their_author_only(notes):
     holders = [table for table, rows in snapshot.items() if SECRET_TEXT in repr(rows)]
     assert holders == ["authors_psychotherapy_notes"]
     with store.read() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT type, published FROM events WHERE type LIKE '%Psychotherapy%'").all()
-    assert sorted(rows) == [("praxis.notes.PsychotherapyNoteRevised.v1", False),
+        rows = conn.execute(select(events_table.c.type, events_table.c.published).where(
+            events_table.c.type.like("%Psychotherapy%"))).all()
+    assert sorted(tuple(r) for r in rows) == [("praxis.notes.PsychotherapyNoteRevised.v1", False),
                             ("praxis.notes.PsychotherapyNoteWritten.v1", False)]
 
 
