@@ -528,7 +528,9 @@ class SchedulingApplication(Application):
             settings = calendar_models.clinic_settings(conn, org, clinic)
             policy = cadence_models.effective_policy(conn, org, clinic, client_id)
             cadence = cadence_models.cadence(conn, client_id)
+            episode_id = client_models.open_episode_id(conn, client_id)
         result = {"client_id": client_id, "time_zone": settings.time_zone,
+                  "episode_id": episode_id,
                   "appointments": [views.appointment(r._asdict(), settings) for r in rows]}
         if not upcoming_only:
             due = cadence.due(policy, now or utc_now())
