@@ -70,9 +70,18 @@ def test_session_to_paid_invoice_and_superbill(praxis):
     assert billing.get(f"/invoices/{invoice['invoice_id']}").json()["status"] == "paid"
     assert billing.get(f"/clients/{client_id}/balance").json()["balance_minor"] == 0
 
-    bill = wait_until(lambda: (r := billing.get(f"/clients/{client_id}/superbill", params={
-        "from": day, "to": day})).status_code == 200 and r.json()["client"]["name"]
-        and r.json(), timeout=20, message="the superbill with the client's details")
+    answers = []
+
+    def superbill():
+        answers.append(billing.get(f"/clients/{client_id}/superbill",
+                                   params={"from": day, "to": day}))
+        return (answers[-1].status_code == 200 and answers[-1].json()["client"]["name"]
+                and answers[-1].json())
+    try:
+        bill = wait_until(superbill, timeout=30, message="the superbill with the client")
+    except AssertionError:
+        raise AssertionError(f"{answers[-1].status_code} {answers[-1].text}\n"
+                             + praxis.log("billing") + praxis.log("intake"))
     assert bill["client"] == {"client_id": client_id, "name": "Ada Lovelace",
                               "date_of_birth": "1990-01-02", "payer_kind": "self_pay"}
     assert [(s["code"], s["fee_minor"], s["paid_minor"]) for s in bill["services"]] == \
