@@ -2,8 +2,6 @@
 and the client's journal (private unless shared; clinicians see shared entries only)."""
 import uuid
 
-from sqlalchemy import select
-
 from shared.errors import NotFound
 from shared.timeutil import iso, utc_now
 

@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy import select
 
 from shared.envelope import Context
-from shared.errors import Forbidden, InvalidInput, NotFound
+from shared.errors import Forbidden, InvalidInput
 from shared.timeutil import iso, utc_now
 
 from ..domain import progress_notes as note_rules
