@@ -455,3 +455,22 @@ def test_room_occupancy_and_tenancy_of_the_new_reads(scheduling):
     rebuild(store)
     with store.read() as conn:
         assert scheduling.application.projection.snapshot(conn) == snapshot
+
+
+def test_read_models_of_an_older_shape_are_replayed_at_start(database_url):
+    """A database from before this version has an `appointments` table without the
+    new columns: the application rebuilds its read models from the store."""
+    from sqlalchemy import inspect, text
+
+    from services.scheduling.application import SchedulingApplication
+    from shared.store import make_engine
+
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE appointments (appointment_id VARCHAR(36) PRIMARY KEY, "
+                          "status VARCHAR(20))"))
+    engine.dispose()
+    app = SchedulingApplication(database_url)
+    columns = {c["name"] for c in inspect(app.store.engine).get_columns("appointments")}
+    assert {"session_type", "series_id", "late", "end"} <= columns
+    app.store.engine.dispose()
