@@ -6,6 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pypdf import PdfReader
 
+from kombu import Connection
+
+from shared.consumer import handler_queue_name
 from tests.support import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +30,20 @@ def created(call, message):
         raise AssertionError(f"{message}: {answers[-1].status_code} {answers[-1].text}")
 
 
+def consumers(amqp_uri, queue):
+    try:
+        with Connection(amqp_uri) as connection:
+            return connection.default_channel.queue_declare(queue, passive=True).consumer_count
+    except Exception:
+        return 0
+
+
 def test_session_to_paid_invoice_and_superbill(praxis):
+    # /healthz answers before every consumer is bound; an event published to an
+    # exchange with no queue bound yet is lost for that subscriber.
+    queue = handler_queue_name("intake", "ClientRegistered", "billing", "on_client_registered")
+    wait_until(lambda: consumers(praxis.env["PRAXIS_AMQP_URI"], queue) > 0, timeout=20,
+               message="billing listening for ClientRegistered")
     intake, scheduling, billing = (praxis.api(s) for s in ("intake", "scheduling", "billing"))
     assert billing.put(f"/clinics/{CLINIC}/fee-schedule", {
         "currency": "USD", "prices": {"90832": 9000, "90834": 12000, "90837": 16000}}
@@ -80,8 +96,11 @@ def test_session_to_paid_invoice_and_superbill(praxis):
     try:
         bill = wait_until(superbill, timeout=30, message="the superbill with the client")
     except AssertionError:
+        problems = [line for service in ("billing", "intake")
+                    for line in (praxis.log_dir / f"{service}.log").read_text().splitlines()
+                    if '"level": "info"' not in line]
         raise AssertionError(f"{answers[-1].status_code} {answers[-1].text}\n"
-                             + praxis.log("billing") + praxis.log("intake"))
+                             + "\n".join(problems[-40:]))
     assert bill["client"] == {"client_id": client_id, "name": "Ada Lovelace",
                               "date_of_birth": "1990-01-02", "payer_kind": "self_pay"}
     assert [(s["code"], s["fee_minor"], s["paid_minor"]) for s in bill["services"]] == \
