@@ -9,6 +9,7 @@ import time
 from sqlalchemy import select
 
 from . import metrics
+from .auth import ALL_CLINICS
 from .envelope import Context, Event, parse_type
 from .errors import InvalidEvent
 from .events import catalogue
@@ -72,6 +73,17 @@ class Application:
 
     def refresh_gauges(self):
         """Set the service's practice gauges from its read models (called at scrape)."""
+
+    def set_practice_gauge(self, gauge, counts):
+        """Set a per-clinic gauge, with 0 for every clinic this store has seen, so a
+        healthy clinic shows a 0 rather than no data."""
+        with self.store.read() as conn:
+            known = conn.execute(select(events_table.c.organisation_id,
+                                        events_table.c.clinic_id).distinct()).all()
+        values = {(org, clinic): 0 for org, clinic in known if clinic != ALL_CLINICS}
+        values.update(counts)
+        metrics.set_per_clinic(gauge, self.service, values)
+        return values
 
     def event_feed(self, principal, after, limit):
         """This service's own events after a position, for subscribers that replay."""

@@ -173,8 +173,7 @@ class IntakeApplication(IntakeQueries, Application):
         """praxis_risk_flags_open per clinic (what GET /clinics/{clinic}/risk-flags lists)."""
         with self.store.read() as conn:
             counts = open_risk_flag_counts(conn)
-        metrics.set_per_clinic(metrics.RISK_FLAGS_OPEN, self.service, counts)
-        return counts
+        return self.set_practice_gauge(metrics.RISK_FLAGS_OPEN, counts)
 
     # -- helpers -------------------------------------------------------------
     def _load(self, uow, principal, client_id):

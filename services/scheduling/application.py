@@ -499,8 +499,7 @@ class SchedulingApplication(Application):
         cutoff = (now or utc_now()) - timedelta(days=rules.OVERDUE_AFTER_DAYS)
         with self.store.read() as conn:
             counts = cadence_models.overdue_counts(conn, cutoff)
-        metrics.set_per_clinic(metrics.REASSESSMENTS_OVERDUE, self.service, counts)
-        return counts
+        return self.set_practice_gauge(metrics.REASSESSMENTS_OVERDUE, counts)
 
     # -- queries -------------------------------------------------------------------
     def appointment(self, principal, appointment_id):

@@ -4,6 +4,7 @@ import uuid
 
 from sqlalchemy import select
 
+from shared import metrics
 from shared.envelope import Context
 from shared.errors import Forbidden, InvalidInput
 from shared.timeutil import iso, utc_now
@@ -153,6 +154,12 @@ class ProgressNoteUseCases:
         return {"notes": [{**note_summary(r), "addenda": counts.get(r["note_id"], 0)}
                           for r in rows]}
 
+    def refresh_gauges(self, now=None):
+        """praxis_notes_overdue per clinic: unsigned notes past the clinic's deadline."""
+        with self.store.read() as conn:
+            counts = overdue_counts(conn, now or utc_now())
+        return self.set_practice_gauge(metrics.NOTES_OVERDUE, counts)
+
     def notes_due(self, principal, clinician_id, now=None):
         """A clinician's unsigned notes with how long each is overdue, and the notes
         waiting for their co-signature as a supervisor."""
@@ -195,6 +202,20 @@ class ProgressNoteUseCases:
                 "notes": notes,
                 "awaiting_cosignature": [{**note_summary(r), "client_name": r["client_name"]}
                                          for r in to_cosign]}
+
+
+def overdue_counts(conn, now):
+    """{(organisation, clinic): unsigned notes past the clinic's deadline}."""
+    counts, deadlines = {}, {}
+    rows = conn.execute(select(progress_notes.c.organisation_id, progress_notes.c.clinic_id,
+                               progress_notes.c.session_start)
+                        .where(progress_notes.c.status.in_(("due", "draft"))))
+    for org, clinic, start in rows:
+        if (org, clinic) not in deadlines:
+            deadlines[(org, clinic)] = _deadline_hours(conn, org, clinic)
+        if note_rules.overdue_seconds(iso(start), deadlines[(org, clinic)], now) > 0:
+            counts[(org, clinic)] = counts.get((org, clinic), 0) + 1
+    return counts
 
 
 def _single_clinic(principal):
