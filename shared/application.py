@@ -61,7 +61,7 @@ class Application:
             original = Event.from_dict(body)
         except ValueError as exc:
             raise InvalidEvent(str(exc))
-        catalogue.validate(original)
+        catalogue.validate(original, strict=False)
         event = catalogue.upcast(original)
         with self.store.unit_of_work() as uow:
             if not uow.record_foreign(original):

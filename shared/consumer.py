@@ -71,6 +71,9 @@ class ReliableEventHandler(EventHandler):
         self.dead_letter_queue = dead_letter_queue(self.queue.name)
         with Connection(self.amqp_uri) as connection:
             channel = connection.default_channel
+            # Bound before the service answers /readyz: on a first start, events
+            # published from then on are kept for this handler, not routed nowhere.
+            self.queue(channel).declare()
             self.retry_queue(channel).declare()
             self.dead_letter_queue(channel).declare()
 

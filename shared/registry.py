@@ -62,8 +62,13 @@ class EventRegistry:
     def specs(self):
         return sorted(self._specs.values(), key=lambda s: (s.service, s.name, s.version))
 
-    def validate(self, event):
-        """Raise InvalidEvent (naming the fields) unless the payload fits its schema."""
+    def validate(self, event, strict=True):
+        """Raise InvalidEvent (naming the fields) unless the payload fits its schema.
+
+        Appending is strict. Consuming (strict=False) ignores fields the schema
+        does not know: a producer may add optional fields before its consumers
+        are upgraded, and they must not dead-letter those events.
+        """
         try:
             key = parse_type(event.type)
         except ValueError as exc:
@@ -73,6 +78,8 @@ class EventRegistry:
             raise InvalidEvent(f"unknown event type {event.type}",
                                {"type": [f"unknown event type {event.type}"]})
         errors = spec.schema.validate(event.data)
+        if not strict:
+            errors = _without_unknown(errors)
         if errors:
             raise InvalidEvent(f"{event.type} payload is invalid: {errors}", errors)
 
@@ -97,5 +104,22 @@ class EventRegistry:
             event = Event.from_dict(body)
         except ValueError as exc:
             raise InvalidEvent(str(exc))
-        self.validate(event)
+        self.validate(event, strict=False)
         return self.upcast(event)
+
+
+_UNKNOWN = ["Unknown field."]
+
+
+def _without_unknown(errors):
+    """marshmallow's error tree minus 'Unknown field.' leaves, at any depth."""
+    if not isinstance(errors, dict):
+        return errors
+    kept = {}
+    for key, value in errors.items():
+        if value == _UNKNOWN:
+            continue
+        value = _without_unknown(value)
+        if value:
+            kept[key] = value
+    return kept

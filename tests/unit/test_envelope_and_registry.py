@@ -107,3 +107,18 @@ def test_event_names_are_unique_across_services():
     registry.register("intake", "Noted", 2, Any)
     with pytest.raises(ValueError, match="already used by intake"):
         registry.register("notes", "Noted", 1, Any)
+
+
+def test_consumers_ignore_fields_a_newer_producer_added():
+    body = registered().to_dict()
+    body["data"]["favourite_colour"] = "teal"          # unknown at the top level
+    body["data"]["contact"]["pager"] = "555"           # and nested
+    event = catalogue.decode(body)                     # the consuming side: accepted
+    assert event.data["favourite_colour"] == "teal"
+    with pytest.raises(InvalidEvent) as refused:       # the appending side: strict
+        catalogue.validate(Event.from_dict(body))
+    assert "favourite_colour" in refused.value.fields
+    body["data"]["date_of_birth"] = "soon"             # a real error still counts
+    with pytest.raises(InvalidEvent) as refused:
+        catalogue.decode(body)
+    assert list(refused.value.fields) == ["date_of_birth"]
