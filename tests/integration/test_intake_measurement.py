@@ -139,7 +139,7 @@ def test_change_against_baseline_risk_flag_trajectory_chart_and_summary(intake):
                    bearer=token(user="dr-who"))
     assert ack.status_code == 200, ack.text
     assert api.get("/clinics/clinic-1/risk-flags").json()["risk_flags"] == []
-    assert intake.application.refresh_gauges() == {}
+    assert intake.application.refresh_gauges() == {("org-1", "clinic-1"): 0}  # 0, not no data
     (done,) = api.get("/clinics/clinic-1/risk-flags",
                       params={"status": "acknowledged"}).json()["risk_flags"]
     assert done["acknowledged_by"] == "dr-who" and done["action_taken"].startswith("Safety")
