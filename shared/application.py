@@ -4,6 +4,7 @@ An application owns the service's event store. Commands run in a unit of work
 (events and read-model rows commit together). Foreign events are recorded
 and reacted to in one unit of work too, so a redelivery changes nothing.
 """
+import logging
 import time
 
 from sqlalchemy import select
@@ -16,6 +17,8 @@ from .events import catalogue
 from .logs import log_context
 from .store import EventStore, events_table
 from .timeutil import parse_time, utc_now
+
+log = logging.getLogger(__name__)
 
 
 def _name_of(body):
@@ -49,6 +52,9 @@ class Application:
                 metrics.EVENTS_CONSUMED.labels(self.service, _name_of(body), "failed").inc()
                 raise
         name = event.name
+        with log_context(correlation_id=event.correlationid, event_id=event.id,
+                         event_type=event.type):
+            log.info("consumed %s: %s", name, outcome)
         metrics.EVENTS_CONSUMED.labels(self.service, name, outcome).inc()
         metrics.HANDLER_DURATION.labels(self.service, name).observe(time.perf_counter() - started)
         if outcome == "applied":

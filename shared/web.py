@@ -60,11 +60,15 @@ class JsonHttp(HttpRequestHandler):
             except Exception as exc:
                 response = self.response_from_exception(exc)
         response.headers["X-Correlation-Id"] = correlation_id
+        elapsed = time.perf_counter() - started
+        with log_context(correlation_id=correlation_id):
+            # The route template, never the path: paths carry client ids.
+            log.info("%s %s %s %.1fms", request.method, self.url, response.status_code,
+                     elapsed * 1000)
         service = self.container.service_name
         metrics.HTTP_REQUESTS.labels(service, request.method, self.url,
                                      str(response.status_code)).inc()
-        metrics.HTTP_DURATION.labels(service, request.method, self.url).observe(
-            time.perf_counter() - started)
+        metrics.HTTP_DURATION.labels(service, request.method, self.url).observe(elapsed)
         return response
 
     def response_from_result(self, result):

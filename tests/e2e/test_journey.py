@@ -2,6 +2,7 @@
 register -> PHQ-9 -> goal -> four sessions held -> ReassessmentDue in intake ->
 reassessment -> four charges in billing -> the chart shows it all -> a duplicated
 event changes nothing -> read models rebuild to the same answers."""
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -74,8 +75,10 @@ def test_journey(praxis):
             "start": (start + timedelta(days=7 * number)).isoformat()}),
             "scheduling to know the client")
         appointment_id = booked.json()["appointment_id"]
-        held = scheduling.post(f"/appointments/{appointment_id}/held", {"minutes": spent})
+        held = scheduling.post(f"/appointments/{appointment_id}/held", {"minutes": spent},
+                               headers={"X-Correlation-Id": f"journey-held-{number}"})
         assert held.status_code == 201, held.text
+        assert held.headers["X-Correlation-Id"] == f"journey-held-{number}"
         assert held.json()["session_number"] == number + 1
 
     # ReassessmentDue reaches intake's pending list.
@@ -136,6 +139,29 @@ def test_journey(praxis):
     assert intake.get(f"/clients/{client_id}").json() == before["intake"]
     assert notes.get(f"/clients/{client_id}/chart").json() == before["notes"]
     assert billing.get(f"/clients/{client_id}/balance").json() == before["billing"]
+
+    # One correlation id follows the request that held a session through every
+    # event it caused: SessionHeld in scheduling, its charge in billing.
+    charges = billing.get("/events", params={"limit": 1000}).json()["events"]
+    held_ids = {e["event"]["correlationid"] for e in feed
+                if e["event"]["type"].endswith(".SessionHeld.v1")}
+    charge_ids = {e["event"]["correlationid"] for e in charges
+                  if ".ChargeRecorded." in e["event"]["type"]}
+    assert held_ids == {f"journey-held-{n}" for n in range(4)}
+    assert held_ids <= charge_ids
+
+    # Logs are JSON lines carrying that id, and never the client's name.
+    for service in ("intake", "scheduling", "notes", "billing"):
+        log = (praxis.log_dir / f"{service}.log").read_text()
+        assert "Ada Lovelace" not in log and "Lovelace" not in log
+        lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+        assert lines and all({"time", "level", "service", "message"} <= set(line)
+                             for line in lines)
+    handled = [json.loads(line) for line in
+               (praxis.log_dir / "billing.log").read_text().splitlines()
+               if line.startswith("{") and "journey-held-" in line]
+    assert any(line.get("event_type") == "praxis.scheduling.SessionHeld.v1"
+               and line.get("event_id") for line in handled)
 
     # Nothing was dead-lettered and every outbox drained.
     for service in ("intake", "scheduling", "notes", "billing"):
