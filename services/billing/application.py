@@ -9,7 +9,7 @@ from sqlalchemy import select
 from shared.application import Application
 from shared.envelope import Context
 from shared.errors import InvalidInput, NotFound
-from shared.timeutil import parse_time, utc_now
+from shared.timeutil import parse_date, parse_time, utc_now
 
 from . import domain
 from .domain import codes, fees, superbill
@@ -133,17 +133,22 @@ class BillingApplication(BillingQueries, Application):
             parse_time(data["start"]).date().isoformat(), data["minutes"],
             data.get("session_type", "individual"), data.get("modality", "in_person"),
             data.get("place_of_service", "office"), data.get("audio_only", False),
-            data.get("episode_id"))
+            data.get("episode_id"), data.get("client_present") is not False)
         intake_billed = False
         if session.session_type == "intake" and session.episode_id:
             intake_billed = uow.conn.execute(select(charges.c.charge_id).where(
                 charges.c.episode_id == session.episode_id, charges.c.code == codes.INTAKE,
                 charges.c.billable.is_(True))).first() is not None
+        crisis_billed = session.session_type == "crisis" and uow.conn.execute(
+            select(charges.c.charge_id).where(
+                charges.c.client_id == session.client_id, charges.c.code == codes.CRISIS,
+                charges.c.service_date == parse_date(session.service_date),
+                charges.c.billable.is_(True))).first() is not None
         new_events = domain.record_charge(
             session, self._schedule_on(uow, org, clinic, session.service_date),
             self._policy(uow, org, clinic), self._payer_kind(uow, session.client_id),
             self._sliding_percent(uow, org, clinic, session.client_id, session.service_date),
-            self._note(uow, appointment_id), intake_billed)
+            self._note(uow, appointment_id), intake_billed, crisis_billed)
         # Expected version 0 and the deterministic event id: a racing twin fails here.
         (charge,) = uow.append(stream, 0, context, new_events)
         self._invoice_per_session(uow, context, charge.data["charge_id"])

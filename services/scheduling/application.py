@@ -372,7 +372,8 @@ class SchedulingApplication(Application):
             new_events = booking.hold(appointment, command["minutes"], held_before, episode_id,
                                       command.get("session_type"),
                                       command.get("place_of_service"),
-                                      command.get("audio_only"))
+                                      command.get("audio_only"),
+                                      command.get("client_present"))
             (held,) = uow.append(booking.appointment_stream(appointment_id),
                                  appointment.version, context_of(correlation_id), new_events)
             self._decide_reassessment(uow, appointment.client_id, Context.caused_by(held),

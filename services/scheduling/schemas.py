@@ -69,6 +69,7 @@ class HoldSessionSchema(Schema):
     session_type = fields.String(validate=validate.OneOf(booking.SESSION_TYPES))
     place_of_service = fields.String(validate=validate.OneOf(booking.PLACES_OF_SERVICE))
     audio_only = fields.Boolean()
+    client_present = fields.Boolean()  # family sessions only; default true
 
 
 class ReassessmentPolicySchema(Schema):

@@ -117,6 +117,8 @@ class SessionHeldV1(Schema):
     audio_only = fields.Boolean(required=True)
     episode_id = fields.UUID(allow_none=True)
     session_number = fields.Integer(required=True, validate=validate.Range(min=1))  # in episode
+    # Family sessions: whether the client took part (90847) or not (90846).
+    client_present = fields.Boolean(allow_none=True)
 
 
 @catalogue.event(SERVICE, "ReassessmentDue", 1,

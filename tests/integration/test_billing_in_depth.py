@@ -411,3 +411,23 @@ def test_invoice_per_session_and_superbill_json_and_pdf(billing):
         assert expected in lines, (expected, lines)
     assert api.get(f"/clients/{client_id}/superbill", params={"from": "2026-03-01"},
                    bearer=BILLING).json()["fields"].keys() == {"to"}
+
+
+def test_family_without_the_client_and_crisis_once_a_day(billing):
+    client_id = register(billing)
+    appointment_id = str(uuid.uuid4())
+    send(billing, "scheduling", "SessionHeld", {
+        "appointment_id": appointment_id, "client_id": client_id, "clinician_id": "clin-1",
+        "start": "2026-03-02T15:00:00Z", "minutes": 50, "modality": "in_person",
+        "session_type": "family", "place_of_service": "office", "audio_only": False,
+        "session_number": 1, "client_present": False},
+        subject=f"appointment-{appointment_id}", sequence=3)
+    hold_session(billing, client_id, 60, "2026-03-05", "crisis")
+    hold_session(billing, client_id, 45, "2026-03-05", "crisis")  # same day
+    charges = charges_of(billing, client_id, 3)["charges"]
+    assert [c["code"] for c in charges].count("90846") == 1
+    crisis = [c for c in charges if c["code"] != "90846"]
+    billed = [c for c in crisis if c["billable"]]
+    refused = [c for c in crisis if not c["billable"]]
+    assert [c["code"] for c in billed] == ["90839"]
+    assert len(refused) == 1 and "once a day" in refused[0]["reason"]

@@ -467,3 +467,17 @@ def test_streams():
     assert domain.fee_schedule_stream("org-1", "clinic-1") == "fee-schedule-org-1/clinic-1"
     assert domain.charge_stream("a") == "charge-a"
     assert domain.account_stream("o", "c", "x") == "account-o/c/x"
+
+
+def test_family_session_without_the_client_bills_90846():
+    from services.billing.domain import codes
+    assert codes.session_codes("family", 50).lines == (("90847", 1),)
+    assert codes.session_codes("family", 50, client_present=False).lines == (("90846", 1),)
+    assert codes.session_codes("family", 25, client_present=False).lines == ()
+
+
+def test_crisis_code_is_billed_once_a_day():
+    from services.billing.domain import codes
+    assert codes.session_codes("crisis", 60).lines == (("90839", 1),)
+    second = codes.session_codes("crisis", 60, crisis_billed_that_day=True)
+    assert second.lines == () and "once a day" in second.reason

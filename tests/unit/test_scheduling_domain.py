@@ -302,3 +302,17 @@ def test_a_day_is_23_or_25_hours_when_the_clocks_change():
     start, end = LONDON.day_bounds(datetime(2024, 3, 25).date(), days=7)
     assert start == datetime(2024, 3, 25, 0, 0, tzinfo=timezone.utc)
     assert end == datetime(2024, 3, 31, 23, 0, tzinfo=timezone.utc)
+
+
+def test_a_family_session_records_whether_the_client_was_there():
+    family, _ = booked(session_type="family")
+    (present,) = booking.hold(family, 50, 0)
+    assert present.data["client_present"] is True
+    (absent,) = booking.hold(family, 50, 0, client_present=False)
+    assert absent.data["client_present"] is False
+    individual, _ = booked()
+    (plain,) = booking.hold(individual, 50, 0)
+    assert plain.data["client_present"] is None
+    with pytest.raises(InvalidInput) as caught:
+        booking.hold(individual, 50, 0, client_present=False)
+    assert "client_present" in caught.value.fields

@@ -75,7 +75,8 @@ def crisis_add_on_units(minutes):
     return 1 + (minutes - CRISIS_FIRST_HOUR_UP_TO - 1) // CRISIS_ADD_ON_BLOCK
 
 
-def session_codes(session_type, minutes, intake_already_billed=False):
+def session_codes(session_type, minutes, intake_already_billed=False, client_present=True,
+                  crisis_billed_that_day=False):
     """The codes of one session held: a Coding of (code, units) lines."""
     _check_minutes(minutes)
     if session_type not in SESSION_TYPES:
@@ -92,12 +93,16 @@ def session_codes(session_type, minutes, intake_already_billed=False):
         if minutes < FAMILY_MINIMUM:
             return Coding((), f"{minutes} face-to-face minutes is under the {FAMILY_MINIMUM} "
                               "family psychotherapy needs to bill")
-        return Coding(((FAMILY_WITH_CLIENT, 1),))
+        return Coding(((FAMILY_WITH_CLIENT if client_present is not False
+                        else FAMILY_WITHOUT_CLIENT, 1),))
     if session_type == "group":
         if minutes == 0:
             return Coding((), "no face-to-face time was recorded")
         return Coding(((GROUP, 1),))
     if session_type == "crisis" and minutes >= CRISIS_MINIMUM:
+        if crisis_billed_that_day:
+            return Coding((), f"{CRISIS} is billed once a day and this client already has "
+                              "one on that date")
         units = crisis_add_on_units(minutes)
         return Coding(((CRISIS, 1),) + (((CRISIS_ADD_ON, units),) if units else ()))
     code, reason = psychotherapy_code(minutes)

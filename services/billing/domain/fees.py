@@ -236,6 +236,7 @@ class Session:
     place_of_service: str = "office"
     audio_only: bool = False
     episode_id: str = None
+    client_present: bool = True  # family sessions: 90847 with the client, 90846 without
 
 
 @dataclass(frozen=True)
@@ -293,10 +294,11 @@ def price_session(minutes, schedule, session_type="individual"):
 
 
 def record_charge(session, schedule, policy=None, payer_kind=None, sliding_percent=0,
-                  note=None, intake_already_billed=False):
+                  note=None, intake_already_billed=False, crisis_billed_that_day=False):
     """The one ChargeRecorded for a session held; its ids are fixed by the appointment."""
     policy = policy or BillingPolicy()
-    coding = codes.session_codes(session.session_type, session.minutes, intake_already_billed)
+    coding = codes.session_codes(session.session_type, session.minutes, intake_already_billed,
+                                 session.client_present, crisis_billed_that_day)
     place, modifiers = codes.place_and_modifiers(
         session.modality, session.audio_only, session.place_of_service, payer_kind,
         policy.payer_rules)

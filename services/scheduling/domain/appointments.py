@@ -268,7 +268,7 @@ def no_show(appointment, at):
 
 
 def hold(appointment, minutes, held_before, episode_id=None, session_type=None,
-         place_of_service=None, audio_only=None):
+         place_of_service=None, audio_only=None, client_present=None):
     """The session took place, `minutes` face to face. `held_before` counts the
     client's sessions already held in this episode (`episode_id`, None when intake
     opened none), so this one is number held_before + 1."""
@@ -283,10 +283,15 @@ def hold(appointment, minutes, held_before, episode_id=None, session_type=None,
     if audio_only and appointment.modality == "in_person":
         raise InvalidInput("an in-person session is not audio-only",
                            {"audio_only": ["only for video or phone sessions"]})
+    if client_present is not None and session_type != "family":
+        raise InvalidInput("only a family session can be held without the client",
+                           {"client_present": ["only for family sessions"]})
+    if session_type == "family" and client_present is None:
+        client_present = True
     return [NewEvent("SessionHeld", {
         "appointment_id": appointment.appointment_id, "client_id": appointment.client_id,
         "clinician_id": appointment.clinician_id, "start": iso(appointment.start),
         "minutes": minutes, "modality": appointment.modality, "session_type": session_type,
         "place_of_service": place, "audio_only": bool(audio_only),
         "episode_id": str(episode_id) if episode_id else None,
-        "session_number": held_before + 1})]
+        "session_number": held_before + 1, "client_present": client_present})]
