@@ -15,6 +15,7 @@ from .envelope import Context, Event, parse_type
 from .errors import InvalidEvent
 from .events import catalogue
 from .logs import log_context
+from .projection import ensure_current
 from .store import EventStore, events_table
 from .timeutil import parse_time, utc_now
 
@@ -39,6 +40,8 @@ class Application:
         self.amqp_uri = amqp_uri
         self.store = EventStore(database_url, self.service, catalogue, self.projection)
         self.store.create_schema()
+        if self.projection is not None:
+            ensure_current(self.store)
 
     def consume(self, body):
         """Handle one delivery of a foreign event; return 'applied' or 'duplicate'."""

@@ -1,5 +1,9 @@
 """Read models: tables derived only from events, rebuildable by replay."""
-from sqlalchemy import MetaData
+import hashlib
+
+from sqlalchemy import MetaData, delete, insert, select, text
+
+from .store import read_model_schema_table
 
 
 class Projection:
@@ -24,6 +28,14 @@ class Projection:
         for fn in self._handlers.get(event.name, ()):
             fn(conn, event)
 
+    def fingerprint(self):
+        """A digest of the read-model tables' shape: it changes when a release
+        changes them, and then the read models are rebuilt (see ensure_current)."""
+        shape = sorted((table.name, column.name, str(column.type), column.nullable,
+                        column.primary_key)
+                       for table in self.metadata.sorted_tables for column in table.columns)
+        return hashlib.sha256(repr(shape).encode()).hexdigest()
+
     def snapshot(self, conn):
         """Every read-model row, sorted: what a rebuild must reproduce."""
         rows = {}
@@ -38,9 +50,26 @@ def rebuild(store):
     projection = store.projection
     count = 0
     with store.write() as conn:
+        if not store.is_sqlite:
+            # Appends wait while the tables are replaced (SQLite's file lock does this).
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                         {"key": store.APPEND_LOCK_KEY})
         projection.metadata.drop_all(conn)
         projection.metadata.create_all(conn)
         for _position, event in store.iterate_all(conn):
             projection.apply(conn, event)
             count += 1
+        conn.execute(delete(read_model_schema_table))
+        conn.execute(insert(read_model_schema_table).values(fingerprint=projection.fingerprint()))
     return count
+
+
+def ensure_current(store):
+    """Rebuild the read models when their recorded shape is not this release's
+    (a new database, or tables a newer version changed); return whether it did."""
+    with store.read() as conn:
+        recorded = conn.execute(select(read_model_schema_table.c.fingerprint)).scalar()
+    if recorded == store.projection.fingerprint():
+        return False
+    rebuild(store)
+    return True

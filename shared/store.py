@@ -57,6 +57,12 @@ outbox_table = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
+# The shape of the read models the current rows were built for (shared/projection.py).
+read_model_schema_table = Table(
+    "read_model_schema", store_metadata,
+    Column("fingerprint", String(64), primary_key=True),
+)
+
 # Any constant works: it names "appending to this database's events table".
 _APPEND_LOCK_KEY = 0x70726178
 
@@ -92,6 +98,8 @@ def make_engine(url):
 
 
 class EventStore:
+    APPEND_LOCK_KEY = _APPEND_LOCK_KEY
+
     def __init__(self, url, service, registry, projection=None):
         self.url = url
         self.service = service

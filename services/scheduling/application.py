@@ -10,13 +10,12 @@ periodic check for cycles that come due by time alone.
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from shared import metrics
 from shared.application import Application
 from shared.envelope import Context
 from shared.errors import ConcurrencyError, Conflict, Forbidden, InvalidInput, NotFound
-from shared.projection import rebuild
 from shared.store import events_table
 from shared.timeutil import iso, parse_time, utc_now
 
@@ -41,21 +40,6 @@ class SchedulingApplication(Application):
     # ClientRegistered, ClientDetailsUpdated and EpisodeOpened only change read models.
     reactions = {"ClientAssessed": "on_client_assessed",
                  "ClientDischarged": "on_client_discharged"}
-
-    def __init__(self, database_url, amqp_uri=None):
-        super().__init__(database_url, amqp_uri)
-        self._rebuild_if_read_models_changed()
-
-    def _rebuild_if_read_models_changed(self):
-        """A database made by an older version has read-model tables of another
-        shape: read models are derived data, so replay them from the store."""
-        inspector = inspect(self.store.engine)
-        for table in projection.metadata.sorted_tables:
-            if inspector.has_table(table.name):
-                existing = {c["name"] for c in inspector.get_columns(table.name)}
-                if existing != {c.name for c in table.columns}:
-                    rebuild(self.store)
-                    return
 
     # -- clinics, rooms, clinicians -------------------------------------------
     def configure_clinic(self, principal, correlation_id, clinic_id, command):

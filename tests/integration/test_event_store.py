@@ -230,3 +230,38 @@ def test_private_events_are_stored_but_never_relayed_or_fed(store):
 
     feed = Feed(store).event_feed(Principal("u", "admin", "org-1", ("*",)), 0, 100)
     assert [item["event"]["type"] for item in feed] == ["praxis.intake.ClientRegistered.v1"]
+
+
+def test_read_models_of_another_shape_are_rebuilt_at_start(database_url):
+    """A release that adds a read-model table finds it filled from past events."""
+    from shared.projection import ensure_current
+
+    first = EventStore(database_url, "intake", catalogue, projection)
+    first.create_schema()
+    assert ensure_current(first) is True      # a new database: recorded shape set
+    assert ensure_current(first) is False     # same shape: nothing to do
+    client_id = str(uuid.uuid4())
+    with first.unit_of_work() as uow:
+        uow.append(f"client-{client_id}", 0, CONTEXT, [registered(client_id, "Grace")])
+    first.engine.dispose()
+
+    newer_metadata = MetaData()
+    Table("names", newer_metadata, Column("client_id", String(36), primary_key=True),
+          Column("name", String(200)))
+    births = Table("births", newer_metadata, Column("client_id", String(36), primary_key=True),
+                   Column("date_of_birth", String(10)))
+    newer = Projection(newer_metadata)
+    newer.on("ClientRegistered")(_name)
+
+    @newer.on("ClientRegistered")
+    def _birth(conn, event):
+        conn.execute(insert(births).values(client_id=event.data["client_id"],
+                                           date_of_birth=event.data["date_of_birth"]))
+
+    second = EventStore(database_url, "intake", catalogue, newer)
+    second.create_schema()
+    assert ensure_current(second) is True
+    with second.read() as conn:
+        assert conn.execute(select(births.c.date_of_birth)).scalar() == "1990-01-02"
+        assert conn.execute(select(names.c.name)).scalar() == "Grace"
+    second.engine.dispose()
