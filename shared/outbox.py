@@ -14,11 +14,14 @@ import time
 
 import amqp
 from kombu import Connection
+from sqlalchemy import text
 
 from . import metrics
 from .envelope import CONTENT_TYPE, parse_type
 
 log = logging.getLogger(__name__)
+
+RELAY_LOCK_KEY = 0x72656C61  # "the relay of this database", for pg_try_advisory_xact_lock
 
 
 class PublishFailed(Exception):
@@ -120,8 +123,12 @@ class OutboxRelay:
             with store.write() as conn:
                 store.mark_sent(conn, [p for p, _ in rows])
         else:
-            # Rows stay locked (SKIP LOCKED) so other replicas take other rows.
             with store.write() as conn:
+                # One relay at a time per database, whatever the replica count, so
+                # events leave in store order (a stream's events never overtake).
+                if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                                    {"key": RELAY_LOCK_KEY}).scalar():
+                    return 0
                 rows = store.pending(conn, self.batch_size)
                 if not rows:
                     return 0

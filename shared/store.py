@@ -204,9 +204,6 @@ class EventStore:
         query = (select(outbox_table.c.position, events_table.c.envelope)
                  .join(events_table, events_table.c.position == outbox_table.c.position)
                  .order_by(outbox_table.c.position).limit(limit))
-        if not self.is_sqlite:
-            # Several relay replicas share the work instead of publishing twice.
-            query = query.with_for_update(skip_locked=True, of=outbox_table)
         return [(row.position, row.envelope) for row in conn.execute(query)]
 
     def mark_sent(self, conn, positions):

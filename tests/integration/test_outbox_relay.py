@@ -143,3 +143,28 @@ def test_background_relay_wakes_on_commit(store, amqp_uri, subscriber):
         relay.stop()
         runner.wait()
         relay.close()
+
+
+def test_one_relay_at_a_time_per_postgresql_database(postgres_url, amqp_uri, subscriber):
+    """Replicas take turns: while one relays, another publishes nothing, so events of
+    one stream can never overtake each other on the wire."""
+    from sqlalchemy import text
+
+    from shared.outbox import RELAY_LOCK_KEY
+
+    store = EventStore(postgres_url, "intake", catalogue)
+    store.create_schema()
+    (event,) = append(store, 1)
+    relay = OutboxRelay(store, amqp_uri)
+    try:
+        with store.engine.connect() as other_replica:
+            with other_replica.begin():
+                other_replica.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                      {"key": RELAY_LOCK_KEY})
+                assert relay.relay_once() == 0
+                assert store.outbox_status()[0] == 1
+        assert relay.relay_once() == 1
+    finally:
+        relay.close()
+        store.engine.dispose()
+    assert [m.properties["message_id"] for m in subscriber()] == [event.id]
