@@ -109,7 +109,8 @@ def test_book_hold_and_read_back(scheduling):
                            "clinician_id": "dr-1", "start": "2024-05-06T07:00:00Z",
                            "minutes": 47, "modality": "in_person", "session_number": 1,
                            "session_type": "individual", "place_of_service": "office",
-                           "audio_only": False, "episode_id": None}
+                           "audio_only": False, "episode_id": None,
+                           "client_present": None}
 
     again = api.post(f"/appointments/{appointment_id}/held", {"minutes": 47})
     assert again.status_code == 409
