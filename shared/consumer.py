@@ -1,8 +1,9 @@
 """A nameko event handler that never drops an event.
 
 nameko's @event_handler acks a message whose handler raised, so the event is
-lost. This one sends a failed delivery to "<queue>.retry", a queue whose TTL
-dead-letters it back to the handler's queue after a delay; after
+lost. This one sends a failed delivery to "<queue>.retry", where the copy
+expires after PRAXIS_RETRY_DELAY_MS and is dead-lettered back to the handler's
+queue; after
 `PRAXIS_MAX_ATTEMPTS` attempts (or at once for an event no schema accepts) it
 parks the delivery in "<queue>.dead-letter" for an operator to inspect and
 replay (shared/dead_letters.py). The original is acked only after the broker
@@ -31,12 +32,14 @@ def handler_queue_name(source_service, event_type, service, method):
     return f"evt-{source_service}-{event_type}--{service}.{method}"
 
 
-def retry_queue(queue_name, delay_ms):
+def retry_queue(queue_name):
+    """Where a failed delivery waits: each copy expires after the retry delay (a
+    per-message TTL, so changing the delay never clashes with the declared queue)
+    and is dead-lettered back to the handler's queue."""
     return Queue(f"{queue_name}.retry", exchange=DEFAULT_EXCHANGE, routing_key=f"{queue_name}.retry",
                  durable=True, queue_arguments={
                      "x-dead-letter-exchange": "",
-                     "x-dead-letter-routing-key": queue_name,
-                     "x-message-ttl": int(delay_ms)})
+                     "x-dead-letter-routing-key": queue_name})
 
 
 def dead_letter_queue(queue_name):
@@ -44,7 +47,7 @@ def dead_letter_queue(queue_name):
                  routing_key=f"{queue_name}.dead-letter", durable=True)
 
 
-def publish_copy(amqp_uri, message, queue_name, headers, declare=()):
+def publish_copy(amqp_uri, message, queue_name, headers, declare=(), expiration=None):
     """Publish the delivery's raw body to a queue and wait for the broker's confirm."""
     connection = Connection(amqp_uri, transport_options={"confirm_publish": True})
     with producers[connection].acquire(block=True, timeout=10) as producer:
@@ -54,6 +57,7 @@ def publish_copy(amqp_uri, message, queue_name, headers, declare=()):
             headers=headers, message_id=message.properties.get("message_id"),
             correlation_id=message.properties.get("correlation_id"),
             type=message.properties.get("type"), delivery_mode=2, retry=True,
+            expiration=expiration,
             retry_policy={"max_retries": 3})
 
 
@@ -67,7 +71,8 @@ class ReliableEventHandler(EventHandler):
         config = self.container.config
         self.amqp_uri = config[AMQP_URI_CONFIG_KEY]
         self.max_attempts = int(config.get("PRAXIS_MAX_ATTEMPTS", 5))
-        self.retry_queue = retry_queue(self.queue.name, config.get("PRAXIS_RETRY_DELAY_MS", 1000))
+        self.retry_delay_seconds = int(config.get("PRAXIS_RETRY_DELAY_MS", 1000)) / 1000
+        self.retry_queue = retry_queue(self.queue.name)
         self.dead_letter_queue = dead_letter_queue(self.queue.name)
         with Connection(self.amqp_uri) as connection:
             channel = connection.default_channel
@@ -98,7 +103,9 @@ class ReliableEventHandler(EventHandler):
         else:
             target = self.retry_queue
         try:
-            publish_copy(self.amqp_uri, message, target.name, headers, declare=[target])
+            publish_copy(self.amqp_uri, message, target.name, headers, declare=[target],
+                         expiration=(self.retry_delay_seconds
+                                     if target is self.retry_queue else None))
         except Exception:
             log.exception("could not park a failed delivery; requeueing it instead")
             self.queue_consumer.requeue_message(message)

@@ -170,3 +170,15 @@ def test_probes_and_consumer_backlog_metric(probe, amqp_uri):
     before = samples.get(lag, 0)
     publish_event(amqp_uri, registered_event())
     wait_until(lambda: scrape(probe).get(lag, 0) == before + 1, message="lag observed")
+
+
+def test_changing_the_retry_delay_needs_no_queue_surgery(sqlite_url, amqp_uri):
+    """The delay rides on each retried copy, not on the queue's declaration, so a
+    restart with another PRAXIS_RETRY_DELAY_MS starts (RabbitMQ refuses to redeclare
+    a queue with other arguments)."""
+    for delay in (100, 700):
+        with RunningService(Probe, sqlite_url, amqp_uri, PRAXIS_RETRY_DELAY_MS=delay) as probe:
+            ProbeApplication.failures_left, ProbeApplication.attempts = 1, 0
+            publish_event(amqp_uri, registered_event())
+            wait_until(lambda: ProbeApplication.attempts == 2, message="retried once")
+            assert probe.api.get("/readyz", bearer="").status_code == 200
