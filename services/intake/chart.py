@@ -71,9 +71,9 @@ def render(course, fmt="svg"):
     axes.set_title(f"{course['instrument']} ({course['name']}): change against the baseline",
                    fontsize=10)
     axes.grid(axis="y", color="white", linewidth=0.6)
-    axes.legend(loc="upper left", bbox_to_anchor=(0, -0.14), ncol=3, fontsize=7, frameon=False)
-    figure.autofmt_xdate()
-    figure.subplots_adjust(right=0.84, bottom=0.32)
+    axes.legend(loc="upper left", bbox_to_anchor=(0, -0.30), ncol=3, fontsize=7, frameon=False)
+    figure.autofmt_xdate(rotation=25)
+    figure.subplots_adjust(right=0.84, bottom=0.40)
     buffer = io.BytesIO()
     figure.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     return Response(buffer.getvalue(), mimetype=MIMETYPES[fmt])
