@@ -1,7 +1,6 @@
 """Operator commands: `python -m shared.cli {token,rebuild,dead-letters} ...`."""
 import argparse
 import importlib
-import inspect
 import json
 import sys
 
@@ -13,16 +12,9 @@ def service_class(name):
 
 
 def handler_queues(name):
-    """The queue of every reliable event handler the service declares."""
-    from .consumer import ReliableEventHandler, handler_queue_name
+    from .consumer import handler_queues as of_class
 
-    queues = []
-    for method_name, method in inspect.getmembers(service_class(name), inspect.isfunction):
-        for entrypoint in getattr(method, "nameko_entrypoints", ()):
-            if isinstance(entrypoint, ReliableEventHandler):
-                queues.append(handler_queue_name(entrypoint.source_service,
-                                                 entrypoint.event_type, name, method_name))
-    return sorted(queues)
+    return of_class(service_class(name))
 
 
 def cmd_token(args):

@@ -9,6 +9,7 @@ parks the delivery in "<queue>.dead-letter" for an operator to inspect and
 replay (shared/dead_letters.py). The original is acked only after the broker
 confirmed the copy, so a crash in between duplicates, never loses.
 """
+import inspect
 import logging
 import traceback
 from datetime import datetime, timezone
@@ -30,6 +31,18 @@ DEFAULT_EXCHANGE = Exchange("")
 def handler_queue_name(source_service, event_type, service, method):
     """The queue nameko's SERVICE_POOL event handler consumes from."""
     return f"evt-{source_service}-{event_type}--{service}.{method}"
+
+
+def handler_queues(service_class):
+    """The queue of every reliable event handler a service class declares."""
+    queues = []
+    for method_name, method in inspect.getmembers(service_class, inspect.isfunction):
+        for entrypoint in getattr(method, "nameko_entrypoints", ()):
+            if isinstance(entrypoint, ReliableEventHandler):
+                queues.append(handler_queue_name(entrypoint.source_service,
+                                                 entrypoint.event_type, service_class.name,
+                                                 method_name))
+    return sorted(queues)
 
 
 def retry_queue(queue_name):

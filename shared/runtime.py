@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from . import metrics
 from .auth import verify_token
-from .consumer import ReliableEventHandler, handler_queue_name
+from .consumer import handler_queues
 from .outbox import OutboxRelay
 from .web import http, json_response, load_query, principal_of
 
@@ -24,11 +24,7 @@ class Praxis(DependencyProvider):
         self.application = self.application_class(config["PRAXIS_DATABASE_URL"],
                                                   config["AMQP_URI"])
         self.relay = OutboxRelay(self.application.store, config["AMQP_URI"])
-        self.application.handler_queues = sorted(
-            handler_queue_name(entrypoint.source_service, entrypoint.event_type,
-                               self.container.service_name, entrypoint.method_name)
-            for entrypoint in self.container.entrypoints
-            if isinstance(entrypoint, ReliableEventHandler))
+        self.application.handler_queues = handler_queues(self.container.service_cls)
 
     def start(self):
         self._relay_thread = self.container.spawn_managed_thread(self.relay.run)
