@@ -14,7 +14,9 @@ from .errors import Forbidden, NotFound, Unauthorized
 
 ALGORITHM = "HS256"
 ISSUER = "praxis"
-ROLES = ("admin", "clinician", "front_desk", "billing", "integrator", "client")
+# privacy_officer reads the audit trail of access and break-glass lists, never records.
+ROLES = ("admin", "clinician", "front_desk", "billing", "integrator", "client",
+         "privacy_officer")
 ALL_CLINICS = "*"
 
 
