@@ -40,8 +40,12 @@ def error_response(exc):
 
 
 class JsonHttp(HttpRequestHandler):
-    def __init__(self, method, url, public=False, **kwargs):
+    def __init__(self, method, url, public=False, resource=None, action=None, **kwargs):
         self.public = public
+        # What the route touches, in the access policy's terms (shared/access.py):
+        # the resource name and "read" or "change" (by default from the method).
+        self.resource = resource
+        self.action = action or ("read" if method in ("GET", "HEAD") else "change")
         # nameko logs these as warnings, not tracebacks: they are the client's error.
         kwargs.setdefault("expected_exceptions", (PraxisError, ValidationError))
         super().__init__(method, url, **kwargs)
