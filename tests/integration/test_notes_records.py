@@ -310,6 +310,33 @@ def test_notes_due_per_clinician_with_how_long_overdue(notes):
                    bearer=token(role="billing")).status_code == 403
 
 
+def test_notes_list_shows_due_at_as_the_notes_due_view_does(notes):
+    client_id = known_client(notes)
+    api = notes.api
+    _, unsigned_id = held(notes, client_id, "2026-03-02T10:00:00Z", 1)
+    _, signed_id = held(notes, client_id, "2026-03-09T10:00:00Z", 2)
+    assert api.post(f"/notes/{signed_id}/sign", {"format": "DAP", "sections": {
+        "data": "d", "assessment": "a", "plan": "p"}}, bearer=CLINICIAN).status_code == 200
+
+    def both():
+        listed = {n["note_id"]: n for n in api.get(f"/clients/{client_id}/notes").json()["notes"]}
+        due = {n["note_id"]: n for n in api.get("/clinicians/clinician-7/notes-due",
+                                                bearer=CLINICIAN).json()["notes"]}
+        return listed, due
+
+    listed, due = both()
+    # 72 hours after the session by default; a signed note keeps the time it was due.
+    assert listed[unsigned_id]["due_at"] == due[unsigned_id]["due_at"] == "2026-03-05T10:00:00Z"
+    assert listed[signed_id]["due_at"] == "2026-03-12T10:00:00Z"
+    assert listed[unsigned_id]["deadline_hours"] == 72
+    # The clinic's own deadline moves both views alike.
+    assert api.put("/clinics/clinic-1/note-deadline", {"deadline_hours": 24},
+                   bearer=token(role="admin")).status_code == 200
+    listed, due = both()
+    assert listed[unsigned_id]["due_at"] == due[unsigned_id]["due_at"] == "2026-03-03T10:00:00Z"
+    assert listed[unsigned_id]["deadline_hours"] == due[unsigned_id]["deadline_hours"] == 24
+
+
 # -- homework, journaling, the chart, rebuild ------------------------------------------------
 def test_homework_journal_chart_timeline_and_rebuild(notes):
     client_id = known_client(notes)

@@ -151,8 +151,9 @@ class ProgressNoteUseCases:
             rows = tenant_rows(conn, principal, progress_notes, record,
                                progress_notes.c.session_start, progress_notes.c.note_id)
             counts = addenda_counts(conn, [r["note_id"] for r in rows])
-        return {"notes": [{**note_summary(r), "addenda": counts.get(r["note_id"], 0)}
-                          for r in rows]}
+            deadlines = note_deadlines_of(conn, rows)
+        return {"notes": [{**note_summary(r), **deadlines[r["note_id"]],
+                           "addenda": counts.get(r["note_id"], 0)} for r in rows]}
 
     def refresh_gauges(self, now=None):
         """praxis_notes_overdue per clinic: unsigned notes past the clinic's deadline."""
@@ -182,19 +183,13 @@ class ProgressNoteUseCases:
                              progress_notes.c.status.in_(("due", "draft")))
             to_cosign = query(progress_notes.c.supervisor_id == clinician_id,
                               progress_notes.c.status == "pending_supervision")
-            deadlines = {}
-            for row in unsigned:
-                key = row["clinic_id"]
-                if key not in deadlines:
-                    deadlines[key] = _deadline_hours(conn, principal.organisation_id, key)
+            deadlines = note_deadlines_of(conn, unsigned)
         notes = []
         for row in unsigned:
-            hours = deadlines[row["clinic_id"]]
-            start = iso(row["session_start"])
-            late = note_rules.overdue_seconds(start, hours, now)
-            notes.append({**note_summary(row), "client_name": row["client_name"],
-                          "deadline_hours": hours,
-                          "due_at": iso(note_rules.due_at(start, hours)),
+            deadline = deadlines[row["note_id"]]
+            late = note_rules.overdue_seconds(iso(row["session_start"]),
+                                              deadline["deadline_hours"], now)
+            notes.append({**note_summary(row), "client_name": row["client_name"], **deadline,
                           "overdue": late > 0, "overdue_seconds": late,
                           "overdue_hours": round(late / 3600, 1)})
         return {"clinician_id": clinician_id, "as_of": iso(now),
@@ -216,6 +211,20 @@ def overdue_counts(conn, now):
         if note_rules.overdue_seconds(iso(start), deadlines[(org, clinic)], now) > 0:
             counts[(org, clinic)] = counts.get((org, clinic), 0) + 1
     return counts
+
+
+def note_deadlines_of(conn, rows):
+    """{note_id: {deadline_hours, due_at}}: the one derivation of when a note is due, for
+    every view that shows it (the note's own clinic's deadline, from its stored row)."""
+    hours, deadlines = {}, {}
+    for row in rows:
+        key = (row["organisation_id"], row["clinic_id"])
+        if key not in hours:
+            hours[key] = _deadline_hours(conn, *key)
+        deadlines[row["note_id"]] = {
+            "deadline_hours": hours[key],
+            "due_at": iso(note_rules.due_at(iso(row["session_start"]), hours[key]))}
+    return deadlines
 
 
 def _single_clinic(principal):
