@@ -293,19 +293,24 @@ def reassessment_due(conn, event):
         .order_by(assessments.c.sequence.desc()).limit(1)).scalar()
     if latest is not None and latest != data["last_assessment_id"]:
         return  # arrived after a newer assessment closed that cycle
-    used = conn.execute(
-        select(assessments.c.instrument).distinct()
-        .where(assessments.c.client_id == data["client_id"],
-               assessments.c.episode_id == client.episode_id)).scalars().all()
+    # Each instrument's row points at that instrument's latest assessment in the
+    # episode (the event names the client's latest of any instrument).
+    latest_of = {}
+    for instrument, assessment_id in conn.execute(
+            select(assessments.c.instrument, assessments.c.assessment_id)
+            .where(assessments.c.client_id == data["client_id"],
+                   assessments.c.episode_id == client.episode_id)
+            .order_by(assessments.c.sequence)).all():
+        latest_of[instrument] = assessment_id
     conn.execute(delete(pending_reassessments)
                  .where(pending_reassessments.c.client_id == data["client_id"]))
-    for instrument in sorted(used) or ["*"]:
+    for instrument in sorted(latest_of) or ["*"]:
         conn.execute(insert(pending_reassessments).values(
             client_id=data["client_id"], instrument=instrument,
             organisation_id=client.organisation_id, clinic_id=client.clinic_id,
             due_at=parse_time(data["due_at"]), reason=data["reason"],
             sessions_since_assessment=data["sessions_since_assessment"],
-            last_assessment_id=data["last_assessment_id"]))
+            last_assessment_id=latest_of.get(instrument)))
 
 
 @projection.on("RiskFlagRaised")

@@ -282,7 +282,9 @@ def test_reassessment_due_and_the_session_limit(intake):
                          .json()["pending"], message="pending reassessments")
     assert [(p["client_id"], p["instrument"]) for p in pending] == [
         (client_id, "GAD-7"), (client_id, "PHQ-9")]
+    # Each row points at its own instrument's latest assessment, not the client's latest.
     assert pending[0]["last_assessment_id"] == gad["assessment_id"]
+    assert pending[1]["last_assessment_id"] == phq["assessment_id"]
     assess(api, client_id, [1] * 9)
     pending = api.get("/clinics/clinic-1/reassessments/pending").json()["pending"]
     assert [p["instrument"] for p in pending] == ["GAD-7"]
@@ -319,6 +321,29 @@ def test_reassessment_due_and_the_session_limit(intake):
     publish_event(intake.amqp_uri, held(4))  # flagged once per episode
     wait_until(lambda: names(intake).count("SessionHeld") == 3, message="sessions recorded")
     assert len(api.get("/clinics/clinic-1/alerts").json()["alerts"]) == 1
+
+
+def test_pending_reassessments_point_at_each_instruments_latest_in_the_episode(intake):
+    api = intake.api
+    client_id = register(api)
+    assess(api, client_id, [2] * 9)
+    assess(api, client_id, [2] * 7, instrument="GAD-7")
+    api.post(f"/clients/{client_id}/discharge", {"reason": "planned_ending"})
+    api.post(f"/clients/{client_id}/episodes", {})
+    assert api.get(f"/clients/{client_id}").json()["episode_status"] == "open"
+    first = assess(api, client_id, [3] * 9)
+    second = assess(api, client_id, [2] * 9)
+    due = make_event("scheduling", "ReassessmentDue", {
+        "client_id": client_id, "sessions_since_assessment": 4,
+        "last_assessment_id": second["assessment_id"], "reason": "every 4 sessions",
+        "due_at": "2026-03-01T09:00:00Z"}, subject=f"reassessment-{client_id}")
+    publish_event(intake.amqp_uri, due)
+    pending = wait_until(lambda: api.get("/clinics/clinic-1/reassessments/pending")
+                         .json()["pending"], message="pending reassessments")
+    # GAD-7 was only used in the earlier episode; PHQ-9's latest is the second one.
+    assert [(p["instrument"], p["last_assessment_id"]) for p in pending] == [
+        ("PHQ-9", second["assessment_id"])]
+    assert first["assessment_id"] != second["assessment_id"]
 
 
 def test_discharge_and_a_new_episode(intake):
