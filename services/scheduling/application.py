@@ -357,7 +357,7 @@ class SchedulingApplication(Application):
                                       command.get("session_type"),
                                       command.get("place_of_service"),
                                       command.get("audio_only"),
-                                      command.get("client_present"))
+                                      command.get("client_present"), at=utc_now())
             (held,) = uow.append(booking.appointment_stream(appointment_id),
                                  appointment.version, context_of(correlation_id), new_events)
             self._decide_reassessment(uow, appointment.client_id, Context.caused_by(held),

@@ -316,6 +316,27 @@ def test_cancellations_no_shows_and_attendance(scheduling):
         "from": "2024-01-01", "to": "2024-01-02"}).status_code == 403
 
 
+def test_a_session_is_held_from_its_start_on_so_a_future_one_is_never_billed(scheduling):
+    client_id = register(scheduling)
+    now = utc_now().replace(microsecond=0)
+    ahead = booked(scheduling, client_id, iso(now + timedelta(days=13)))
+    response = scheduling.api.post(f"/appointments/{ahead['appointment_id']}/held",
+                                   {"minutes": 50})
+    assert response.status_code == 409, response.text
+    assert "not started yet" in response.json()["message"]
+    assert "start" in response.json()["fields"]
+    assert stored(scheduling, "SessionHeld") == []
+    assert scheduling.api.get(f"/appointments/{ahead['appointment_id']}").json()["status"] \
+        == "booked"
+    # Inside the clock-skew tolerance (a few minutes before the start) it can be held.
+    starting = booked(scheduling, client_id, iso(now + timedelta(minutes=2)),
+                      clinician_id="dr-2")
+    response = scheduling.api.post(f"/appointments/{starting['appointment_id']}/held",
+                                   {"minutes": 50})
+    assert response.status_code == 201, response.text
+    assert len(stored(scheduling, "SessionHeld")) == 1
+
+
 # -- intake's episodes and discharges --------------------------------------------------------
 def test_episodes_number_sessions_and_a_discharge_cancels_what_is_ahead(scheduling):
     client_id = register(scheduling)
@@ -361,7 +382,7 @@ def test_episodes_number_sessions_and_a_discharge_cancels_what_is_ahead(scheduli
     assert len(stored(scheduling, "AppointmentCancelled")) == 2
 
     # After the discharge there is no open episode: numbering restarts outside one.
-    later = booked(scheduling, client_id, iso(base + timedelta(hours=3)))
+    later = booked(scheduling, client_id, iso(base - timedelta(hours=3)))
     held = scheduling.api.post(f"/appointments/{later['appointment_id']}/held",
                                {"minutes": 50}).json()
     assert held["episode_id"] is None and held["session_number"] == 1

@@ -10,6 +10,7 @@ from services.scheduling.domain import calendar
 from shared.errors import Conflict, InvalidInput
 
 START = datetime(2024, 3, 4, 9, 0, tzinfo=timezone.utc)  # a Monday
+HELD_AT = START + timedelta(minutes=50)  # when the session is marked held
 CLIENT = str(uuid.uuid4())
 LONDON = calendar.ClinicSettings("clinic-1", "Leeds", "Europe/London", 24,
                                  "https://meet.example.org/praxis-{appointment_id}", False)
@@ -119,7 +120,7 @@ def test_back_to_back_is_not_a_conflict_but_one_minute_of_overlap_is():
 # -- an appointment's life ---------------------------------------------------------------
 def test_holding_numbers_the_session_and_fills_in_billing_defaults():
     appointment, _ = booked()
-    (event,) = booking.hold(appointment, 47, held_before=2, episode_id="e-1")
+    (event,) = booking.hold(appointment, 47, held_before=2, episode_id="e-1", at=HELD_AT)
     assert event.name == "SessionHeld"
     assert event.data["session_number"] == 3 and event.data["episode_id"] == "e-1"
     assert event.data["minutes"] == 47 and event.data["modality"] == "video"
@@ -134,42 +135,43 @@ def test_holding_numbers_the_session_and_fills_in_billing_defaults():
 def test_default_place_of_service_and_audio_only_follow_the_modality(modality, place,
                                                                       audio_only):
     appointment, _ = booked(modality=modality)
-    (event,) = booking.hold(appointment, 50, 0)
+    (event,) = booking.hold(appointment, 50, 0, at=HELD_AT)
     assert (event.data["place_of_service"], event.data["audio_only"]) == (place, audio_only)
 
 
 def test_the_held_request_may_say_otherwise():
     appointment, _ = booked(modality="video", session_type="family")
     (event,) = booking.hold(appointment, 50, 0, place_of_service="elsewhere", audio_only=True,
-                            session_type="crisis")
+                            session_type="crisis", at=HELD_AT)
     assert event.data["place_of_service"] == "elsewhere"
     assert event.data["audio_only"] is True and event.data["session_type"] == "crisis"
-    (default,) = booking.hold(appointment, 50, 0)
+    (default,) = booking.hold(appointment, 50, 0, at=HELD_AT)
     assert default.data["session_type"] == "family"  # as booked
     in_person, _ = booked(modality="in_person")
     with pytest.raises(InvalidInput) as caught:
-        booking.hold(in_person, 50, 0, audio_only=True)
+        booking.hold(in_person, 50, 0, audio_only=True, at=HELD_AT)
     assert "audio_only" in caught.value.fields
 
 
 def test_holding_twice_or_after_a_cancellation_is_a_conflict():
     appointment, events = booked()
-    held = replay(appointment.appointment_id, events, booking.hold(appointment, 50, 0))
+    held = replay(appointment.appointment_id, events,
+                  booking.hold(appointment, 50, 0, at=HELD_AT))
     assert held.held and held.version == 2
     with pytest.raises(Conflict, match="already held"):
-        booking.hold(held, 50, 1)
+        booking.hold(held, 50, 1, at=HELD_AT)
     cancelled = replay(appointment.appointment_id, events,
                        booking.cancel(appointment, "client", None, START, 24))
     with pytest.raises(Conflict, match="cancelled"):
-        booking.hold(cancelled, 50, 0)
+        booking.hold(cancelled, 50, 0, at=HELD_AT)
     with pytest.raises(Conflict):
-        booking.hold(booking.Appointment("nope"), 50, 0)
+        booking.hold(booking.Appointment("nope"), 50, 0, at=HELD_AT)
 
 
 @pytest.mark.parametrize("minutes", [-1, 24 * 60 + 1, "50", None])
 def test_holding_refuses_bad_minutes(minutes):
     with pytest.raises(InvalidInput) as caught:
-        booking.hold(booked()[0], minutes, 0)
+        booking.hold(booked()[0], minutes, 0, at=HELD_AT)
     assert "minutes" in caught.value.fields
 
 
@@ -210,7 +212,20 @@ def test_check_in_then_no_show_is_refused_and_no_show_waits_for_the_start():
         booking.no_show(checked_in, START + timedelta(minutes=15))
     with pytest.raises(Conflict):
         booking.check_in(checked_in, START)
-    booking.hold(checked_in, 50, 0)  # a checked-in client's session can be held
+    booking.hold(checked_in, 50, 0, at=HELD_AT)  # a checked-in client's session can be held
+
+
+def test_a_session_is_held_from_its_start_on_never_ahead_of_it():
+    appointment, _ = booked()
+    for early in (timedelta(days=13), timedelta(hours=1),
+                  booking.HOLD_EARLY_TOLERANCE + timedelta(seconds=1)):
+        with pytest.raises(Conflict, match="not started yet") as caught:
+            booking.hold(appointment, 50, 0, at=START - early)
+        assert caught.value.status == 409 and "start" in caught.value.fields
+    # Clocks a few minutes apart: from the tolerance before the start on, it can be held.
+    booking.hold(appointment, 50, 0, at=START - booking.HOLD_EARLY_TOLERANCE)
+    booking.hold(appointment, 50, 0, at=START)
+    booking.hold(appointment, 50, 0, at=START + timedelta(days=30))
 
 
 def test_rescheduling_keeps_the_room_unless_told_and_refuses_settled_appointments():
@@ -224,7 +239,8 @@ def test_rescheduling_keeps_the_room_unless_told_and_refuses_settled_appointment
     assert other_room.data["room_id"] == "r-2" and other_room.data["duration_minutes"] == 30
     after = replay(appointment.appointment_id, events, [moved])
     assert after.start == START + timedelta(days=1)
-    held = replay(appointment.appointment_id, events, booking.hold(appointment, 50, 0))
+    held = replay(appointment.appointment_id, events,
+                  booking.hold(appointment, 50, 0, at=HELD_AT))
     with pytest.raises(Conflict):
         booking.reschedule(held, START + timedelta(days=1))
 
@@ -306,13 +322,13 @@ def test_a_day_is_23_or_25_hours_when_the_clocks_change():
 
 def test_a_family_session_records_whether_the_client_was_there():
     family, _ = booked(session_type="family")
-    (present,) = booking.hold(family, 50, 0)
+    (present,) = booking.hold(family, 50, 0, at=HELD_AT)
     assert present.data["client_present"] is True
-    (absent,) = booking.hold(family, 50, 0, client_present=False)
+    (absent,) = booking.hold(family, 50, 0, client_present=False, at=HELD_AT)
     assert absent.data["client_present"] is False
     individual, _ = booked()
-    (plain,) = booking.hold(individual, 50, 0)
+    (plain,) = booking.hold(individual, 50, 0, at=HELD_AT)
     assert plain.data["client_present"] is None
     with pytest.raises(InvalidInput) as caught:
-        booking.hold(individual, 50, 0, client_present=False)
+        booking.hold(individual, 50, 0, client_present=False, at=HELD_AT)
     assert "client_present" in caught.value.fields

@@ -3,6 +3,8 @@ cancelled, or a no-show. And the rule that nobody is in two places at once.
 
 An appointment is open (it holds its slot) while it is booked or checked in;
 held, cancelled and no-show appointments are settled and block nothing.
+A session is held from its start on (HOLD_EARLY_TOLERANCE allows for clocks a
+few minutes apart); a no-show is recorded from the start on.
 """
 import math
 from dataclasses import dataclass
@@ -19,6 +21,9 @@ SESSION_TYPES = ("intake", "individual", "family", "group", "crisis")
 PLACES_OF_SERVICE = ("office", "client_home", "elsewhere")
 CANCELLED_BY = ("client", "clinician", "clinic")
 OPEN = ("booked", "checked_in")
+# How early a session may be marked held: clocks of the devices and servers involved
+# may be a few minutes apart. A future appointment is never held (nor billed).
+HOLD_EARLY_TOLERANCE = timedelta(minutes=5)
 MAX_MINUTES = 24 * 60
 DEFAULT_SESSION_TYPE = "individual"
 
@@ -255,12 +260,18 @@ def check_in(appointment, at):
                                          "checked_in_at": iso(at)})]
 
 
+def _require_started(appointment, at, doing, tolerance=timedelta(0)):
+    if at < appointment.start - tolerance:
+        raise Conflict(f"cannot {doing}: appointment {appointment.appointment_id} has not "
+                       f"started yet (starts {iso(appointment.start)})",
+                       {"start": ["in the future"]})
+
+
 def no_show(appointment, at):
     appointment.require_open("record a no-show")
     if appointment.status == "checked_in":
         raise Conflict(f"the client checked in for appointment {appointment.appointment_id}")
-    if at < appointment.start:
-        raise Conflict(f"appointment {appointment.appointment_id} has not started yet")
+    _require_started(appointment, at, "record a no-show")
     return [NewEvent("AppointmentNoShow", {
         "appointment_id": appointment.appointment_id, "client_id": appointment.client_id,
         "clinician_id": appointment.clinician_id, "start": iso(appointment.start),
@@ -268,11 +279,12 @@ def no_show(appointment, at):
 
 
 def hold(appointment, minutes, held_before, episode_id=None, session_type=None,
-         place_of_service=None, audio_only=None, client_present=None):
-    """The session took place, `minutes` face to face. `held_before` counts the
-    client's sessions already held in this episode (`episode_id`, None when intake
-    opened none), so this one is number held_before + 1."""
+         place_of_service=None, audio_only=None, client_present=None, *, at):
+    """The session took place, `minutes` face to face, as recorded `at`. `held_before`
+    counts the client's sessions already held in this episode (`episode_id`, None
+    when intake opened none), so this one is number held_before + 1."""
     appointment.require_open("hold the session")
+    _require_started(appointment, at, "hold the session", HOLD_EARLY_TOLERANCE)
     _minutes(minutes, "minutes", 0)
     session_type = _one_of(session_type or appointment.session_type, SESSION_TYPES,
                            "session_type")
