@@ -206,20 +206,24 @@ def test_session_held_opens_a_note_signed_locked_and_amended(notes):
             assert response.status_code == 409, response.text
         assert len(notes.application.store.read_all(origin="notes")) == before
 
-        # Addenda, several, each signed by its author.
-        other = token(user="clinician-8")
-        for author, text in ((CLINICIAN, "Client phoned: sleeping better"),
-                             (other, "Covering clinician: no concerns")):
-            response = api.post(f"/notes/{note_id}/addenda", {"text": text}, bearer=author)
+        # Addenda, several, each signed by the note's author.
+        for text in ("Client phoned: sleeping better", "Correction: the session began 10:05"):
+            response = api.post(f"/notes/{note_id}/addenda", {"text": text}, bearer=CLINICIAN)
             assert response.status_code == 201, response.text
         assert api.post(f"/notes/{note_id}/addenda", {"text": ""},
                         bearer=CLINICIAN).status_code == 422
-        assert api.post(f"/notes/{note_id}/addenda", {"text": "x"},
-                        bearer=token(role="front_desk")).status_code == 403
+        # Another clinician of the clinic, or an admin, adds none (and nothing is stored).
+        before = len(notes.application.store.read_all(origin="notes"))
+        for bearer in (token(user="clinician-8"), token(role="admin"),
+                       token(role="front_desk")):
+            response = api.post(f"/notes/{note_id}/addenda", {"text": "Covering: no concerns"},
+                                bearer=bearer)
+            assert response.status_code == 403, response.text
+        assert len(notes.application.store.read_all(origin="notes")) == before
         note = api.get(f"/notes/{note_id}").json()
         assert [(a["signed_by"], a["text"]) for a in note["addenda"]] == [
             ("clinician-7", "Client phoned: sleeping better"),
-            ("clinician-8", "Covering clinician: no concerns")]
+            ("clinician-7", "Correction: the session began 10:05")]
         assert note["sections"] == SOAP  # the signed text never changed
 
         bodies = drain(connection, queue, 2)
@@ -265,6 +269,13 @@ def test_pre_licensed_clinician_needs_the_supervisors_cosignature(notes):
         assert cosigned.json()["status"] == "signed"
         assert cosigned.json()["cosigned_by"] == "supervisor-1"
         assert api.post(f"/notes/{note_id}/cosign", bearer=supervisor).status_code == 409
+        # The co-signing supervisor may amend the note; another clinician may not.
+        assert api.post(f"/notes/{note_id}/addenda", {"text": "Reviewed in supervision"},
+                        bearer=supervisor).status_code == 201
+        assert api.post(f"/notes/{note_id}/addenda", {"text": "x"},
+                        bearer=token(user="clinician-8")).status_code == 403
+        assert [a["signed_by"] for a in api.get(f"/notes/{note_id}").json()["addenda"]] == [
+            "supervisor-1"]
         bodies = drain(connection, queue, 2)
     by_type = {b["type"]: b["data"] for b in bodies}
     assert by_type["praxis.notes.NoteSigned.v1"]["pending_supervision"] is True

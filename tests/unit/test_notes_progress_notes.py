@@ -121,12 +121,37 @@ def test_a_signed_note_is_locked_and_takes_several_addenda_each_signed(note):
     first = note.record(rules.add_addendum(note(), str(uuid.uuid4()), "Client called: better",
                                            "clinician-1", AT))
     second = note.record(rules.add_addendum(note(), str(uuid.uuid4()), "Correction: 10:05",
-                                            "clinician-2", "2026-03-03T09:00:00Z"))
-    assert [a.data["signed_by"] for a in first + second] == ["clinician-1", "clinician-2"]
+                                            "clinician-1", "2026-03-03T09:00:00Z"))
+    assert [a.data["signed_at"] for a in first + second] == [AT, "2026-03-03T09:00:00Z"]
     assert len(note().addenda) == 2 and note().status == "signed"
     with pytest.raises(InvalidInput) as caught:
         rules.add_addendum(note(), str(uuid.uuid4()), "  ", "clinician-1", AT)
     assert list(caught.value.fields) == ["text"]
+
+
+def test_only_the_author_or_the_cosigning_supervisor_adds_an_addendum(note):
+    note.record(rules.save_draft(note(), "SOAP", SOAP, "clinician-1", AT))
+    with pytest.raises(Forbidden):  # whatever the note's state
+        rules.add_addendum(note(), str(uuid.uuid4()), "early", "clinician-2", AT)
+    note.record(rules.sign(note(), pre_licensed(), "clinician-1", AT))
+    for stranger in ("clinician-2", "supervisor-2", None):
+        with pytest.raises(Forbidden):
+            rules.add_addendum(note(), str(uuid.uuid4()), "not mine", stranger, AT)
+    (by_supervisor,) = note.record(rules.add_addendum(note(), str(uuid.uuid4()),
+                                                      "Discussed in supervision", "supervisor-1",
+                                                      AT))
+    assert by_supervisor.data["signed_by"] == "supervisor-1"
+    note.record(rules.cosign(note(), "supervisor-1", AT))
+    note.record(rules.add_addendum(note(), str(uuid.uuid4()), "After co-signing",
+                                   "supervisor-1", AT))
+    assert len(note().addenda) == 2
+
+
+def test_a_licensed_clinicians_note_takes_no_addendum_from_others(note):
+    note.record(rules.save_draft(note(), "SOAP", SOAP, "clinician-1", AT))
+    note.record(rules.sign(note(), licensed(), "clinician-1", AT))
+    with pytest.raises(Forbidden):
+        rules.add_addendum(note(), str(uuid.uuid4()), "covering", "clinician-2", AT)
 
 
 def test_a_pre_licensed_clinicians_note_waits_for_the_supervisor(note):

@@ -218,7 +218,14 @@ def cosign(note, cosigned_by, cosigned_at):
 
 
 def add_addendum(note, addendum_id, text_, signed_by, signed_at):
-    """Amend a signed note -> [NoteAddendumAdded], signed by its author."""
+    """Amend a signed note -> [NoteAddendumAdded], signed by its author.
+
+    Only the note's author amends it, and the supervisor named to co-sign it: the two
+    who answer for what it says.
+    """
+    if signed_by is None or signed_by not in (note.clinician_id, note.supervisor_id):
+        raise Forbidden("only the note's author or its co-signing supervisor adds an "
+                        "addendum")
     if not note.signed:
         raise Conflict("the note is not signed yet: change the draft instead of adding an "
                        "addendum")
