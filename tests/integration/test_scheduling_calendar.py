@@ -130,7 +130,7 @@ def test_nobody_is_in_two_places_at_once(scheduling):
         assert body["error"] == "double_booking" and who in body["fields"]
         assert body["conflicting_appointment_id"] == first["appointment_id"]
         assert first["appointment_id"] in body["message"]
-    # Back to back is fine; a cancelled or held appointment frees its slot.
+    # Back to back is fine; a cancelled appointment frees its slot.
     booked(scheduling, bob, "2024-07-01T09:50:00Z")
     response = scheduling.api.post(f"/appointments/{first['appointment_id']}/cancel",
                                    {"cancelled_by": "clinician"})
@@ -142,6 +142,48 @@ def test_nobody_is_in_two_places_at_once(scheduling):
                                 {"start": "2024-07-01T09:30:00Z"})
     assert moved.status_code == 409 and moved.json()["conflicting_appointment_id"]
     assert len(stored(scheduling, "AppointmentRescheduled")) == 0
+
+
+def test_held_checked_in_and_no_show_appointments_still_occupy_their_slot(scheduling):
+    api = scheduling.api
+    api.post("/clinics/clinic-1/rooms", {"room_id": "blue", "name": "Blue"}, bearer=ADMIN)
+    api.put("/clinicians/dr-1", {"name": "Dr One", "clinic_ids": ["clinic-1"],
+                                 "working_hours": []}, bearer=ADMIN)
+    ada, bob, cy = register(scheduling), register(scheduling), register(scheduling)
+    day = (utc_now() - timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
+    settle = {"held": lambda a: api.post(f"/appointments/{a}/held", {"minutes": 50}),
+              "checked_in": lambda a: api.post(f"/appointments/{a}/check-in"),
+              "no_show": lambda a: api.post(f"/appointments/{a}/no-show")}
+    for hour, (status, act) in enumerate(settle.items()):
+        start = day + timedelta(hours=hour)
+        first = booked(scheduling, ada, iso(start), modality="in_person", room_id="blue",
+                       override_working_hours=True)
+        assert act(first["appointment_id"]).status_code in (200, 201)
+        assert api.get(f"/appointments/{first['appointment_id']}").json()["status"] == status
+        # The clinician, the client and the room are each still taken at that time.
+        for client_id, overrides, field in (
+                (bob, {}, "clinician_id"),
+                (ada, {"clinician_id": "dr-2"}, "client_id"),
+                (bob, {"clinician_id": "dr-2", "modality": "in_person", "room_id": "blue"},
+                 "room_id")):
+            clash = book(scheduling, client_id, iso(start), override_working_hours=True,
+                         **overrides)
+            assert clash.status_code == 409, (status, field, clash.text)
+            assert clash.json()["conflicting_appointment_id"] == first["appointment_id"]
+            assert field in clash.json()["fields"]
+    # Only a cancellation frees the slot.
+    start = day + timedelta(hours=5)
+    first = booked(scheduling, ada, iso(start), override_working_hours=True)
+    api.post(f"/appointments/{first['appointment_id']}/cancel", {"cancelled_by": "clinic"})
+    booked(scheduling, cy, iso(start), override_working_hours=True)
+
+    # The clinician's feed shows one appointment per slot.
+    feed_token = api.post("/clinicians/dr-1/calendar-feed").json()["feed_token"]
+    ics = Calendar.from_ical(api.get("/clinicians/dr-1/calendar.ics",
+                                     params={"feed_token": feed_token}, bearer="").content)
+    starts = [e.decoded("dtstart") for e in ics.walk("VEVENT")
+              if str(e["status"]) != "CANCELLED"]
+    assert len(starts) == len(set(starts)) == 4
 
 
 def test_two_requests_for_one_slot_exactly_one_wins(scheduling):

@@ -1,8 +1,9 @@
 """An appointment's life: booked, maybe moved, then checked in and held, or
 cancelled, or a no-show. And the rule that nobody is in two places at once.
 
-An appointment is open (it holds its slot) while it is booked or checked in;
-held, cancelled and no-show appointments are settled and block nothing.
+An appointment is open (it can still be moved, held or cancelled) while it is
+booked or checked in. Every appointment but a cancelled one occupies its
+clinician, client and room: a session held or a no-show happened at that time.
 A session is held from its start on (HOLD_EARLY_TOLERANCE allows for clocks a
 few minutes apart); a no-show is recorded from the start on.
 """
@@ -21,6 +22,8 @@ SESSION_TYPES = ("intake", "individual", "family", "group", "crisis")
 PLACES_OF_SERVICE = ("office", "client_home", "elsewhere")
 CANCELLED_BY = ("client", "clinician", "clinic")
 OPEN = ("booked", "checked_in")
+# What still occupies its slot: all but a cancelled appointment.
+OCCUPYING = ("booked", "checked_in", "held", "no_show")
 # How early a session may be marked held: clocks of the devices and servers involved
 # may be a few minutes apart. A future appointment is never held (nor billed).
 HOLD_EARLY_TOLERANCE = timedelta(minutes=5)
@@ -61,7 +64,7 @@ def default_place_of_service(modality):
 # -- the double-booking rule -------------------------------------------------
 @dataclass(frozen=True)
 class Slot:
-    """Who and what an open appointment occupies, and when."""
+    """Who and what an appointment occupies, and when."""
     appointment_id: str
     client_id: str
     clinician_id: str

@@ -252,15 +252,16 @@ def appointment_row(conn, appointment_id):
 
 
 def taken_slots(conn, organisation_id, start, end, clinician_id, client_id, room_id):
-    """Open appointments overlapping [start, end) that share the clinician, the
-    client or the room (domain.appointments.Slot)."""
+    """Appointments occupying their slot (all but cancelled ones) overlapping
+    [start, end) that share the clinician, the client or the room
+    (domain.appointments.Slot)."""
     who = [appointments.c.clinician_id == clinician_id,
            appointments.c.client_id == str(client_id)]
     if room_id is not None:
         who.append(appointments.c.room_id == room_id)
     rows = conn.execute(select(appointments).where(
         appointments.c.organisation_id == organisation_id,
-        appointments.c.status.in_(booking.OPEN),
+        appointments.c.status.in_(booking.OCCUPYING),
         appointments.c.start < end, appointments.c.end > start, or_(*who)))
     return [booking.Slot(r.appointment_id, r.client_id, r.clinician_id, r.room_id,
                          aware(r.start), aware(r.end)) for r in rows]
