@@ -312,6 +312,7 @@ def client_view(record):
             "contact": {"email": contact.get("email"), "phone": contact.get("phone"),
                         "email_ok": contact.get("email_ok"), "text_ok": contact.get("text_ok"),
                         "voicemail_ok": contact.get("voicemail_ok")},
+            "no_contact_reason": details.get("no_contact_reason"),
             "guardian": details.get("guardian"),
             "referral_source": details.get("referral_source"),
             "primary_clinician_id": details.get("primary_clinician_id"),

@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 from shared.events.intake import CONSENT_KINDS, DISCHARGE_REASONS, PAYER_KINDS
 
 MAX_NAME = 200
+MAX_NO_CONTACT_REASON = 500
 
 
 class ContactSchema(Schema):
@@ -48,6 +49,11 @@ class ClientDetailsSchema(Schema):
     pronouns = fields.String(allow_none=True, validate=validate.Length(max=40))
     date_of_birth = fields.Date()
     contact = fields.Nested(ContactSchema)
+    # Why the client has no phone or e-mail (e.g. "no fixed abode; reached through the
+    # shelter"): without one of these a registration is refused.
+    no_contact_reason = fields.String(allow_none=True, validate=[
+        validate.Length(min=1, max=MAX_NO_CONTACT_REASON),
+        validate.Regexp(r"\S", error="must say why (not only spaces)")])
     guardian = fields.Nested(GuardianSchema, allow_none=True)
     referral_source = fields.String(allow_none=True, validate=validate.Length(max=200))
     primary_clinician_id = fields.String(allow_none=True, validate=validate.Length(max=64))

@@ -46,6 +46,8 @@ class ClientRegisteredV1(Schema):
     primary_clinician_id = fields.String(allow_none=True)
     payer = fields.Nested(Payer, allow_none=True)  # absent or null: self-pay
     registered_at = fields.DateTime(required=True)
+    # Why there is no phone or e-mail (added within v1: optional).
+    no_contact_reason = fields.String(allow_none=True, validate=validate.Length(max=500))
 
 
 @catalogue.event(SERVICE, "ClientDetailsUpdated", 1,

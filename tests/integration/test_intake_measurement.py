@@ -110,6 +110,33 @@ def test_registration_details_updates_and_consents(intake):
     assert api.post(f"/clients/{client_id}/consents/telehealth/revoke", {}).status_code == 409
 
 
+def test_a_client_needs_a_way_to_be_reached(intake):
+    api = intake.api
+    nowhere = {k: v for k, v in CLIENT.items() if k != "contact"}
+    for body in (nowhere, {**nowhere, "contact": {"email": None, "phone": None}},
+                 {**nowhere, "contact": {"phone": ""}}):
+        refused = api.post("/clients", body)
+        assert refused.status_code == 422, refused.text
+        assert list(refused.json()["fields"]) == ["contact"]
+    too_long = api.post("/clients", {**nowhere, "no_contact_reason": "x" * 501})
+    assert too_long.status_code == 422 and list(too_long.json()["fields"]) == [
+        "no_contact_reason"]
+    assert names(intake) == []
+
+    reason = "No fixed abode; reached through the shelter's key worker"
+    client_id = register(api, contact={}, no_contact_reason=reason)
+    assert api.get(f"/clients/{client_id}").json()["no_contact_reason"] == reason
+    phoned = register(api, contact={"phone": "+44 20 7946 0000"})
+    removed = api.request("PATCH", f"/clients/{phoned}", json={"contact": {"phone": None}})
+    assert removed.status_code == 422 and list(removed.json()["fields"]) == ["contact"]
+    explained = api.request("PATCH", f"/clients/{phoned}", json={
+        "contact": {"phone": None}, "no_contact_reason": "Asked not to be contacted"})
+    assert explained.status_code == 200, explained.text
+    assert explained.json()["contact"]["phone"] is None
+    unexplained = api.request("PATCH", f"/clients/{phoned}", json={"no_contact_reason": None})
+    assert unexplained.status_code == 422 and "contact" in unexplained.json()["fields"]
+
+
 def test_change_against_baseline_risk_flag_trajectory_chart_and_summary(intake):
     api = intake.api
     client_id = register(api)

@@ -85,6 +85,47 @@ def test_an_insurer_needs_a_name_and_member_id():
     assert list(refused.value.fields) == ["payer.member_id"]
 
 
+def test_a_client_needs_a_way_to_be_reached_or_a_reason_for_none():
+    at = "2026-01-05T09:00:00Z"
+    for contact in (None, {}, {"email": None, "phone": None, "text_ok": True}, {"phone": "  "}):
+        with pytest.raises(InvalidInput) as refused:
+            domain.register("c", "e", {**ADULT, "contact": contact}, at)
+        assert list(refused.value.fields) == ["contact"]
+    with pytest.raises(InvalidInput):
+        domain.register("c", "e", {**ADULT, "contact": {}, "no_contact_reason": "   "}, at)
+    domain.register("c", "e", {**ADULT, "contact": {"phone": "+44 20 7946 0000"}}, at)
+    (registered_event, _) = domain.register("c", "e", {
+        **ADULT, "contact": {}, "no_contact_reason": "No fixed abode; reached via the shelter"}, at)
+    assert registered_event.data["no_contact_reason"].startswith("No fixed abode")
+    # A minor reached through the guardian (the guardian rule itself is unchanged).
+    domain.register("c", "e", {**ADULT, "contact": {}, "date_of_birth": "2015-06-01",
+                               "guardian": {"name": "Ann Byron", "relationship": "mother",
+                                            "email": "ann@example.org"}}, at)
+
+
+def test_an_update_cannot_remove_the_last_way_to_reach_the_client():
+    client = registered()
+    with pytest.raises(InvalidInput) as refused:
+        domain.update_details(client, {"contact": {"email": None}}, "2026-01-06T09:00:00Z")
+    assert list(refused.value.fields) == ["contact"]
+    (event,) = record(client, domain.update_details(client, {
+        "contact": {"email": None}, "no_contact_reason": "Withdrew all contact details"},
+        "2026-01-06T09:00:00Z"))
+    assert event.data["changes"]["no_contact_reason"] == "Withdrew all contact details"
+    with pytest.raises(InvalidInput) as refused:
+        domain.update_details(client, {"no_contact_reason": None}, "2026-01-07T09:00:00Z")
+    assert list(refused.value.fields) == ["contact"]
+
+
+def test_an_update_elsewhere_does_not_trip_over_a_legacy_client_without_contact():
+    client = domain.Client("c-legacy")
+    client.apply(Recorded("ClientRegistered", {"client_id": "c-legacy", "name": "Ada",
+                                               "date_of_birth": "1990-01-02", "contact": {},
+                                               "registered_at": "2025-01-01T09:00:00Z"}, 1))
+    (event,) = domain.update_details(client, {"pronouns": "she/her"}, "2026-01-06T09:00:00Z")
+    assert event.data["changes"] == {"pronouns": "she/her"}
+
+
 def test_details_update_carries_only_what_changed():
     client = registered()
     (event,) = record(client, domain.update_details(client, {

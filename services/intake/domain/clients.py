@@ -12,8 +12,11 @@ from .not_on_track import rule_kind
 
 ADULT_AGE = 18
 # The details ClientRegistered carries and ClientDetailsUpdated may change.
-DETAIL_FIELDS = ("name", "preferred_name", "pronouns", "date_of_birth", "contact", "guardian",
-                 "referral_source", "primary_clinician_id", "payer")
+DETAIL_FIELDS = ("name", "preferred_name", "pronouns", "date_of_birth", "contact",
+                 "no_contact_reason", "guardian", "referral_source", "primary_clinician_id",
+                 "payer")
+# The details that decide whether the clinic can reach the client.
+REACH_FIELDS = {"contact", "no_contact_reason", "guardian"}
 NAMESPACE = uuid.UUID("1d5b7f0e-4a39-4c55-9a53-6e0c2f7b9a10")
 
 
@@ -159,9 +162,16 @@ class Client:
         return episode
 
 
-def check_details(details, on_date):
-    """InvalidInput naming each detail that breaks a registration rule."""
+def check_details(details, on_date, changed=None):
+    """InvalidInput naming each detail that breaks a registration rule.
+
+    `changed`: on an update, the details it changes; the contact rule is then
+    checked only when they touch how the client is reached.
+    """
     problems = {}
+    if (changed is None or REACH_FIELDS & set(changed)) and not reachable(details):
+        problems["contact"] = ["a phone or an e-mail address is needed to reach the client "
+                               "(or a guardian's), unless no_contact_reason says why not"]
     birth = parse_date(details["date_of_birth"])
     today = parse_date(on_date[:10])
     if birth > today:
@@ -176,6 +186,14 @@ def check_details(details, on_date):
                 problems[f"payer.{name}"] = ["required when the payer is an insurer"]
     if problems:
         raise InvalidInput("client details are incomplete", problems)
+
+
+def reachable(details):
+    """A phone or e-mail of the client or their guardian, or a stated reason for none."""
+    def has_way(contact):
+        return any((contact.get(way) or "").strip() for way in ("phone", "email"))
+    return (has_way(details.get("contact") or {}) or has_way(details.get("guardian") or {})
+            or bool((details.get("no_contact_reason") or "").strip()))
 
 
 def _age(birth, today):
@@ -210,7 +228,7 @@ def update_details(client, changes, updated_at):
                  if client.details.get(name) != value}
     if not differing:
         return []
-    check_details({**client.details, **differing}, updated_at)
+    check_details({**client.details, **differing}, updated_at, changed=differing)
     return [NewEvent("ClientDetailsUpdated", {"client_id": client.client_id,
                                               "changes": differing, "updated_at": updated_at})]
 
