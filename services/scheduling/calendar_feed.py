@@ -13,9 +13,8 @@ from icalendar import Calendar, Event
 
 from shared.timeutil import utc_now
 
+from .domain.appointments import MODALITY_WORDS
 from .read_models import aware
-
-LOCATIONS = {"video": "Video session", "phone": "Phone session"}
 
 
 def clinician_calendar(clinician_id, clinician_name, rows, clinic_settings, client_names,
@@ -48,12 +47,13 @@ def clinician_calendar(clinician_id, clinician_name, rows, clinic_settings, clie
             event.add("location", f"{settings.name or row['clinic_id']}"
                       + (f", {room}" if room else ""))
         else:
-            event.add("location", LOCATIONS[row["modality"]])
+            event.add("location", MODALITY_WORDS[row["modality"]])
         if row["video_link"]:
             event.add("url", row["video_link"])
         local = settings.local(start)
-        event.add("description", f"{session.capitalize()} session, {row['modality']} "
-                                 f"({local.strftime('%H:%M')} {settings.time_zone}); "
+        event.add("description", f"{session.capitalize()} session: "
+                                 f"{MODALITY_WORDS[row['modality']]}, "
+                                 f"{local.strftime('%H:%M')} {settings.time_zone}; "
                                  f"appointment {row['appointment_id']}")
         event.add("status", "CANCELLED" if row["status"] == "cancelled" else "CONFIRMED")
         event.add("sequence", row["version"])

@@ -17,7 +17,10 @@ from shared.timeutil import iso, parse_time
 
 from .calendar import ClinicSettings
 
-MODALITIES = ("in_person", "video", "phone")
+# The one vocabulary of modalities: each code and the words a person reads.
+MODALITY_WORDS = {"in_person": "In person", "video": "Telehealth (video)",
+                  "phone": "Telehealth (phone)"}
+MODALITIES = tuple(MODALITY_WORDS)
 SESSION_TYPES = ("intake", "individual", "family", "group", "crisis")
 PLACES_OF_SERVICE = ("office", "client_home", "elsewhere")
 CANCELLED_BY = ("client", "clinician", "clinic")
