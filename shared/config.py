@@ -2,22 +2,43 @@
 
 | variable | default |
 |---|---|
+| PRAXIS_ENV | production; `development` (set by `make run`) allows the built-in token secret |
 | PRAXIS_AMQP_URI | amqp://guest:guest@127.0.0.1:5672/ |
 | PRAXIS_<SERVICE>_DATABASE_URL | sqlite:///<PRAXIS_DATA_DIR>/<service>.db |
 | PRAXIS_DATA_DIR | ./var |
 | PRAXIS_<SERVICE>_PORT | intake 8001, scheduling 8002, notes 8003, billing 8004 |
 | PRAXIS_HOST | 127.0.0.1 (0.0.0.0 in a container) |
-| PRAXIS_TOKEN_SECRET | a development secret (set a real one anywhere else) |
+| PRAXIS_TOKEN_SECRET | the built-in development secret; required outside development (signs calendar-feed links, and bearer tokens when no issuer is set) |
+| PRAXIS_OIDC_ISSUER | unset: HS256 tokens from PRAXIS_TOKEN_SECRET; set: only this provider's tokens |
+| PRAXIS_OIDC_AUDIENCE | required with an issuer: the `aud` Praxis's tokens carry |
+| PRAXIS_OIDC_CLAIM_USER | sub |
+| PRAXIS_OIDC_CLAIM_ROLE | praxis_role (a string, or a list holding exactly one Praxis role) |
+| PRAXIS_OIDC_CLAIM_ORGANISATION | praxis_org |
+| PRAXIS_OIDC_CLAIM_CLINICS | praxis_clinics (a list, or space-separated; "*" for all) |
+| PRAXIS_OIDC_CLAIM_CLIENT_ID | praxis_client_id (role client only: their client record) |
+| PRAXIS_OIDC_JWKS_MIN_REFRESH_SECONDS | 60: an unknown key id refetches the keys at most this often |
+| PRAXIS_OIDC_LEEWAY_SECONDS | 30 of clock skew allowed on exp, iat, nbf |
 | PRAXIS_MAX_ATTEMPTS | 5 deliveries of an event before it is dead-lettered |
 | PRAXIS_RETRY_DELAY_MS | 1000 between deliveries |
 | PRAXIS_MAX_WORKERS | 10 concurrent workers (also the consumer prefetch) |
+
+A claim name is looked up as is, then as a dotted path (`realm_access.roles`).
 """
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from urllib.parse import urlparse
+
+from .auth import ClaimNames
 
 SERVICES = ("intake", "scheduling", "notes", "billing")
 DEFAULT_PORTS = {"intake": 8001, "scheduling": 8002, "notes": 8003, "billing": 8004}
 DEV_TOKEN_SECRET = "praxis-development-secret-not-for-production"
+ENVIRONMENTS = ("production", "development")
+DEFAULT_CLAIMS = asdict(ClaimNames())
+
+
+class ConfigError(Exception):
+    """A setting a service must not start with."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +52,12 @@ class Settings:
     max_attempts: int
     retry_delay_ms: int
     max_workers: int
+    environment: str = "production"
+    oidc_issuer: str = None
+    oidc_audience: str = None
+    oidc_claims: dict = field(default_factory=lambda: dict(DEFAULT_CLAIMS))
+    oidc_jwks_min_refresh_seconds: float = 60.0
+    oidc_leeway_seconds: int = 30
 
     @property
     def base_url(self):
@@ -54,7 +81,46 @@ def load(service, env=None):
         max_attempts=int(env.get("PRAXIS_MAX_ATTEMPTS", 5)),
         retry_delay_ms=int(env.get("PRAXIS_RETRY_DELAY_MS", 1000)),
         max_workers=int(env.get("PRAXIS_MAX_WORKERS", 10)),
+        environment=env.get("PRAXIS_ENV") or "production",
+        oidc_issuer=env.get("PRAXIS_OIDC_ISSUER") or None,
+        oidc_audience=env.get("PRAXIS_OIDC_AUDIENCE") or None,
+        oidc_claims={name: env.get(f"PRAXIS_OIDC_CLAIM_{name.upper()}") or default
+                     for name, default in DEFAULT_CLAIMS.items()},
+        oidc_jwks_min_refresh_seconds=float(env.get("PRAXIS_OIDC_JWKS_MIN_REFRESH_SECONDS", 60)),
+        oidc_leeway_seconds=int(env.get("PRAXIS_OIDC_LEEWAY_SECONDS", 30)),
     )
+
+
+def check(settings):
+    """Before a service starts: raises ConfigError for a setting it must refuse,
+    returns warnings to log for one it may run with."""
+    if settings.environment not in ENVIRONMENTS:
+        raise ConfigError(f"PRAXIS_ENV is {settings.environment!r}; one of "
+                          f"{', '.join(ENVIRONMENTS)}")
+    development = settings.environment == "development"
+    if settings.token_secret == DEV_TOKEN_SECRET and not development:
+        raise ConfigError(
+            "PRAXIS_TOKEN_SECRET is unset or the built-in development secret, with which "
+            "anyone can sign an admin token for any organisation. Set PRAXIS_TOKEN_SECRET to "
+            "a long random secret of your own (it signs calendar-feed links) and "
+            "PRAXIS_OIDC_ISSUER and PRAXIS_OIDC_AUDIENCE to sign in with your identity "
+            "provider; or, on a developer machine only, PRAXIS_ENV=development.")
+    issuer = settings.oidc_issuer
+    if issuer is None:
+        if development:
+            return []
+        return ["bearer tokens are HS256, signed with PRAXIS_TOKEN_SECRET: whoever holds it "
+                "can sign any token; set PRAXIS_OIDC_ISSUER to sign in with your identity "
+                "provider"]
+    parsed = urlparse(issuer)
+    loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
+        raise ConfigError(f"PRAXIS_OIDC_ISSUER {issuer!r} must be an https URL (its keys "
+                          "decide who signs in)")
+    if not settings.oidc_audience:
+        raise ConfigError("PRAXIS_OIDC_AUDIENCE is not set: with PRAXIS_OIDC_ISSUER, Praxis "
+                          "accepts only tokens meant for it (their aud claim)")
+    return []
 
 
 def nameko_config(settings):
@@ -69,6 +135,11 @@ def nameko_config(settings):
         "ACCEPT": ["json", "cloudevents"],
         "PRAXIS_DATABASE_URL": settings.database_url,
         "PRAXIS_TOKEN_SECRET": settings.token_secret,
+        "PRAXIS_OIDC": settings.oidc_issuer and {
+            "issuer": settings.oidc_issuer, "audience": settings.oidc_audience,
+            "claims": dict(settings.oidc_claims),
+            "jwks_min_refresh_seconds": settings.oidc_jwks_min_refresh_seconds,
+            "leeway_seconds": settings.oidc_leeway_seconds},
         "PRAXIS_MAX_ATTEMPTS": settings.max_attempts,
         "PRAXIS_RETRY_DELAY_MS": settings.retry_delay_ms,
     }

@@ -30,9 +30,13 @@ def main(argv=None):
     logs.configure(settings.service)
     if settings.database_url.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(settings.database_url[len("sqlite:///"):]), exist_ok=True)
-    if settings.token_secret == config.DEV_TOKEN_SECRET:
-        logging.getLogger(__name__).warning(
-            "PRAXIS_TOKEN_SECRET is not set: using the development secret")
+    try:
+        warnings = config.check(settings)
+    except config.ConfigError as exc:
+        print(f"praxis {settings.service} refuses to start: {exc}", file=sys.stderr)
+        return 1
+    for warning in warnings:
+        logging.getLogger(__name__).warning(warning)
     logging.getLogger(__name__).info("starting %s on %s", settings.service, settings.base_url)
     run([service_class(settings.service)], config.nameko_config(settings))
     return 0

@@ -7,10 +7,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from werkzeug.wrappers import Response
 
 from . import metrics
-from .auth import verify_token
 from .consumer import handler_queues
 from .outbox import OutboxRelay
-from .web import http, json_response, load_query, principal_of
+from .web import Verifier, http, json_response, load_query, principal_of
 
 
 class Praxis(DependencyProvider):
@@ -57,9 +56,10 @@ def queue_depths(amqp_uri, queues):
 class TokenVerifier(DependencyProvider):
     """For RPC entrypoints: turns the caller's bearer token into a Principal."""
 
+    verifier = Verifier()
+
     def get_dependency(self, worker_ctx):
-        secret = self.container.config["PRAXIS_TOKEN_SECRET"]
-        return lambda token: verify_token(secret, token)
+        return self.verifier.verify
 
 
 class FeedQuery(Schema):

@@ -11,11 +11,12 @@ import time
 import uuid
 
 from marshmallow import ValidationError
+from nameko.extensions import SharedExtension
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Response
 
 from . import metrics
-from .auth import principal_from_header
+from .auth import principal_from_header, verifier_from_config
 from .errors import InvalidInput, MalformedRequest, PraxisError
 from .logs import log_context
 
@@ -39,7 +40,20 @@ def error_response(exc):
     return json_response({"error": "internal_error", "message": "internal error"}, 500)
 
 
+class Verifier(SharedExtension):
+    """One token verifier per container, so the provider's keys are fetched once
+    for every entrypoint (HTTP and RPC) rather than once each."""
+
+    def setup(self):
+        self.verifier = verifier_from_config(self.container.config)
+
+    def verify(self, token):
+        return self.verifier.verify(token)
+
+
 class JsonHttp(HttpRequestHandler):
+    verifier = Verifier()
+
     def __init__(self, method, url, public=False, resource=None, action=None, **kwargs):
         self.public = public
         # What the route touches, in the access policy's terms (shared/access.py):
@@ -57,9 +71,8 @@ class JsonHttp(HttpRequestHandler):
         with log_context(correlation_id=correlation_id):
             try:
                 if not self.public:
-                    secret = self.container.config["PRAXIS_TOKEN_SECRET"]
                     request.environ[PRINCIPAL] = principal_from_header(
-                        secret, request.headers.get("Authorization"))
+                        self.verifier, request.headers.get("Authorization"))
                 response = super().handle_request(request)
             except Exception as exc:
                 response = self.response_from_exception(exc)
