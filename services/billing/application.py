@@ -8,14 +8,13 @@ from sqlalchemy import select
 
 from shared.application import Application
 from shared.envelope import Context
-from shared.errors import InvalidInput, NotFound
+from shared.errors import InvalidInput
 from shared.timeutil import parse_date, parse_time, utc_now
 
 from . import domain
 from .domain import codes, fees, superbill
-from .queries import BillingQueries, check_clinic_id
-from .read_models import (billing_clients, charges, consents, describe, invoices, note_status,
-                          projection)
+from .queries import BillingQueries, check_clinic_id, client_clinic, client_row, visible_row
+from .read_models import charges, consents, describe, invoices, note_status, projection
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +75,9 @@ class BillingApplication(BillingQueries, Application):
     def set_sliding_scale(self, principal, correlation_id, client_id, command):
         principal.require_role(*CONFIGURE)
         with self.store.read() as conn:
-            organisation_id, clinic_id = self._client_clinic(conn, principal, client_id,
-                                                             command.get("clinic_id"))
-            client = conn.execute(select(billing_clients).where(
-                billing_clients.c.client_id == client_id)).first()
+            organisation_id, clinic_id = client_clinic(conn, principal, client_id,
+                                                       command.get("clinic_id"))
+            client = client_row(conn, organisation_id, clinic_id, client_id)
         context = Context(organisation_id, clinic_id, correlation_id, actor=principal.user_id)
         new_events = fees.set_sliding_scale(client_id, command["percent"],
                                             command["starts_on"],
@@ -104,13 +102,14 @@ class BillingApplication(BillingQueries, Application):
         return domain.SlidingScale.from_events(uow.load(
             domain.sliding_scale_stream(organisation_id, clinic_id, client_id))).percent_on(day)
 
-    def _payer_kind(self, uow, client_id):
-        row = uow.conn.execute(select(billing_clients.c.payer_kind).where(
-            billing_clients.c.client_id == client_id)).first()
+    def _payer_kind(self, uow, organisation_id, clinic_id, client_id):
+        row = client_row(uow.conn, organisation_id, clinic_id, client_id)
         return row.payer_kind if row else None
 
-    def _note(self, uow, appointment_id):
+    def _note(self, uow, organisation_id, clinic_id, appointment_id):
         row = uow.conn.execute(select(note_status).where(
+            note_status.c.organisation_id == organisation_id,
+            note_status.c.clinic_id == clinic_id,
             note_status.c.appointment_id == appointment_id)).first()
         if row is None:
             return domain.NoteState()
@@ -137,18 +136,20 @@ class BillingApplication(BillingQueries, Application):
         intake_billed = False
         if session.session_type == "intake" and session.episode_id:
             intake_billed = uow.conn.execute(select(charges.c.charge_id).where(
+                charges.c.organisation_id == org, charges.c.clinic_id == clinic,
                 charges.c.episode_id == session.episode_id, charges.c.code == codes.INTAKE,
                 charges.c.billable.is_(True))).first() is not None
         crisis_billed = session.session_type == "crisis" and uow.conn.execute(
             select(charges.c.charge_id).where(
+                charges.c.organisation_id == org, charges.c.clinic_id == clinic,
                 charges.c.client_id == session.client_id, charges.c.code == codes.CRISIS,
                 charges.c.service_date == parse_date(session.service_date),
                 charges.c.billable.is_(True))).first() is not None
         new_events = domain.record_charge(
             session, self._schedule_on(uow, org, clinic, session.service_date),
-            self._policy(uow, org, clinic), self._payer_kind(uow, session.client_id),
+            self._policy(uow, org, clinic), self._payer_kind(uow, org, clinic, session.client_id),
             self._sliding_percent(uow, org, clinic, session.client_id, session.service_date),
-            self._note(uow, appointment_id), intake_billed, crisis_billed)
+            self._note(uow, org, clinic, appointment_id), intake_billed, crisis_billed)
         # Expected version 0 and the deterministic event id: a racing twin fails here.
         (charge,) = uow.append(stream, 0, context, new_events)
         self._invoice_per_session(uow, context, charge.data["charge_id"])
@@ -156,12 +157,15 @@ class BillingApplication(BillingQueries, Application):
     def release_held_charge(self, uow, event, context):
         """NoteSigned / NoteCoSigned -> ChargeReleased for a held charge, once."""
         appointment_id = event.data["appointment_id"]
+        org, clinic = event.organisationid, event.clinicid
         row = uow.conn.execute(select(charges).where(
+            charges.c.organisation_id == org, charges.c.clinic_id == clinic,
             charges.c.appointment_id == appointment_id, charges.c.kind == "session")).first()
         if row is None:
             return  # the session is not charged yet: its charge will see the signature
         stream = domain.charge_stream(appointment_id)
-        new_events = fees.release_charge(row._asdict(), self._note(uow, appointment_id))
+        new_events = fees.release_charge(row._asdict(),
+                                         self._note(uow, org, clinic, appointment_id))
         if new_events:
             uow.append(stream, uow.version(stream), context, new_events)
             self._invoice_per_session(uow, context, row.charge_id)
@@ -173,6 +177,7 @@ class BillingApplication(BillingQueries, Application):
         org, clinic = event.organisationid, event.clinicid
         day = parse_time(data["start"]).date().isoformat()
         consent = uow.conn.execute(select(consents).where(
+            consents.c.organisation_id == org, consents.c.clinic_id == clinic,
             consents.c.client_id == data["client_id"],
             consents.c.kind == "cancellation_policy", consents.c.revoked_at.is_(None))).first()
         missed_at = parse_time(data["cancelled_at"] if kind == "late_cancel" else data["start"])
@@ -182,7 +187,7 @@ class BillingApplication(BillingQueries, Application):
         new_events = fees.missed_appointment_fee(
             kind, data["appointment_id"], data["client_id"], data["clinician_id"], day,
             self._policy(uow, org, clinic), self._schedule_on(uow, org, clinic, day),
-            self._payer_kind(uow, data["client_id"]), given_at, missed_at)
+            self._payer_kind(uow, org, clinic, data["client_id"]), given_at, missed_at)
         self._append_fee(uow, context, new_events)
 
     def charge_late_cancel(self, uow, event, context):
@@ -196,7 +201,7 @@ class BillingApplication(BillingQueries, Application):
         data = event.data
         org, clinic = event.organisationid, event.clinicid
         day = parse_time(data["assessed_at"]).date().isoformat()
-        payer = self._payer_kind(uow, data["client_id"])
+        payer = self._payer_kind(uow, org, clinic, data["client_id"])
         percent = 0 if payer in fees.NO_FEE_PAYERS else self._sliding_percent(
             uow, org, clinic, data["client_id"], day)
         self._append_fee(uow, context, fees.instrument_fee(
@@ -235,8 +240,8 @@ class BillingApplication(BillingQueries, Application):
         principal.require_role(*CONFIGURE)
         with self.store.unit_of_work() as uow:
             uow.lock()
-            row = uow.conn.execute(select(charges).where(charges.c.charge_id == charge_id)).first()
-            row = principal.require_visible(row and row._asdict(), "charge")
+            row = visible_row(uow.conn, charges, "charge_id", charge_id, principal,
+                              "charge")._asdict()
             if row["kind"] != "session":
                 raise InvalidInput("add-ons go on session charges",
                                    {"charge_id": ["not a session charge"]})
@@ -253,24 +258,24 @@ class BillingApplication(BillingQueries, Application):
     # -- invoices and money ----------------------------------------------------------
     def _account_command(self, principal, correlation_id, organisation_id, clinic_id,
                          client_id, decide):
-        """Load the client's account, let `decide(account, uow)` append, return events."""
+        """Load the client's account, let `decide(account, uow, context)` append, return
+        the events appended; the tenancy comes from the stored record, not the request."""
         context = Context(organisation_id, clinic_id, correlation_id, actor=principal.user_id)
         stream = domain.account_stream(organisation_id, clinic_id, client_id)
         with self.store.unit_of_work() as uow:
             uow.lock()
             version = uow.version(stream)
             account = domain.ClientAccount.from_events(client_id, uow.load(stream))
-            new_events = decide(account, uow)
+            new_events = decide(account, uow, context)
             return uow.append(stream, version, context, new_events)
 
     def draft_invoice(self, principal, correlation_id, client_id, command):
         principal.require_role(*MONEY)
         with self.store.read() as conn:
-            org, clinic = self._client_clinic(conn, principal, client_id,
-                                              command.get("clinic_id"))
+            org, clinic = client_clinic(conn, principal, client_id, command.get("clinic_id"))
         invoice_id = str(uuid.uuid4())
 
-        def decide(account, uow):
+        def decide(account, uow, _context):
             rows = uow.conn.execute(select(charges).where(
                 charges.c.client_id == client_id, charges.c.organisation_id == org,
                 charges.c.clinic_id == clinic, charges.c.billable.is_(True),
@@ -292,47 +297,39 @@ class BillingApplication(BillingQueries, Application):
     def _invoice_command(self, principal, correlation_id, invoice_id, decide, roles=MONEY):
         principal.require_role(*roles)
         with self.store.read() as conn:
-            row = conn.execute(select(invoices).where(invoices.c.invoice_id == invoice_id)).first()
-        row = principal.require_visible(row and row._asdict(), "invoice")
-        self._account_command(principal, correlation_id, row["organisation_id"],
-                              row["clinic_id"], row["client_id"], decide)
+            row = visible_row(conn, invoices, "invoice_id", invoice_id, principal, "invoice")
+        self._account_command(principal, correlation_id, row.organisation_id, row.clinic_id,
+                              row.client_id, decide)
         return self.invoice(principal, invoice_id)
 
     def issue_invoice(self, principal, correlation_id, invoice_id):
-        def decide(account, uow):
+        def decide(account, uow, context):
             invoice = account.invoice(invoice_id)
-            policy = self._policy(uow, *self._tenant_of_invoice(uow, invoice_id))
+            policy = self._policy(uow, context.organisation_id, context.clinic_id)
             return account.issue(invoice.invoice_id, utc_now().date(), policy.payment_terms_days)
         return self._invoice_command(principal, correlation_id, invoice_id, decide)
 
-    def _tenant_of_invoice(self, uow, invoice_id):
-        row = uow.conn.execute(select(invoices.c.organisation_id, invoices.c.clinic_id).where(
-            invoices.c.invoice_id == invoice_id)).one()
-        return row.organisation_id, row.clinic_id
-
     def void_invoice(self, principal, correlation_id, invoice_id, command):
-        return self._invoice_command(principal, correlation_id, invoice_id, lambda account, uow:
-                                     account.void(invoice_id, command["reason"],
-                                                  principal.user_id))
+        return self._invoice_command(
+            principal, correlation_id, invoice_id, lambda account, uow, _context:
+            account.void(invoice_id, command["reason"], principal.user_id))
 
     def write_off(self, principal, correlation_id, invoice_id, command):
-        return self._invoice_command(principal, correlation_id, invoice_id, lambda account, uow:
-                                     account.write_off(
-                                         str(uuid.uuid4()), invoice_id,
-                                         command.get("amount_minor"),
-                                         command.get("written_off_on") or utc_now().date(),
-                                         command["reason"], principal.user_id))
+        return self._invoice_command(
+            principal, correlation_id, invoice_id, lambda account, uow, _context:
+            account.write_off(str(uuid.uuid4()), invoice_id, command.get("amount_minor"),
+                              command.get("written_off_on") or utc_now().date(),
+                              command["reason"], principal.user_id))
 
     def receive_payment(self, principal, correlation_id, client_id, command):
         principal.require_role(*TAKE_PAYMENT)
         with self.store.read() as conn:
-            org, clinic = self._client_clinic(conn, principal, client_id,
-                                              command.get("clinic_id"))
+            org, clinic = client_clinic(conn, principal, client_id, command.get("clinic_id"))
         payment_id = str(uuid.uuid4())
         invoice_id = command.get("invoice_id")
         appended = self._account_command(
             principal, correlation_id, org, clinic, client_id,
-            lambda account, uow: account.receive_payment(
+            lambda account, uow, _context: account.receive_payment(
                 payment_id, command["amount_minor"], command["currency"], command["method"],
                 command.get("received_on") or utc_now().date(), command.get("reference"),
                 principal.user_id, str(invoice_id) if invoice_id else None))
@@ -345,38 +342,15 @@ class BillingApplication(BillingQueries, Application):
     def refund(self, principal, correlation_id, client_id, command):
         principal.require_role(*MONEY)
         with self.store.read() as conn:
-            org, clinic = self._client_clinic(conn, principal, client_id,
-                                              command.get("clinic_id"))
+            org, clinic = client_clinic(conn, principal, client_id, command.get("clinic_id"))
         (event,) = self._account_command(
             principal, correlation_id, org, clinic, client_id,
-            lambda account, uow: account.refund(
+            lambda account, uow, _context: account.refund(
                 str(uuid.uuid4()), command["amount_minor"], command["currency"],
                 command["method"], command.get("refunded_on") or utc_now().date(),
                 command["reason"], principal.user_id))
         return {**event.data, "clinic_id": clinic,
                 "balance": self.balance(principal, client_id)["balances"]}
-
-    # -- shared lookups ----------------------------------------------------------------
-    def _client_clinic(self, conn, principal, client_id, clinic_id=None):
-        """(organisation, clinic) of a client billing knows, as the caller may see it."""
-        if clinic_id is not None:
-            principal.require_clinic(principal.organisation_id, clinic_id)
-            return principal.organisation_id, clinic_id
-        row = conn.execute(select(billing_clients.c.organisation_id,
-                                  billing_clients.c.clinic_id).where(
-            billing_clients.c.client_id == client_id)).first()
-        if row is not None:
-            principal.require_visible(row._asdict(), "client")
-            return row.organisation_id, row.clinic_id
-        rows = conn.execute(select(charges.c.organisation_id, charges.c.clinic_id).where(
-            charges.c.client_id == client_id).distinct()).all()
-        visible = [r for r in rows if principal.sees(r.organisation_id, r.clinic_id)]
-        if not visible:
-            raise NotFound("client not found")
-        if len(visible) > 1:
-            raise InvalidInput("the client is billed at several clinics; name one",
-                               {"clinic_id": ["required for this client"]})
-        return visible[0].organisation_id, visible[0].clinic_id
 
 
 def _invoiceable(row):

@@ -32,6 +32,55 @@ def visible(statement, table, principal):
     return statement
 
 
+def client_clinics(conn, principal, client_id):
+    """The clinics of the caller's organisation where billing's own records hold the
+    client and the caller may see them: a client's tenancy comes from what billing
+    stored, never from the request."""
+    organisation_id = principal.organisation_id
+    found = set()
+    for table in (billing_clients, charges, client_balances):
+        found |= set(conn.execute(select(table.c.clinic_id).where(
+            table.c.organisation_id == organisation_id,
+            table.c.client_id == str(client_id)).distinct()).scalars())
+    return sorted(c for c in found if principal.sees(organisation_id, c))
+
+
+def client_clinic(conn, principal, client_id, clinic_id=None):
+    """(organisation, clinic) of one client as the caller may see it. A clinic the
+    caller names only chooses among the client's clinics (403 if not the caller's);
+    an unknown client, or one outside the caller's reach, is 404."""
+    principal.require_own_record(client_id)
+    if clinic_id is not None:
+        check_clinic_id(clinic_id)
+        principal.require_clinic(principal.organisation_id, clinic_id)
+    clinics = client_clinics(conn, principal, client_id)
+    if clinic_id is not None:
+        clinics = [c for c in clinics if c == clinic_id]
+    if not clinics:
+        raise NotFound("client not found")
+    if len(clinics) > 1:
+        raise InvalidInput("the client is billed at several clinics; name one",
+                           {"clinic_id": ["required for this client"]})
+    return principal.organisation_id, clinics[0]
+
+
+def visible_row(conn, table, key, value, principal, what):
+    """One row by id, looked up within the caller's organisation and clinics (404
+    otherwise)."""
+    row = conn.execute(visible(select(table).where(table.c[key] == str(value)),
+                               table, principal)).first()
+    if row is None:
+        raise NotFound(f"{what} not found")
+    return row
+
+
+def client_row(conn, organisation_id, clinic_id, client_id):
+    return conn.execute(select(billing_clients).where(
+        billing_clients.c.organisation_id == organisation_id,
+        billing_clients.c.clinic_id == clinic_id,
+        billing_clients.c.client_id == str(client_id))).first()
+
+
 def _day(value):
     return value.isoformat() if value is not None else None
 
@@ -169,10 +218,16 @@ class BillingQueries:
         """Every amount owed or paid, oldest first, with the running balance."""
         self._client_reader(principal, client_id, ACCOUNT_READERS)
         with self.store.read() as conn:
-            rows = conn.execute(visible(
-                select(ledger_entries).where(ledger_entries.c.client_id == client_id)
+            clinics = client_clinics(conn, principal, client_id)
+            if not clinics:
+                raise NotFound("client not found")
+            rows = conn.execute(
+                select(ledger_entries).where(
+                    ledger_entries.c.organisation_id == principal.organisation_id,
+                    ledger_entries.c.clinic_id.in_(clinics),
+                    ledger_entries.c.client_id == client_id)
                 .order_by(ledger_entries.c.occurred_on, ledger_entries.c.recorded_at,
-                          ledger_entries.c.entry_id), ledger_entries, principal)).all()
+                          ledger_entries.c.entry_id)).all()
         running, entries = {}, []
         for row in rows:
             key = (row.clinic_id, row.currency)
@@ -204,8 +259,8 @@ class BillingQueries:
     def charge(self, principal, charge_id):
         principal.require_role(*READ_ROLES)
         with self.store.read() as conn:
-            row = conn.execute(select(charges).where(charges.c.charge_id == charge_id)).first()
-        return charge_view(principal.require_visible(row and row._asdict(), "charge"))
+            row = visible_row(conn, charges, "charge_id", charge_id, principal, "charge")
+        return charge_view(row._asdict())
 
     def unbilled(self, principal, clinic_id):
         """Billable charges on no invoice yet: ready ones, and held ones with why."""
@@ -225,9 +280,7 @@ class BillingQueries:
     def invoice(self, principal, invoice_id):
         principal.require_role(*ACCOUNT_READERS)
         with self.store.read() as conn:
-            row = conn.execute(select(invoices).where(
-                invoices.c.invoice_id == str(invoice_id))).first()
-            principal.require_visible(row and row._asdict(), "invoice")
+            row = visible_row(conn, invoices, "invoice_id", invoice_id, principal, "invoice")
             principal.require_own_record(row.client_id)
             lines = conn.execute(select(invoice_lines).where(
                 invoice_lines.c.invoice_id == row.invoice_id)
@@ -336,14 +389,15 @@ class BillingQueries:
         if end < start:
             raise InvalidInput("the period ends before it starts", {"to": ["before from"]})
         with self.store.read() as conn:
-            organisation_id, clinic_id = self._client_clinic(conn, principal, client_id,
-                                                             query.get("clinic_id"))
-            client = conn.execute(select(billing_clients).where(
-                billing_clients.c.client_id == client_id)).first()
+            organisation_id, clinic_id = client_clinic(conn, principal, client_id,
+                                                       query.get("clinic_id"))
+            client = client_row(conn, organisation_id, clinic_id, client_id)
             profiles = {r.clinician_key: r for r in conn.execute(select(billing_profiles).where(
                 billing_profiles.c.organisation_id == organisation_id,
                 billing_profiles.c.clinic_id == clinic_id)).all()}
             codes = conn.execute(select(diagnoses.c.codes).where(
+                diagnoses.c.organisation_id == organisation_id,
+                diagnoses.c.clinic_id == clinic_id,
                 diagnoses.c.client_id == client_id)).scalar()
             rows = conn.execute(select(charges).where(
                 charges.c.client_id == client_id, charges.c.organisation_id == organisation_id,
@@ -354,10 +408,13 @@ class BillingQueries:
             invoice_ids = sorted({r.invoice_id for r in rows if r.invoice_id})
             paid = {r.invoice_id: r.paid_minor for r in conn.execute(
                 select(invoices.c.invoice_id, invoices.c.paid_minor).where(
+                    invoices.c.organisation_id == organisation_id,
+                    invoices.c.clinic_id == clinic_id,
                     invoices.c.invoice_id.in_(invoice_ids),
                     invoices.c.status != "void")).all()}
             received = sum(p.amount_minor for p in conn.execute(select(payments).where(
-                payments.c.client_id == client_id, payments.c.clinic_id == clinic_id,
+                payments.c.client_id == client_id,
+                payments.c.organisation_id == organisation_id, payments.c.clinic_id == clinic_id,
                 payments.c.received_on >= start, payments.c.received_on <= end)).all())
         clinic_profile = profiles.get("")
         if clinic_profile is None:

@@ -16,9 +16,9 @@ metadata = MetaData()
 Money = BigInteger().with_variant(Integer, "sqlite")
 
 
-def _tenant():
-    return [Column("organisation_id", String(64), nullable=False),
-            Column("clinic_id", String(64), nullable=False)]
+def _tenant(primary_key=False):
+    return [Column("organisation_id", String(64), nullable=False, primary_key=primary_key),
+            Column("clinic_id", String(64), nullable=False, primary_key=primary_key)]
 
 
 fee_schedules = Table(  # the latest schedule set per clinic
@@ -51,10 +51,12 @@ billing_policies = Table(
     Column("version", Integer, nullable=False),
 )
 
+# Rows of other services' clients are keyed by their tenancy too, so a client id
+# alone never reaches a row of another organisation or clinic.
 billing_clients = Table(  # from intake: who is billed, and by which payer
     "billing_clients", metadata,
+    *_tenant(primary_key=True),
     Column("client_id", String(36), primary_key=True),
-    *_tenant(),
     Column("name", String(200), nullable=False),
     Column("date_of_birth", Date),
     Column("payer_kind", String(16), nullable=False),
@@ -64,9 +66,9 @@ billing_clients = Table(  # from intake: who is billed, and by which payer
 
 consents = Table(
     "billing_consents", metadata,
+    *_tenant(primary_key=True),
     Column("client_id", String(36), primary_key=True),
     Column("kind", String(40), primary_key=True),
-    *_tenant(),
     Column("document_version", String(40)),
     Column("given_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
@@ -74,16 +76,16 @@ consents = Table(
 
 diagnoses = Table(
     "billing_diagnoses", metadata,
+    *_tenant(primary_key=True),
     Column("client_id", String(36), primary_key=True),
-    *_tenant(),
     Column("codes", Text, nullable=False),  # JSON list of ICD-10 codes
     Column("set_at", DateTime(timezone=True), nullable=False),
 )
 
 note_status = Table(  # per appointment: is its progress note signed (and co-signed)?
     "note_status", metadata,
+    *_tenant(primary_key=True),
     Column("appointment_id", String(36), primary_key=True),
-    *_tenant(),
     Column("signed", Boolean, nullable=False),
     Column("pending_supervision", Boolean, nullable=False),
     Column("cosigned", Boolean, nullable=False),
@@ -355,10 +357,17 @@ def _payer(payer):
             "insurer_name": payer.get("insurer_name"), "member_id": payer.get("member_id")}
 
 
+def _of_tenant(table, event, **key):
+    """The WHERE clause for a row of the event's organisation and clinic."""
+    return and_(table.c.organisation_id == event.organisationid,
+                table.c.clinic_id == event.clinicid, *(table.c[k] == v for k, v in key.items()))
+
+
 @projection.on("ClientRegistered")
 def client_registered(conn, event):
     data = event.data
-    conn.execute(delete(billing_clients).where(billing_clients.c.client_id == data["client_id"]))
+    conn.execute(delete(billing_clients).where(
+        _of_tenant(billing_clients, event, client_id=data["client_id"])))
     conn.execute(insert(billing_clients).values(
         client_id=data["client_id"], organisation_id=event.organisationid,
         clinic_id=event.clinicid, name=data["name"],
@@ -377,14 +386,14 @@ def client_details_updated(conn, event):
         values.update(_payer(changes["payer"]))
     if values:
         conn.execute(update(billing_clients)
-                     .where(billing_clients.c.client_id == event.data["client_id"])
+                     .where(_of_tenant(billing_clients, event, client_id=event.data["client_id"]))
                      .values(**values))
 
 
 @projection.on("ConsentGiven", "ConsentRevoked")
 def consent_changed(conn, event):
     data = event.data
-    key = and_(consents.c.client_id == data["client_id"], consents.c.kind == data["kind"])
+    key = _of_tenant(consents, event, client_id=data["client_id"], kind=data["kind"])
     if conn.execute(select(consents.c.client_id).where(key)).first() is None:
         conn.execute(insert(consents).values(
             client_id=data["client_id"], kind=data["kind"],
@@ -400,7 +409,8 @@ def consent_changed(conn, event):
 @projection.on("DiagnosesSet")
 def diagnoses_set(conn, event):
     data = event.data
-    conn.execute(delete(diagnoses).where(diagnoses.c.client_id == data["client_id"]))
+    conn.execute(delete(diagnoses).where(
+        _of_tenant(diagnoses, event, client_id=data["client_id"])))
     conn.execute(insert(diagnoses).values(
         client_id=data["client_id"], organisation_id=event.organisationid,
         clinic_id=event.clinicid, codes=json.dumps(data["codes"], sort_keys=True),
@@ -410,7 +420,7 @@ def diagnoses_set(conn, event):
 @projection.on("NoteSigned", "NoteCoSigned")
 def note_signature(conn, event):
     appointment_id = event.data["appointment_id"]
-    key = note_status.c.appointment_id == appointment_id
+    key = _of_tenant(note_status, event, appointment_id=appointment_id)
     if conn.execute(select(note_status.c.appointment_id).where(key)).first() is None:
         conn.execute(insert(note_status).values(
             appointment_id=appointment_id, organisation_id=event.organisationid,
