@@ -5,6 +5,7 @@ change category. SVG or PNG, drawn by matplotlib's Agg backend (no display)."""
 import io
 import os
 import tempfile
+from datetime import timedelta
 
 os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "praxis-matplotlib"))
 
@@ -12,6 +13,7 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402  (no pyplot: no global state)
 from werkzeug.wrappers import Response  # noqa: E402
 
@@ -30,31 +32,52 @@ MARKERS = {
 
 
 def render(course, fmt="svg"):
-    """A werkzeug Response holding the chart of one instrument's course."""
-    figure = Figure(figsize=(8, 4.5), dpi=100)
-    axes = figure.add_subplot()
+    """A werkzeug Response holding the chart of one instrument's course.
+
+    Totals are whole numbers: a band [low, high] is shaded from low up to
+    high + 1, so every boundary (and the cut-off, the first total of the
+    clinical range, or of the non-clinical one when higher is better) sits on
+    the value that begins what lies above it.
+    """
+    # Constrained layout sizes the plot around title, labels and the legend
+    # below it: no empty margin. SVG text stays text (searchable, testable).
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        figure = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
+        axes = figure.add_subplot()
+        _draw(axes, course)
+        figure.legend(loc="outside lower center", ncol=2, fontsize=7, frameon=False)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+    return Response(buffer.getvalue(), mimetype=MIMETYPES[fmt])
+
+
+def _draw(axes, course):
     low, high = course["min_total"], course["max_total"]
+    bottom, top = low - 0.5, high + 0.5
     bands = course["bands"] if course["higher_is_worse"] else list(reversed(course["bands"]))
     for index, band in enumerate(bands):
         colour = BAND_COLOURS[min(index, len(BAND_COLOURS) - 1)]
-        axes.axhspan(band["low"] - 0.5 if band["low"] > low else low,
-                     band["high"] + 0.5 if band["high"] < high else high,
-                     color=colour, zorder=0)
-        axes.text(1.01, (band["low"] + band["high"]) / 2, band["label"], fontsize=7,
-                  va="center", transform=axes.get_yaxis_transform(), color="#546e7a")
+        start = band["low"] if band["low"] > low else bottom
+        end = band["high"] + 1 if band["high"] < high else top
+        axes.axhspan(start, end, color=colour, linewidth=0, zorder=0, gid=f"band-{band['low']}")
+        axes.text(1.01, (start + end) / 2, band["label"], fontsize=7, va="center",
+                  transform=axes.get_yaxis_transform(), color="#546e7a")
 
     times = [parse_time(p["assessed_at"]) for p in course["points"]]
     totals = [p["total"] for p in course["points"]]
     baseline = course["baseline"]["total"]
     threshold = course["reliable_change_threshold"]
-    axes.axhspan(max(low, baseline - threshold + 0.5), min(high, baseline + threshold - 0.5),
-                 color="#90a4ae", alpha=0.18, zorder=1,
-                 label=f"no reliable change (< {threshold} points)")
+    # Within the band a change is not reliable; its edges are the first reliable totals.
+    axes.axhspan(max(bottom, baseline - threshold), min(top, baseline + threshold),
+                 facecolor=(0.10, 0.31, 0.55, 0.22), edgecolor="#1a4f8b", linewidth=1.0,
+                 zorder=1, gid="reliable-change-band",
+                 label=f"no reliable change (< {threshold} points from the baseline)")
     axes.axhline(baseline, color="#37474f", linestyle=":", linewidth=1.2, zorder=2,
-                 label=f"baseline {baseline}")
-    axes.axhline(course["cut_off"] - 0.5,  # between the last total outside and the first inside
-                 color="#b71c1c", linestyle="--", linewidth=1.2, zorder=2,
-                 label=f"clinical cut-off {course['cut_off']}")
+                 gid="baseline", label=f"baseline {baseline}")
+    cut_off = course["cut_off"]
+    clinical = f"{cut_off} and above" if course["higher_is_worse"] else f"below {cut_off}"
+    axes.axhline(cut_off, color="#b71c1c", linestyle="--", linewidth=1.2, zorder=2,
+                 gid="cut-off", label=f"clinical cut-off {cut_off} ({clinical}: clinical)")
     axes.plot(times, totals, color="#263238", linewidth=1.5, zorder=3)
     seen = set()
     for when, point in zip(times, course["points"]):
@@ -66,14 +89,15 @@ def render(course, fmt="svg"):
         if point["rci"] is not None:
             axes.annotate(f"RCI {point['rci']:+.2f}", (when, point["total"]),
                           textcoords="offset points", xytext=(0, 9), ha="center", fontsize=7)
-    axes.set_ylim(low - 0.5, high + 0.5)
+    axes.set_ylim(bottom, top)
+    if min(times) == max(times):  # one date: a fortnight around it, not a zero-width axis
+        axes.set_xlim(min(times) - timedelta(days=7), max(times) + timedelta(days=7))
+    # Ticks where the bands begin, so the cut-off and the boundaries can be read off.
+    axes.set_yticks(sorted({low, high, cut_off} | {b["low"] for b in course["bands"]}))
+    locator = AutoDateLocator(maxticks=8)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     axes.set_ylabel(f"{course['instrument']} total")
     axes.set_title(f"{course['instrument']} ({course['name']}): change against the baseline",
                    fontsize=10)
     axes.grid(axis="y", color="white", linewidth=0.6)
-    axes.legend(loc="upper left", bbox_to_anchor=(0, -0.30), ncol=3, fontsize=7, frameon=False)
-    figure.autofmt_xdate(rotation=25)
-    figure.subplots_adjust(right=0.84, bottom=0.40)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
-    return Response(buffer.getvalue(), mimetype=MIMETYPES[fmt])
