@@ -503,7 +503,12 @@ class SchedulingApplication(Application):
             client = principal.require_visible(client_models.client_row(conn, client_id),
                                                "client")
             org, clinic = client["organisation_id"], client["clinic_id"]
-            query = select(appointments).where(appointments.c.client_id == client_id)
+            # The client's appointments in the stored organisation, at clinics the
+            # token sees: nothing the caller sends widens it.
+            query = select(appointments).where(appointments.c.client_id == client_id,
+                                               appointments.c.organisation_id == org)
+            if principal.clinic_filter() is not None:
+                query = query.where(appointments.c.clinic_id.in_(principal.clinic_filter()))
             if upcoming_only:
                 query = query.where(appointments.c.end > (now or utc_now()),
                                     appointments.c.status.in_(booking.OPEN))
@@ -528,19 +533,28 @@ class SchedulingApplication(Application):
         return result
 
     def _calendar_clinic(self, conn, principal, clinician_id, clinic_id):
-        if clinic_id is None:
-            profile = calendar_models.clinician_profile(conn, principal.organisation_id,
-                                                        clinician_id)
-            visible = [c for c in (profile.clinic_ids if profile else ())
-                       if principal.sees(principal.organisation_id, c)]
-            if visible:
-                clinic_id = visible[0]
-            elif principal.clinic_filter() and len(principal.clinic_ids) == 1:
-                clinic_id = principal.clinic_ids[0]
-            else:
-                raise InvalidInput("which clinic's calendar?",
-                                   {"clinic_id": ["required: the clinic whose calendar"]})
-        principal.require_clinic(principal.organisation_id, clinic_id)
+        """The clinic of the clinician's calendar asked for: the one named, else the
+        first of the profile's the token sees. The clinician must be known there in
+        the token's organisation (a profile or an appointment): else 404."""
+        organisation_id = principal.organisation_id
+        profile = calendar_models.clinician_profile(conn, organisation_id, clinician_id)
+        profile_clinics = list(profile.clinic_ids) if profile else []
+        known = set(profile_clinics) | calendar_models.clinician_appointment_clinics(
+            conn, organisation_id, clinician_id)
+        visible = [c for c in known if principal.sees(organisation_id, c)]
+        if clinic_id is not None:
+            principal.require_clinic(organisation_id, clinic_id)
+        elif not visible:
+            pass  # 404 below
+        elif any(c in visible for c in profile_clinics):
+            clinic_id = next(c for c in profile_clinics if c in visible)
+        elif principal.clinic_filter() and len(principal.clinic_ids) == 1:
+            clinic_id = principal.clinic_ids[0]
+        else:
+            raise InvalidInput("which clinic's calendar?",
+                               {"clinic_id": ["required: the clinic whose calendar"]})
+        if clinic_id not in visible:
+            raise NotFound("clinician not found")
         return clinic_id
 
     def _names(self, conn, settings, client_ids):

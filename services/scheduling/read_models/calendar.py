@@ -251,6 +251,13 @@ def appointment_row(conn, appointment_id):
     return row._asdict() if row else None
 
 
+def clinician_appointment_clinics(conn, organisation_id, clinician_id):
+    """The clinics of the organisation where the clinician has any appointment."""
+    return set(conn.execute(select(appointments.c.clinic_id).distinct().where(
+        appointments.c.organisation_id == organisation_id,
+        appointments.c.clinician_id == clinician_id)).scalars())
+
+
 def taken_slots(conn, organisation_id, start, end, clinician_id, client_id, room_id):
     """Appointments occupying their slot (all but cancelled ones) overlapping
     [start, end) that share the clinician, the client or the room
