@@ -3,13 +3,17 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The OpenID provider the integration tests run (node); npm ci empties node_modules first.
+OIDC_STAMP := tests/oidc/node_modules/.installed-$(shell cat tests/oidc/package-lock.json | cksum | cut -d' ' -f1)
 
 SERVICE ?= intake
 ROLE ?= admin
 ORG ?= org-1
 CLINIC ?= clinic-1
+# USER only from the command line: the shell's USER is the login name.
+TOKEN_USER := $(if $(filter command line,$(origin USER)),--user '$(USER)')
 
-.PHONY: run test install unit integration e2e rebuild token dead-letters replay-dead-letters bench catalogue clean
+.PHONY: run test install test-provider unit integration e2e rebuild token dead-letters replay-dead-letters bench catalogue clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,18 +22,25 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## The test OpenID Connect provider (npm's oidc-provider) in tests/oidc/node_modules
+test-provider: $(OIDC_STAMP)
+
 ## Run the four services on SQLite against the local RabbitMQ.
 run: $(STAMP)
-	$(BIN)/python -m shared.launcher
+	PRAXIS_ENV=development $(BIN)/python -m shared.launcher
 
 ## The whole suite: unit, integration (RabbitMQ + SQLite + PostgreSQL), end-to-end.
-test: $(STAMP)
+test: $(STAMP) $(OIDC_STAMP)
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
-integration: $(STAMP)
+integration: $(STAMP) $(OIDC_STAMP)
 	$(BIN)/python -m pytest tests/integration
 
 e2e: $(STAMP)
@@ -39,9 +50,9 @@ e2e: $(STAMP)
 rebuild: $(STAMP)
 	$(BIN)/python -m shared.cli rebuild $(SERVICE)
 
-## A bearer token for local use: make -s token ROLE=clinician CLINIC=clinic-1
+## A development token: make -s token ROLE=clinician CLINIC=clinic-1 USER=dr-lee; ROLE=client needs CLIENT_ID=
 token: $(STAMP)
-	@$(BIN)/python -m shared.cli token --role $(ROLE) --org $(ORG) --clinic '$(CLINIC)'
+	@$(BIN)/python -m shared.cli token --role $(ROLE) --org $(ORG) --clinic '$(CLINIC)' $(TOKEN_USER) $(if $(CLIENT_ID),--client-id '$(CLIENT_ID)')
 
 ## Inspect or replay a service's dead-lettered events
 dead-letters: $(STAMP)
