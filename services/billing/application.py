@@ -197,7 +197,8 @@ class BillingApplication(BillingQueries, Application):
         self._missed(uow, event, context, "no_show")
 
     def charge_instrument(self, uow, event, context):
-        """ClientAssessed -> 96127 where the clinic's fee schedule lists it."""
+        """ClientAssessed -> 96127 where the clinic's fee schedule lists it and its
+        policy charges instrument administration."""
         data = event.data
         org, clinic = event.organisationid, event.clinicid
         day = parse_time(data["assessed_at"]).date().isoformat()
@@ -206,7 +207,7 @@ class BillingApplication(BillingQueries, Application):
             uow, org, clinic, data["client_id"], day)
         self._append_fee(uow, context, fees.instrument_fee(
             data["assessment_id"], data["client_id"], day,
-            self._schedule_on(uow, org, clinic, day), percent))
+            self._schedule_on(uow, org, clinic, day), percent, self._policy(uow, org, clinic)))
 
     def _append_fee(self, uow, context, new_events):
         if not new_events:

@@ -164,7 +164,9 @@ class BillingQueries:
             row = conn.execute(select(billing_policies).where(
                 billing_policies.c.organisation_id == principal.organisation_id,
                 billing_policies.c.clinic_id == clinic_id)).first()
-        data = json.loads(row.policy) if row else BillingPolicy().to_data()
+        # Through the policy, so settings added since it was set show their defaults.
+        data = BillingPolicy(**json.loads(row.policy)).to_data() if row else \
+            BillingPolicy().to_data()
         return {"clinic_id": clinic_id, "version": row.version if row else 0, **data}
 
     def profiles(self, principal, clinic_id):

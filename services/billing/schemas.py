@@ -37,6 +37,7 @@ class PolicySchema(Schema):
                                         validate=validate.Range(min=0, max=365))
     payer_rules = fields.Dict(keys=fields.String(), values=fields.Nested(PayerRule),
                               load_default=dict)
+    charge_instrument_administration = fields.Boolean(load_default=True)
 
 
 class ProfileSchema(Schema):

@@ -124,7 +124,8 @@ class PayerRule(Schema):
 @catalogue.event(SERVICE, "BillingPolicySet", 1,
                  "A clinic's billing policy: bill only signed notes, invoice per period or "
                  "per session, late-cancel and no-show fees, payment terms, telehealth "
-                 "modifiers and places of service per payer kind (clinic: the envelope's).")
+                 "modifiers and places of service per payer kind, whether 96127 is charged "
+                 "per scored instrument (clinic: the envelope's).")
 class BillingPolicySetV1(Schema):
     bill_only_signed_notes = fields.Boolean(required=True)
     invoice_per = fields.String(required=True, validate=validate.OneOf(INVOICE_PER))
@@ -135,6 +136,8 @@ class BillingPolicySetV1(Schema):
     # "default", "self_pay", "insurer", "medicaid" -> overrides of the built-in rules
     payer_rules = fields.Dict(keys=fields.String(), values=fields.Nested(PayerRule),
                               required=True)
+    # absent in policies set before it existed: true (96127 charged)
+    charge_instrument_administration = fields.Boolean()
 
 
 @catalogue.event(SERVICE, "SlidingScaleSet", 1,

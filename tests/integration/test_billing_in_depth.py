@@ -181,6 +181,36 @@ def test_96127_per_instrument_and_sliding_scale(billing):
     assert refused.status_code == 422 and "client_id" in refused.json()["fields"]
 
 
+def test_96127_only_while_the_clinic_policy_charges_instrument_administration(billing):
+    api = billing.api
+    assert api.get("/clinics/clinic-1/billing-policy",
+                   bearer=BILLING).json()["charge_instrument_administration"] is True
+    client_id = register(billing)
+
+    def assessed(day):
+        return send(billing, "intake", "ClientAssessed", {
+            "client_id": client_id, "assessment_id": str(uuid.uuid4()), "instrument": "PHQ-9",
+            "kind": "initial", "answers": [1, 1, 1], "total": 3, "severity": "minimal",
+            "assessed_at": f"{day}T10:00:00Z"})
+
+    assessed("2026-03-02")  # the default: charged
+    charges_of(billing, client_id, 1)
+    switched = api.put("/clinics/clinic-1/billing-policy",
+                       {"charge_instrument_administration": False}, bearer=BILLING)
+    assert switched.status_code == 200 and \
+        switched.json()["charge_instrument_administration"] is False
+    assert api.get("/clinics/clinic-1/billing-policy",
+                   bearer=BILLING).json()["charge_instrument_administration"] is False
+    unbilled = assessed("2026-03-09")
+    wait_until(lambda: unbilled.id in {e.id for _, e in billing.application.store.read_all()},
+               message="the second assessment consumed")
+    body = charges_of(billing, client_id, 1)
+    assert [(c["code"], c["service_date"]) for c in body["charges"]] == [("96127", "2026-03-02")]
+    bad = api.put("/clinics/clinic-1/billing-policy",
+                  {"charge_instrument_administration": "sometimes"}, bearer=BILLING)
+    assert bad.status_code == 422 and "charge_instrument_administration" in bad.json()["fields"]
+
+
 def test_bill_only_signed_notes_holds_until_signed_and_cosigned(billing):
     api = billing.api
     assert api.put("/clinics/clinic-1/billing-policy", {"bill_only_signed_notes": True},

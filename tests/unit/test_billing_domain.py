@@ -315,6 +315,21 @@ def test_96127_only_where_the_schedule_lists_it():
     assert fees.instrument_fee("a", "c", "2026-03-02", None) == []
 
 
+def test_96127_is_a_clinic_policy_choice_on_by_default():
+    on, off = domain.BillingPolicy(), domain.BillingPolicy(charge_instrument_administration=False)
+    assert on.charge_instrument_administration is True
+    assert len(fees.instrument_fee("a", "c", "2026-03-02", SCHEDULE, policy=on)) == 1
+    assert fees.instrument_fee("a", "c", "2026-03-02", SCHEDULE, policy=off) == []
+    (switched_off,) = fees.set_policy(charge_instrument_administration=False)
+    assert schema_of("BillingPolicySet").validate(switched_off.data) == {}
+    assert switched_off.data["charge_instrument_administration"] is False
+    # A policy set before the switch existed reads as charging 96127.
+    older = {k: v for k, v in on.to_data().items() if k != "charge_instrument_administration"}
+    assert schema_of("BillingPolicySet").validate(older) == {}
+    assert domain.BillingPolicy.from_events([event("BillingPolicySet", older)]) \
+        .charge_instrument_administration is True
+
+
 def test_sliding_scale_by_start_date_and_only_for_self_pay():
     scale = domain.SlidingScale.from_events([
         event("SlidingScaleSet", {"client_id": str(uuid.uuid4()), "percent": 20,

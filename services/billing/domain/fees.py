@@ -158,6 +158,8 @@ class BillingPolicy:
     no_show_fee_minor: int = None
     payment_terms_days: int = 30
     payer_rules: dict = field(default_factory=dict)
+    # 96127 for each scored instrument (where priced); a clinic may not bill it at all
+    charge_instrument_administration: bool = True
 
     @classmethod
     def from_events(cls, events):
@@ -173,7 +175,8 @@ class BillingPolicy:
                 "late_cancel_fee_minor": self.late_cancel_fee_minor,
                 "no_show_fee_minor": self.no_show_fee_minor,
                 "payment_terms_days": self.payment_terms_days,
-                "payer_rules": self.payer_rules}
+                "payer_rules": self.payer_rules,
+                "charge_instrument_administration": self.charge_instrument_administration}
 
 
 def set_policy(**command):
@@ -390,8 +393,12 @@ def missed_appointment_fee(kind, appointment_id, client_id, clinician_id, servic
         id=deterministic_id("FeeCharged", charge_id))]
 
 
-def instrument_fee(assessment_id, client_id, service_date, schedule, sliding_percent=0):
-    """96127 for one standardized instrument, only where the fee schedule lists it."""
+def instrument_fee(assessment_id, client_id, service_date, schedule, sliding_percent=0,
+                   policy=None):
+    """96127 for one standardized instrument, only where the fee schedule lists it and
+    the clinic's policy charges instrument administration."""
+    if policy is not None and not policy.charge_instrument_administration:
+        return []
     price = schedule.price(codes.INSTRUMENT) if schedule is not None else None
     if price is None:
         return []
