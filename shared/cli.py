@@ -21,8 +21,18 @@ def cmd_token(args):
     from .auth import issue_token
 
     settings = config.load(args.service)
-    print(issue_token(settings.token_secret, args.user, args.role, args.org, args.clinic,
-                      ttl_seconds=args.ttl, client_id=args.client_id))
+    if settings.oidc_issuer:
+        print(f"PRAXIS_OIDC_ISSUER is set: the services accept only tokens of "
+              f"{settings.oidc_issuer}; sign in there (this command issues development "
+              "tokens)", file=sys.stderr)
+        return 2
+    try:
+        print(issue_token(settings.token_secret, args.user, args.role, args.org, args.clinic,
+                          ttl_seconds=args.ttl, client_id=args.client_id))
+    except ValueError as exc:
+        print(f"token: {exc} (make token ROLE=client CLIENT_ID=<the client's id>)",
+              file=sys.stderr)
+        return 2
 
 
 def cmd_rebuild(args):
@@ -56,12 +66,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m shared.cli")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    token = commands.add_parser("token", help="issue a bearer token for local use")
+    token = commands.add_parser("token", help="issue a development bearer token (HS256, "
+                                "PRAXIS_TOKEN_SECRET)")
     token.add_argument("--role", default="admin")
     token.add_argument("--org", default="org-1")
     token.add_argument("--clinic", action="append", default=None,
                        help="repeatable; '*' for every clinic of the organisation")
-    token.add_argument("--user", default="local-user")
+    token.add_argument("--user", default="local-user", help="the user id (e.g. a clinician's)")
     token.add_argument("--client-id", help="with --role client: the client's own id")
     token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds")
     token.add_argument("--service", default="intake", help=argparse.SUPPRESS)
@@ -81,8 +92,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "token" and args.clinic is None:
         args.clinic = ["clinic-1"]
-    args.run(args)
-    return 0
+    return args.run(args) or 0
 
 
 if __name__ == "__main__":

@@ -334,3 +334,38 @@ def test_oidc_settings():
             config.check(config.load("notes", {**env, **bad}))
     loopback = {**env, "PRAXIS_OIDC_ISSUER": "http://127.0.0.1:9000"}
     assert config.check(config.load("notes", loopback)) == []
+
+
+# -- make token (python -m shared.cli token) -----------------------------------
+def run_token_command(monkeypatch, capsys, env, *args):
+    from shared import cli
+
+    for name in ("PRAXIS_TOKEN_SECRET", "PRAXIS_OIDC_ISSUER", "PRAXIS_OIDC_AUDIENCE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    status = cli.main(["token", *args])
+    out, err = capsys.readouterr()
+    return status, out.strip(), err
+
+
+def test_token_command_acts_as_a_given_clinician_or_client(monkeypatch, capsys):
+    env = {"PRAXIS_TOKEN_SECRET": SECRET}
+    status, token, _ = run_token_command(monkeypatch, capsys, env, "--role", "clinician",
+                                         "--user", "dr-lee", "--clinic", "clinic-2")
+    assert status == 0
+    assert verify_token(token) == Principal("dr-lee", "clinician", "org-1", ("clinic-2",))
+    status, token, _ = run_token_command(monkeypatch, capsys, env, "--role", "client",
+                                         "--client-id", "c-9")
+    assert status == 0 and verify_token(token).client_id == "c-9"
+    status, out, err = run_token_command(monkeypatch, capsys, env, "--role", "client")
+    assert (status, out) == (2, "") and "CLIENT_ID=" in err
+    status, token, _ = run_token_command(monkeypatch, capsys, {})
+    assert SecretVerifier(config.DEV_TOKEN_SECRET).verify(token).role == "admin"
+
+
+def test_token_command_refuses_when_an_issuer_is_configured(monkeypatch, capsys):
+    status, out, err = run_token_command(monkeypatch, capsys, {
+        "PRAXIS_OIDC_ISSUER": ISSUER_URL, "PRAXIS_OIDC_AUDIENCE": AUDIENCE})
+    assert (status, out) == (2, "")
+    assert f"accept only tokens of {ISSUER_URL}" in err
