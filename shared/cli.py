@@ -1,8 +1,12 @@
-"""Operator commands: `python -m shared.cli {token,rebuild,dead-letters} ...`."""
+"""Operator commands: `python -m shared.cli {token,rebuild,dead-letters,audit-verify,audit-report} ...`."""
 import argparse
 import importlib
 import json
+import os
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 
 from . import config
 
@@ -62,6 +66,76 @@ def cmd_dead_letters(args):
                 print(json.dumps({"queue": queue, **letter}))
 
 
+def cmd_audit_verify(args):
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from . import audit
+    from .store import make_engine
+
+    failed = False
+    for service in args.service or config.SERVICES:
+        engine = make_engine(config.load(service).database_url)
+        try:
+            if not inspect(engine).has_table(audit.audit_trail.name):
+                count, problem = 0, "no audit trail in this database"
+            else:
+                count, problem = audit.verify(engine)
+                head = audit.head_of(engine)
+        except SQLAlchemyError as exc:
+            count, problem = 0, f"cannot read the database: {exc.__class__.__name__}"
+        finally:
+            engine.dispose()
+        if problem:
+            failed = True
+            print(f"{service}: {problem}")
+        else:
+            print(f"{service}: {count} rows, chain intact, head {head.seq} {head.hash}")
+    return 1 if failed else 0
+
+
+def _service_accesses(base_url, token, params):
+    """Every page of one service's GET /audit/accesses."""
+    rows, cursor = [], 0
+    while cursor is not None:
+        query = urllib.parse.urlencode({**params, "limit": 1000, "cursor": cursor})
+        request = urllib.request.Request(f"{base_url}/audit/accesses?{query}", headers={
+            "Authorization": f"Bearer {token}", "Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            page = json.load(response)
+        rows.extend(page["accesses"])
+        cursor = page["next_cursor"]
+    return rows
+
+
+def cmd_audit_report(args):
+    from . import audit
+
+    token = args.token or os.environ.get("PRAXIS_TOKEN")
+    if not token:
+        print("audit-report needs a privacy_officer or admin token: --token or PRAXIS_TOKEN",
+              file=sys.stderr)
+        return 2
+    params = {k: v for k, v in (("client_id", args.client_id), ("user_id", args.user_id),
+                                ("from", args.from_), ("to", args.to)) if v}
+    rows = []
+    for service in config.SERVICES:
+        base_url = config.load(service).base_url
+        try:
+            rows.extend(_service_accesses(base_url, token, params))
+        except (urllib.error.URLError, OSError) as exc:  # a partial report would mislead
+            detail = exc.read().decode(errors="replace") if isinstance(
+                exc, urllib.error.HTTPError) else exc
+            print(f"audit-report: {service} at {base_url}: {detail}", file=sys.stderr)
+            return 1
+    rows.sort(key=lambda row: (row["recorded_at"], row["service"], row["seq"]))
+    if args.format == "csv":
+        sys.stdout.write(audit.to_csv(rows))
+    else:
+        print(json.dumps({"accesses": rows}, indent=2))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m shared.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +162,25 @@ def main(argv=None):
     letters.add_argument("--replay", action="store_true",
                          help="send them back to their handler queue")
     letters.set_defaults(run=cmd_dead_letters)
+
+    verify = commands.add_parser("audit-verify",
+                                 help="walk the audit trail's hash chain; non-zero at the "
+                                      "first bad row")
+    verify.add_argument("service", nargs="*", choices=config.SERVICES,
+                        help="default: all four")
+    verify.set_defaults(run=cmd_audit_verify)
+
+    report = commands.add_parser("audit-report",
+                                 help="who looked at a client, or what a user looked at, "
+                                      "across the four services")
+    subject = report.add_mutually_exclusive_group(required=True)
+    subject.add_argument("--client-id")
+    subject.add_argument("--user-id")
+    report.add_argument("--from", dest="from_", help="ISO 8601 time, inclusive")
+    report.add_argument("--to", help="ISO 8601 time, exclusive")
+    report.add_argument("--format", choices=("json", "csv"), default="json")
+    report.add_argument("--token", help="default: $PRAXIS_TOKEN")
+    report.set_defaults(run=cmd_audit_report)
 
     args = parser.parse_args(argv)
     if args.command == "token" and args.clinic is None:

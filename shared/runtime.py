@@ -1,15 +1,24 @@
 """nameko glue: the dependency that gives workers the application and runs the
-outbox relay, and the endpoints every service has (/metrics, /healthz, /events)."""
+outbox relay, the audited RPC entrypoint, and the endpoints every service has
+(/metrics, /healthz, /events, /audit/accesses)."""
+import inspect
+import logging
+import sys
+from datetime import timezone
+
 from kombu import Connection
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from nameko.extensions import DependencyProvider
+from nameko.rpc import Rpc
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from werkzeug.wrappers import Response
 
-from . import metrics
+from . import audit, metrics
 from .consumer import handler_queues
 from .outbox import OutboxRelay
-from .web import Verifier, http, json_response, load_query, principal_of
+from .web import Verifier, http, json_response, load_query, principal_of, status_of
+
+log = logging.getLogger(__name__)
 
 
 class Praxis(DependencyProvider):
@@ -39,6 +48,54 @@ class Praxis(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self.application
 
+    @property
+    def audit_store(self):
+        """Where this service's audit rows go (shared/audit.py)."""
+        application = getattr(self, "application", None)
+        return application.store if application is not None else None
+
+    def worker_setup(self, worker_ctx):
+        # The entrypoint says what access this worker is; the unit of work and
+        # the entrypoint's result write its audit row (shared/audit.py).
+        begin = getattr(worker_ctx.entrypoint, "audit_access", None)
+        audit.bind(begin(worker_ctx) if begin is not None else None)
+
+    def worker_teardown(self, worker_ctx):
+        audit.bind(None)
+
+
+class AuditedRpc(Rpc):
+    """nameko's @rpc, with one audit row per call written before the reply."""
+
+    def __init__(self, resource=None, action="read", **kwargs):
+        self.resource, self.action = resource, action
+        super().__init__(**kwargs)
+
+    def audit_access(self, worker_ctx):
+        method = getattr(self.container.service_cls, self.method_name)
+        arguments = inspect.signature(method).bind(
+            None, *worker_ctx.args, **worker_ctx.kwargs).arguments
+        access = audit.Access(f"rpc {self.container.service_name}.{self.method_name}",
+                              self.action, worker_ctx.call_id, self.resource,
+                              store=audit.store_of(self.container))
+        access.touching(arguments.get("client_id"))
+        return access  # the caller is named when TokenVerifier checks the token
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        access = audit.current()
+        if access is not None:
+            try:
+                access.learn(result)
+                status = status_of(result, exc_info)
+                audit.record_request(access, audit.outcome_of(status))
+            except Exception:
+                log.exception("audit row not written")
+                result, exc_info = None, sys.exc_info()
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+rpc = AuditedRpc.decorator
+
 
 def queue_depths(amqp_uri, queues):
     """[(queue, messages ready)] by passive declare; nothing when the broker is away."""
@@ -59,12 +116,31 @@ class TokenVerifier(DependencyProvider):
     verifier = Verifier()
 
     def get_dependency(self, worker_ctx):
-        return self.verifier.verify
+        def verify(token):
+            principal = self.verifier.verify(token)
+            audit.identify(principal)  # the call's audit row names its caller
+            return principal
+        return verify
 
 
 class FeedQuery(Schema):
     after = fields.Integer(load_default=0, validate=validate.Range(min=0))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class AccessQuery(Schema):
+    client_id = fields.String(load_default=None)
+    user_id = fields.String(load_default=None)
+    from_ = fields.AwareDateTime(data_key="from", load_default=None, default_timezone=timezone.utc)
+    to = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    cursor = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    format = fields.String(load_default=None, validate=validate.OneOf(["json", "csv"]))
+
+    @validates_schema
+    def _one_subject(self, data, **_kwargs):
+        if data["client_id"] is None and data["user_id"] is None:
+            raise ValidationError("name a client_id or a user_id", "client_id")
 
 
 class CommonEndpoints:
@@ -117,3 +193,24 @@ class CommonEndpoints:
         principal.require_role("admin", "integrator")
         query = load_query(request, FeedQuery())
         return {"events": self.praxis.event_feed(principal, query["after"], query["limit"])}
+
+    @http("GET", "/audit/accesses", resource="audit", action="read")
+    def audit_accesses(self, request):
+        """The privacy officer's questions: who looked at this client, what did this
+        user look at, over a period (JSON pages; CSV by Accept or format=csv)."""
+        principal = principal_of(request)
+        principal.require_role("privacy_officer", "admin")
+        query = load_query(request, AccessQuery())
+        page = audit.accesses(self.praxis.store, principal, query["client_id"],
+                              query["user_id"], query["from_"], query["to"], query["limit"],
+                              query["cursor"])
+        wants_csv = query["format"] == "csv" or (
+            query["format"] is None
+            and request.accept_mimetypes.best_match(["application/json", "text/csv"])
+            == "text/csv")
+        if wants_csv:
+            headers = {} if page["next_cursor"] is None else {
+                "X-Next-Cursor": str(page["next_cursor"])}
+            return Response(audit.to_csv(page["accesses"]), headers=headers,
+                            mimetype="text/csv")
+        return page

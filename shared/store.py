@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from . import metrics
+from . import audit, metrics
 from .envelope import Context, Event, NewEvent, format_time, utc_now  # noqa: F401
 from .errors import ConcurrencyError, InvalidEvent
 
@@ -114,6 +114,7 @@ class EventStore:
     def create_schema(self):
         with self.write() as conn:
             store_metadata.create_all(conn)
+            audit.create_schema(conn)
             if self.projection is not None:
                 self.projection.metadata.create_all(conn)
 
@@ -146,6 +147,10 @@ class EventStore:
         with self.write() as conn:
             uow = UnitOfWork(self, conn)
             yield uow
+            # The request's audit row commits with its events (shared/audit.py).
+            access = audit.record_change(self, conn, uow.appended)
+        if access is not None:
+            access.recorded = True
         for event in uow.appended:
             metrics.EVENTS_APPENDED.labels(self.service, event.name).inc()
         if uow.appended:

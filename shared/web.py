@@ -7,6 +7,7 @@ the fields. Handlers return a dict/list (200), (status, dict), or a Response.
 """
 import json
 import logging
+import sys
 import time
 import uuid
 
@@ -15,7 +16,7 @@ from nameko.extensions import SharedExtension
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Response
 
-from . import metrics
+from . import audit, metrics
 from .auth import principal_from_header, verifier_from_config
 from .errors import InvalidInput, MalformedRequest, PraxisError
 from .logs import log_context
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 PRINCIPAL = "praxis.principal"
 CORRELATION = "praxis.correlation_id"
+AUDIT = "praxis.audit_access"
 
 
 def json_response(payload, status=200, headers=None):
@@ -71,11 +73,14 @@ class JsonHttp(HttpRequestHandler):
         with log_context(correlation_id=correlation_id):
             try:
                 if not self.public:
-                    request.environ[PRINCIPAL] = principal_from_header(
+                    principal = principal_from_header(
                         self.verifier, request.headers.get("Authorization"))
+                    request.environ[PRINCIPAL] = principal
+                    request.environ[AUDIT] = self.access_of(request, principal)
                 response = super().handle_request(request)
             except Exception as exc:
                 response = self.response_from_exception(exc)
+                refused(request.environ.get(AUDIT), response.status_code)
         response.headers["X-Correlation-Id"] = correlation_id
         elapsed = time.perf_counter() - started
         with log_context(correlation_id=correlation_id):
@@ -99,8 +104,60 @@ class JsonHttp(HttpRequestHandler):
     def response_from_exception(self, exc):
         return error_response(exc)
 
+    def access_of(self, request, principal):
+        """The access this request is (shared/audit.py): one audit row, written with
+        the change's events, after the handler, or here when refused before it."""
+        # The trail says read or change; the policy's finer action (e.g.
+        # "discharge") is a change, and the route names it.
+        access = audit.Access(f"{self.method} {self.url}",
+                              "read" if self.action == "read" else "change",
+                              request.environ[CORRELATION], self.resource,
+                              store=audit.store_of(self.container))
+        access.identify(principal)
+        access.touching((request.path_values or {}).get("client_id"))
+        return access
+
+    def audit_access(self, worker_ctx):
+        """For the runtime, which binds it to the worker (None on public routes)."""
+        return worker_ctx.args[0].environ.get(AUDIT)
+
+    def handle_result(self, event, worker_ctx, result, exc_info):
+        # In the worker, before the response leaves: a read that cannot be
+        # recorded is not answered.
+        access = audit.current()
+        if access is not None:
+            try:
+                access.learn(result[1] if isinstance(result, tuple) else result)
+                status = status_of(result, exc_info)
+                audit.record_request(access, audit.outcome_of(status), status)
+            except Exception:
+                log.exception("audit row not written")
+                result, exc_info = None, sys.exc_info()
+        return super().handle_result(event, worker_ctx, result, exc_info)
+
 
 http = JsonHttp.decorator
+
+
+def refused(access, status):
+    """A request refused before its handler ran (the policy's role check) still
+    leaves its row; failing to write it does not change the refusal."""
+    try:
+        audit.record_request(access, audit.outcome_of(status), status)
+    except Exception:
+        log.exception("audit row not written")
+
+
+def status_of(result, exc_info):
+    """The HTTP status a handler's result or exception becomes (see error_response)."""
+    if exc_info is not None:
+        exc = exc_info[1]
+        if isinstance(exc, PraxisError):
+            return exc.status
+        return 422 if isinstance(exc, ValidationError) else 500
+    if isinstance(result, Response):
+        return result.status_code
+    return result[0] if isinstance(result, tuple) else 200
 
 
 def principal_of(request):

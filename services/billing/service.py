@@ -1,9 +1,8 @@
 """Billing's nameko service: maps HTTP, RPC and events onto BillingApplication."""
-from nameko.rpc import rpc
 from werkzeug.wrappers import Response
 
 from shared.consumer import event_handler
-from shared.runtime import CommonEndpoints, Praxis, TokenVerifier
+from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
 
 from . import superbill_pdf

@@ -1,10 +1,9 @@
 """Intake's nameko service: maps HTTP, RPC and events onto IntakeApplication."""
-from nameko.rpc import rpc
 
 from shared.consumer import event_handler
 from shared.events.intake import CONSENT_KINDS
 from shared.errors import NotFound
-from shared.runtime import CommonEndpoints, Praxis, TokenVerifier
+from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
 
 from .application import IntakeApplication

@@ -1,8 +1,7 @@
 """Notes' nameko service: maps HTTP, RPC and events onto NotesApplication."""
-from nameko.rpc import rpc
 
 from shared.consumer import event_handler
-from shared.runtime import CommonEndpoints, Praxis, TokenVerifier
+from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
 
 from . import schemas

@@ -3,12 +3,11 @@ SchedulingApplication."""
 import logging
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
 from shared.consumer import event_handler
-from shared.runtime import CommonEndpoints, Praxis, TokenVerifier
+from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
 
 from . import feed_tokens
