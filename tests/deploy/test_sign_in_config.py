@@ -1,0 +1,43 @@
+"""The rendered overlays configure a service the config loader lets start: prod
+signs in by the identity provider, neither runs on the built-in secret."""
+import pytest
+
+from shared import config
+from tests.deploy.test_manifests import SERVICES, of_kind
+
+
+def pod_env(docs, service, token_secret):
+    """The environment a service's container gets: its ConfigMap, then its env
+    (values from Secrets stand in as given here or as placeholders)."""
+    deployment = of_kind(docs, "Deployment")[f"praxis-{service}"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    (config_ref,) = container["envFrom"]
+    env = dict(of_kind(docs, "ConfigMap")[config_ref["configMapRef"]["name"]]["data"])
+    for variable in container["env"]:
+        env[variable["name"]] = variable.get("value", f"<from {variable['name']}>")
+    env["PRAXIS_TOKEN_SECRET"] = token_secret
+    return env
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_prod_signs_in_by_the_identity_provider(rendered, service):
+    settings = config.load(service, pod_env(rendered["prod"], service, "an-operator-secret"))
+    assert settings.environment == "production"
+    assert settings.oidc_issuer.startswith("https://") and settings.oidc_audience
+    assert config.check(settings) == []
+    assert settings.oidc_claims == config.DEFAULT_CLAIMS
+
+
+def test_dev_secret_is_its_own_and_the_built_in_one_is_refused(rendered):
+    (secret,) = [d for d in rendered["dev"] if d["kind"] == "Secret"
+                 and d["metadata"]["name"].startswith("praxis-token")]
+    import base64
+
+    dev_secret = base64.b64decode(secret["data"]["secret"]).decode()
+    assert dev_secret != config.DEV_TOKEN_SECRET
+    env = pod_env(rendered["dev"], "intake", dev_secret)
+    (warning,) = config.check(config.load("intake", env))  # HS256 outside development
+    assert "PRAXIS_OIDC_ISSUER" in warning
+    with pytest.raises(config.ConfigError):
+        config.check(config.load("intake", {**env, "PRAXIS_TOKEN_SECRET":
+                                            config.DEV_TOKEN_SECRET}))
