@@ -161,8 +161,9 @@ class IntakeApplication(IntakeQueries, Application):
         client_id = str(event.data["client_id"])
         stream = domain.stream_of(client_id)
         client = domain.Client.from_events(client_id, uow.load(stream))
-        if not client.registered or client.organisation_id != event.organisationid:
-            return
+        if not client.registered or (client.organisation_id, client.clinic_id) \
+                != (event.organisationid, event.clinicid):
+            return  # not this clinic's client (intake's record says where the client is)
         rule = self._rule_of(uow, client.organisation_id, client.clinic_id)
         new_events = domain.session_held(client, rule, event.data["session_number"],
                                          iso(utc_now()), event.id)

@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import func, or_, select
 
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.timeutil import iso
 
 from . import domain
@@ -36,6 +36,22 @@ class IntakeQueries:
         record = principal.require_visible(self._client_row(conn, client_id), "client")
         principal.require_own_record(client_id)
         return record
+
+    def reach_client(self, principal, client_id, named=()):
+        """Tenancy before anything else a request carries is looked at: 403 when it
+        names (`named`: [(organisation_id or clinic_id, value)]) an organisation or
+        clinic the token lacks, else 404 unless the stored client is within the
+        token's reach and in every clinic named."""
+        for name, value in named:
+            if name == "organisation_id" and value != principal.organisation_id:
+                raise Forbidden(f"not allowed to act in organisation {value!r}",
+                                {"organisation_id": ["not your organisation"]})
+            if name == "clinic_id":
+                principal.require_clinic(principal.organisation_id, value)
+        with self.store.read() as conn:
+            record = self._visible_client(conn, principal, client_id)
+        if any(name == "clinic_id" and value != record["clinic_id"] for name, value in named):
+            raise NotFound("client not found")
 
     def client(self, principal, client_id):
         with self.store.read() as conn:

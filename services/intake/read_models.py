@@ -285,9 +285,9 @@ def reassessment_due(conn, event):
     """One pending reassessment per instrument used in the client's open episode."""
     data = event.data
     client = conn.execute(select(clients).where(clients.c.client_id == data["client_id"])).first()
-    if client is None or client.organisation_id != event.organisationid \
-            or client.episode_status != "open":
-        return
+    if client is None or (client.organisation_id, client.clinic_id) \
+            != (event.organisationid, event.clinicid) or client.episode_status != "open":
+        return  # not this clinic's client (intake's record says where the client is)
     latest = conn.execute(
         select(assessments.c.assessment_id).where(assessments.c.client_id == data["client_id"])
         .order_by(assessments.c.sequence.desc()).limit(1)).scalar()

@@ -11,6 +11,13 @@ MAX_NAME = 200
 MAX_NO_CONTACT_REASON = 500
 
 
+class Scoped(Schema):
+    """A request about one client may name where it acts; the service has checked
+    these against the stored client before loading (services/intake/scope.py)."""
+    organisation_id = fields.String(load_default=None)
+    clinic_id = fields.String(load_default=None)
+
+
 class ContactSchema(Schema):
     email = fields.Email(load_default=None)
     phone = fields.String(load_default=None, validate=validate.Length(max=40))
@@ -68,37 +75,37 @@ class RegisterClientSchema(ClientDetailsSchema):
     contact = fields.Nested(ContactSchema, load_default=lambda: ContactSchema().load({}))
 
 
-class UpdateClientSchema(ClientDetailsSchema):
+class UpdateClientSchema(ClientDetailsSchema, Scoped):
     contact = fields.Nested(ContactChangeSchema)
 
 
-class ConsentSchema(Schema):
+class ConsentSchema(Scoped):
     kind = fields.String(required=True, validate=validate.OneOf(CONSENT_KINDS))
     document_version = fields.String(required=True, validate=validate.Length(min=1, max=40))
     given_at = fields.AwareDateTime(load_default=None)
 
 
-class RevokeConsentSchema(Schema):
+class RevokeConsentSchema(Scoped):
     revoked_at = fields.AwareDateTime(load_default=None)
 
 
-class DischargeSchema(Schema):
+class DischargeSchema(Scoped):
     reason = fields.String(required=True, validate=validate.OneOf(DISCHARGE_REASONS))
     discharged_at = fields.AwareDateTime(load_default=None)
 
 
-class OpenEpisodeSchema(Schema):
+class OpenEpisodeSchema(Scoped):
     opened_at = fields.AwareDateTime(load_default=None)
 
 
-class AssessClientSchema(Schema):
+class AssessClientSchema(Scoped):
     instrument = fields.String(required=True)
     # Items are checked one by one in the domain, so the error names the item.
     answers = fields.List(fields.Raw(allow_none=True), required=True)
     assessed_at = fields.AwareDateTime(load_default=None)
 
 
-class AcknowledgeRiskFlagSchema(Schema):
+class AcknowledgeRiskFlagSchema(Scoped):
     action_taken = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
@@ -163,7 +170,7 @@ class DateRangeQuery(Schema):
     instrument = fields.String(load_default=None)
 
 
-class TrajectoryQuery(Schema):
+class TrajectoryQuery(Scoped):
     episode_id = fields.UUID(load_default=None)
 
 

@@ -7,6 +7,7 @@ from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
 
 from .application import IntakeApplication
+from .scope import named_scope
 from .schemas import (
     AcknowledgeRiskFlagSchema, AssessClientSchema, ChartQuery, ClinicQuery, ConsentSchema,
     DateRangeQuery, DischargeSchema, InstrumentDefinitionSchema, InstrumentQuery,
@@ -18,6 +19,11 @@ class Service(CommonEndpoints):
     name = "intake"
     praxis = Praxis(IntakeApplication)
     verify = TokenVerifier()
+
+    def _reach(self, request, client_id):
+        """Tenancy first: for a client out of reach nothing else the request carries
+        is read (404, or 403 for a clinic it names that the token lacks)."""
+        self.praxis.reach_client(principal_of(request), client_id, named_scope(request))
 
     # -- clients -----------------------------------------------------------
     @http("POST", "/clients")
@@ -32,26 +38,31 @@ class Service(CommonEndpoints):
 
     @http("GET", "/clients/<uuid:client_id>")
     def get_client(self, request, client_id):
+        self._reach(request, client_id)
         return self.praxis.client(principal_of(request), client_id)
 
     @http("PATCH", "/clients/<uuid:client_id>")
     def update_client(self, request, client_id):
+        self._reach(request, client_id)
         command = load_body(request, UpdateClientSchema())
         return self.praxis.update_client(
             principal_of(request), correlation_of(request), client_id, command)
 
     @http("GET", "/clients/<uuid:client_id>/consents")
     def get_consents(self, request, client_id):
+        self._reach(request, client_id)
         return self.praxis.consents(principal_of(request), client_id)
 
     @http("POST", "/clients/<uuid:client_id>/consents")
     def give_consent(self, request, client_id):
+        self._reach(request, client_id)
         command = load_body(request, ConsentSchema())
         return 201, self.praxis.give_consent(
             principal_of(request), correlation_of(request), client_id, command)
 
     @http("POST", "/clients/<uuid:client_id>/consents/<kind>/revoke")
     def revoke_consent(self, request, client_id, kind):
+        self._reach(request, client_id)
         if kind not in CONSENT_KINDS:
             raise NotFound(f"no consent kind {kind!r}; one of {', '.join(CONSENT_KINDS)}")
         command = load_body(request, RevokeConsentSchema())
@@ -61,12 +72,14 @@ class Service(CommonEndpoints):
     # -- episodes of care --------------------------------------------------
     @http("POST", "/clients/<uuid:client_id>/episodes")
     def open_episode(self, request, client_id):
+        self._reach(request, client_id)
         command = load_body(request, OpenEpisodeSchema())
         return 201, self.praxis.open_episode(
             principal_of(request), correlation_of(request), client_id, command)
 
     @http("POST", "/clients/<uuid:client_id>/discharge")
     def discharge(self, request, client_id):
+        self._reach(request, client_id)
         command = load_body(request, DischargeSchema())
         return self.praxis.discharge(
             principal_of(request), correlation_of(request), client_id, command)
@@ -74,22 +87,26 @@ class Service(CommonEndpoints):
     # -- measurement -------------------------------------------------------
     @http("POST", "/clients/<uuid:client_id>/assessments")
     def assess_client(self, request, client_id):
+        self._reach(request, client_id)
         command = load_body(request, AssessClientSchema())
         return 201, self.praxis.assess_client(
             principal_of(request), correlation_of(request), client_id, command)
 
     @http("GET", "/clients/<uuid:client_id>/outcomes")
     def trajectory(self, request, client_id):
+        self._reach(request, client_id)
         return self.praxis.trajectory(principal_of(request), client_id,
                                       load_query(request, TrajectoryQuery()))
 
     @http("GET", "/clients/<uuid:client_id>/outcomes/<instrument>/chart")
     def chart(self, request, client_id, instrument):
+        self._reach(request, client_id)
         return self.praxis.chart(principal_of(request), client_id, instrument,
                                  load_query(request, ChartQuery()))
 
     @http("POST", "/clients/<uuid:client_id>/risk-flags/<uuid:flag_id>/acknowledge")
     def acknowledge_risk_flag(self, request, client_id, flag_id):
+        self._reach(request, client_id)
         command = load_body(request, AcknowledgeRiskFlagSchema())
         return self.praxis.acknowledge_risk_flag(
             principal_of(request), correlation_of(request), client_id, flag_id, command)
