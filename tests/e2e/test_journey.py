@@ -7,9 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
 
 from shared.envelope import Event
-from tests.support import publish_event, wait_until
+from tests.support import publish_event, token, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -169,3 +170,46 @@ def test_journey(praxis):
         assert metric(api, "praxis_events_dead_lettered_total") == 0
         wait_until(lambda: metric(api, "praxis_outbox_backlog_events", service=service) == 0,
                    message=f"{service} outbox drained")
+
+    # The audit trail: one row per request, so one per read of the client made
+    # here (each under its own correlation id), the held sessions' rows with
+    # their events, ids only, every chain intact, and a tampered row caught.
+    reads = {"intake": f"/clients/{client_id}", "notes": f"/clients/{client_id}/chart",
+             "billing": f"/clients/{client_id}/balance"}
+    for service, path in reads.items():
+        for n in range(2):
+            response = praxis.api(service).get(
+                path, headers={"X-Correlation-Id": f"journey-read-{service}-{n}"})
+            assert response.status_code == 200, response.text
+    officer = token(role="privacy_officer", clinics=["*"], user="officer-1")
+    report = praxis.cli("audit-report", "--client-id", client_id, "--token", officer)
+    assert report.returncode == 0, report.stderr
+    rows = json.loads(report.stdout)["accesses"]
+    assert {r["service"] for r in rows} == {"intake", "scheduling", "notes", "billing"}
+    assert [r["recorded_at"] for r in rows] == sorted(r["recorded_at"] for r in rows)
+    for service in reads:
+        for n in range(2):
+            (row,) = [r for r in rows if r["correlation_id"] == f"journey-read-{service}-{n}"]
+            assert (row["service"], row["action"], row["outcome"], row["user_id"]) == (
+                service, "read", "allowed", "user-1")
+    for n in range(4):
+        (row,) = [r for r in rows if r["correlation_id"] == f"journey-held-{n}"]
+        assert (row["service"], row["action"], row["outcome"]) == (
+            "scheduling", "change", "allowed")
+    assert "Lovelace" not in report.stdout and "example.org" not in report.stdout
+    exported = praxis.cli("audit-report", "--client-id", client_id, "--format", "csv",
+                          "--token", officer)
+    assert exported.returncode == 0 and len(exported.stdout.splitlines()) == len(rows) + 1
+
+    verified = praxis.cli("audit-verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.count("chain intact") == 4
+    engine = create_engine(praxis.env["PRAXIS_NOTES_DATABASE_URL"])
+    with engine.begin() as conn:
+        seq = conn.execute(text("UPDATE audit_trail SET user_id = 'someone-else' "
+                                "WHERE correlation_id = 'journey-read-notes-0' RETURNING seq")
+                           ).scalar_one()
+    engine.dispose()
+    verified = praxis.cli("audit-verify")
+    assert verified.returncode == 1 and f"notes: row {seq}: " in verified.stdout
+    assert verified.stdout.count("chain intact") == 3
