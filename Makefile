@@ -74,3 +74,19 @@ catalogue: $(STAMP)
 ## Offline checks of deploy/: manifests, CRDs, image definition, alerts, dashboards, live Prometheus
 deploy-check: $(STAMP)
 	$(BIN)/python -m pytest tests/deploy
+
+.PHONY: audit-verify audit-report
+FORMAT ?= json
+
+## Walk every service's audit trail hash chain; non-zero naming the first bad row
+audit-verify: $(STAMP)
+	$(BIN)/python -m shared.cli audit-verify
+
+## Who looked at a client, or what a user looked at, across the four services:
+## make -s audit-report CLIENT_ID=... (or AUDIT_USER=...) [FROM=... TO=...] [FORMAT=csv]
+## (token: $$PRAXIS_TOKEN, else a local privacy_officer one)
+audit-report: $(STAMP)
+	@PRAXIS_TOKEN="$${PRAXIS_TOKEN:-$$($(BIN)/python -m shared.cli token --role privacy_officer --org $(ORG) --clinic '*')}" \
+	$(BIN)/python -m shared.cli audit-report --format $(FORMAT) \
+	  $(if $(CLIENT_ID),--client-id '$(CLIENT_ID)') $(if $(AUDIT_USER),--user-id '$(AUDIT_USER)') \
+	  $(if $(FROM),--from '$(FROM)') $(if $(TO),--to '$(TO)')
