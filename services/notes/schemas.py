@@ -102,6 +102,7 @@ class PsychotherapyNoteRevisionSchema(Schema):
 
 class PsychotherapyNotesQuery(Schema):
     client_id = fields.UUID(load_default=None)
+    clinic_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
 
 
 class HomeworkSchema(Schema):

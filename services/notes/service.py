@@ -124,7 +124,8 @@ class Service(CommonEndpoints):
     @http("GET", "/psychotherapy-notes")
     def list_psychotherapy_notes(self, request):
         query = load_query(request, schemas.PsychotherapyNotesQuery())
-        return self.praxis.psychotherapy_notes(principal_of(request), query["client_id"])
+        return self.praxis.psychotherapy_notes(principal_of(request), query["client_id"],
+                                               query["clinic_id"])
 
     @http("GET", "/psychotherapy-notes/<uuid:note_id>")
     def get_psychotherapy_note(self, request, note_id):

@@ -86,12 +86,17 @@ class ProgressNoteUseCases:
     # -- supervision and deadlines -------------------------------------------------------
     def set_supervision(self, principal, correlation_id, clinician_id, command):
         principal.require_role("admin")
-        clinic_id = command.get("clinic_id") or _single_clinic(principal)
-        principal.require_clinic(principal.organisation_id, clinic_id)
-        context = Context(principal.organisation_id, clinic_id, correlation_id,
-                          actor=principal.user_id)
+        if command.get("clinic_id") is not None:
+            principal.require_clinic(principal.organisation_id, command["clinic_id"])
         stream = note_rules.supervision_stream_of(principal.organisation_id, clinician_id)
         with self.store.unit_of_work() as uow:
+            stored = _supervision_row(uow.conn, principal.organisation_id, clinician_id)
+            if stored is not None:
+                principal.require_visible(stored, "supervision")
+            clinic_id = (command.get("clinic_id") or (stored and stored["clinic_id"])
+                         or _single_clinic(principal))
+            context = Context(principal.organisation_id, clinic_id, correlation_id,
+                              actor=principal.user_id)
             current = note_rules.Supervision.from_events(clinician_id, uow.load(stream))
             new_events = note_rules.set_supervision(
                 current, command["pre_licensed"], command.get("supervisor_id"),
@@ -102,14 +107,13 @@ class ProgressNoteUseCases:
     def supervision(self, principal, clinician_id):
         principal.require_role(*CLINICAL_ROLES)
         with self.store.read() as conn:
-            row = conn.execute(select(clinician_supervision).where(
-                clinician_supervision.c.organisation_id == principal.organisation_id,
-                clinician_supervision.c.clinician_id == clinician_id)).first()
+            row = _supervision_row(conn, principal.organisation_id, clinician_id)
         if row is None:
             return {"clinician_id": clinician_id, "pre_licensed": False, "supervisor_id": None}
-        return {"clinician_id": clinician_id, "pre_licensed": row.pre_licensed,
-                "supervisor_id": row.supervisor_id, "set_by": row.set_by,
-                "set_at": iso(row.set_at)}
+        principal.require_visible(row, "supervision")
+        return {"clinician_id": clinician_id, "pre_licensed": row["pre_licensed"],
+                "supervisor_id": row["supervisor_id"], "set_by": row["set_by"],
+                "set_at": iso(row["set_at"])}
 
     def set_note_deadline(self, principal, correlation_id, clinic_id, command):
         principal.require_role("admin")
@@ -169,13 +173,20 @@ class ProgressNoteUseCases:
             raise Forbidden("a clinician sees their own notes due")
         now = now or utc_now()
         with self.store.read() as conn:
+            clinics = principal.clinic_filter()
+            # The name only from the client's own row, in the caller's reach: a note
+            # naming another tenant's client id shows no name.
+            same_client = ((clients.c.client_id == progress_notes.c.client_id)
+                           & (clients.c.organisation_id == progress_notes.c.organisation_id))
+            if clinics is not None:
+                same_client = same_client & clients.c.clinic_id.in_(clinics)
+
             def query(*where):
                 statement = (select(progress_notes, clients.c.name.label("client_name"))
-                             .outerjoin(clients, clients.c.client_id == progress_notes.c.client_id)
+                             .outerjoin(clients, same_client)
                              .where(progress_notes.c.organisation_id == principal.organisation_id,
                                     *where)
                              .order_by(progress_notes.c.session_start, progress_notes.c.note_id))
-                clinics = principal.clinic_filter()
                 if clinics is not None:
                     statement = statement.where(progress_notes.c.clinic_id.in_(clinics))
                 return [r._asdict() for r in conn.execute(statement)]
@@ -225,6 +236,14 @@ def note_deadlines_of(conn, rows):
             "deadline_hours": hours[key],
             "due_at": iso(note_rules.due_at(iso(row["session_start"]), hours[key]))}
     return deadlines
+
+
+def _supervision_row(conn, organisation_id, clinician_id):
+    """The clinician's supervision as stored, with the clinic it was set in."""
+    row = conn.execute(select(clinician_supervision).where(
+        clinician_supervision.c.organisation_id == organisation_id,
+        clinician_supervision.c.clinician_id == clinician_id)).first()
+    return row._asdict() if row else None
 
 
 def _single_clinic(principal):

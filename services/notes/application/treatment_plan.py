@@ -64,11 +64,12 @@ class TreatmentPlanUseCases:
 
         def decide(plan, uow, record):
             if appointment_id is not None:
-                held = uow.conn.execute(select(chart_sessions.c.appointment_id).where(
+                held = uow.conn.execute(select(chart_sessions).where(
                     chart_sessions.c.appointment_id == appointment_id,
                     chart_sessions.c.client_id == record["client_id"],
                     chart_sessions.c.organisation_id == record["organisation_id"])).first()
-                if held is None:
+                # A session held at a clinic the caller lacks reads as no session at all.
+                if held is None or not principal.sees(held.organisation_id, held.clinic_id):
                     raise InvalidInput("no such session", {"appointment_id": [
                         "no session held with this client has this id"]})
             return plan_rules.rate_goal(plan, str(goal_id), command["level"], appointment_id,

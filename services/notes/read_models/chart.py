@@ -4,8 +4,10 @@ Foreign events may arrive in any order (a SessionHeld before the client's
 ClientRegistered), so chart rows are keyed by client_id alone and carry the
 tenancy of their own envelope; the chart joins them to `clients` when read.
 Every handler replaces its row by id, so applying an event twice is harmless.
+A client's row keeps the tenancy of its registration: an event of another
+organisation or clinic naming the same client id never changes it.
 """
-from sqlalchemy import Column, DateTime, Integer, String, Table
+from sqlalchemy import Column, DateTime, Integer, String, Table, select
 
 from shared.timeutil import parse_time
 
@@ -45,9 +47,21 @@ chart_sessions = Table(
     Column("session_number", Integer, nullable=False),
 )
 
+def _of_tenancy(event):
+    """The client's row, only if it is of this event's organisation and clinic."""
+    return ((clients.c.client_id == event.data["client_id"])
+            & (clients.c.organisation_id == event.organisationid)
+            & (clients.c.clinic_id == event.clinicid))
+
+
 @projection.on("ClientRegistered")
 def client_registered(conn, event):
     data = event.data
+    known = conn.execute(select(clients.c.client_id).where(
+        clients.c.client_id == data["client_id"])).first()
+    if known is not None and conn.execute(select(clients.c.client_id)
+                                          .where(_of_tenancy(event))).first() is None:
+        return  # the same id from another tenant never moves the stored record
     _replace(conn, clients, "client_id", dict(
         client_id=data["client_id"], organisation_id=event.organisationid,
         clinic_id=event.clinicid, name=data["name"]))
@@ -78,5 +92,4 @@ def session_held(conn, event):
 def client_details_updated(conn, event):
     name = event.data["changes"].get("name")
     if isinstance(name, str) and name:
-        conn.execute(clients.update().where(clients.c.client_id == event.data["client_id"])
-                     .values(name=name))
+        conn.execute(clients.update().where(_of_tenancy(event)).values(name=name))
