@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import jwt
 
+from . import audit
 from .errors import Forbidden, NotFound, PraxisError, Unauthorized
 
 ALGORITHM = "HS256"
@@ -65,6 +66,8 @@ class Principal:
         """For a record read by id: another tenant's record does not exist for you."""
         if record is None or not self.sees(record["organisation_id"], record["clinic_id"]):
             raise NotFound(f"{what} not found")
+        # Every load by id passes here: the request's audit row names the client.
+        audit.touching(record.get("client_id"), record["clinic_id"])
         return record
 
     def require_own_record(self, client_id):

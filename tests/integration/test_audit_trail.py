@@ -213,8 +213,8 @@ def test_one_row_per_request_with_ids_only(intake, database_url, amqp_uri):
                        headers={"X-Correlation-Id": f"read-{n}"}).status_code == 200
     for n in range(3):
         (row,) = rows_of(intake, correlation_id=f"read-{n}")
-        assert (row["client_id"], row["action"], row["outcome"], row["status"]) == (
-            client_id, "read", "allowed", 200)
+        assert (row["client_id"], row["clinic_id"], row["action"], row["outcome"],
+                row["status"]) == (client_id, "clinic-1", "read", "allowed", 200)
         assert row["route"] == "GET /clients/<uuid:client_id>"
 
     # Refused and failed requests leave a row too; a failed change leaves no events.
@@ -322,6 +322,9 @@ def test_the_privacy_officer_asks_who_looked_and_what_a_user_looked_at(intake):
     stranger = token(role="privacy_officer", org="org-2", clinics=["*"])
     assert api.get("/audit/accesses", params={"client_id": client_id},
                    bearer=stranger).json()["accesses"] == []
+    clinic_officer = token(role="privacy_officer", clinics=["clinic-1"])
+    assert len(api.get("/audit/accesses", params={"client_id": client_id},
+                       bearer=clinic_officer).json()["accesses"]) == 4
     other_clinic = token(role="privacy_officer", clinics=["clinic-2"])
     assert api.get("/audit/accesses", params={"client_id": client_id},
                    bearer=other_clinic).json()["accesses"] == []
