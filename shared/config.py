@@ -8,7 +8,7 @@
 | PRAXIS_DATA_DIR | ./var |
 | PRAXIS_<SERVICE>_PORT | intake 8001, scheduling 8002, notes 8003, billing 8004 |
 | PRAXIS_HOST | 127.0.0.1 (0.0.0.0 in a container) |
-| PRAXIS_TOKEN_SECRET | the built-in development secret; required outside development (signs calendar-feed links, and bearer tokens when no issuer is set) |
+| PRAXIS_TOKEN_SECRET | the built-in development secret; required outside development (signs bearer tokens when no issuer is set) |
 | PRAXIS_OIDC_ISSUER | unset: HS256 tokens from PRAXIS_TOKEN_SECRET; set: only this provider's tokens |
 | PRAXIS_OIDC_AUDIENCE | required with an issuer: the `aud` Praxis's tokens carry |
 | PRAXIS_OIDC_CLAIM_USER | sub |
@@ -21,6 +21,7 @@
 | PRAXIS_MAX_ATTEMPTS | 5 deliveries of an event before it is dead-lettered |
 | PRAXIS_RETRY_DELAY_MS | 1000 between deliveries |
 | PRAXIS_MAX_WORKERS | 10 concurrent workers (also the consumer prefetch) |
+| PRAXIS_CALENDAR_FEED_DAYS | 90 days a calendar feed (scheduling) lives unless revoked |
 
 A claim name is looked up as is, then as a dotted path (`realm_access.roles`).
 """
@@ -58,6 +59,7 @@ class Settings:
     oidc_claims: dict = field(default_factory=lambda: dict(DEFAULT_CLAIMS))
     oidc_jwks_min_refresh_seconds: float = 60.0
     oidc_leeway_seconds: int = 30
+    calendar_feed_days: int = 90
 
     @property
     def base_url(self):
@@ -88,6 +90,7 @@ def load(service, env=None):
                      for name, default in DEFAULT_CLAIMS.items()},
         oidc_jwks_min_refresh_seconds=float(env.get("PRAXIS_OIDC_JWKS_MIN_REFRESH_SECONDS", 60)),
         oidc_leeway_seconds=int(env.get("PRAXIS_OIDC_LEEWAY_SECONDS", 30)),
+        calendar_feed_days=int(env.get("PRAXIS_CALENDAR_FEED_DAYS", 90)),
     )
 
 
@@ -102,7 +105,7 @@ def check(settings):
         raise ConfigError(
             "PRAXIS_TOKEN_SECRET is unset or the built-in development secret, with which "
             "anyone can sign an admin token for any organisation. Set PRAXIS_TOKEN_SECRET to "
-            "a long random secret of your own (it signs calendar-feed links) and "
+            "a long random secret of your own and "
             "PRAXIS_OIDC_ISSUER and PRAXIS_OIDC_AUDIENCE to sign in with your identity "
             "provider; or, on a developer machine only, PRAXIS_ENV=development.")
     issuer = settings.oidc_issuer
@@ -142,4 +145,5 @@ def nameko_config(settings):
             "leeway_seconds": settings.oidc_leeway_seconds},
         "PRAXIS_MAX_ATTEMPTS": settings.max_attempts,
         "PRAXIS_RETRY_DELAY_MS": settings.retry_delay_ms,
+        "PRAXIS_CALENDAR_FEED_DAYS": settings.calendar_feed_days,
     }

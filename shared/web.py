@@ -23,6 +23,18 @@ from .logs import log_context
 
 log = logging.getLogger(__name__)
 
+
+class _NoAccessLines(logging.Filter):
+    """The WSGI server's own access line logs the raw request line: paths carry
+    client ids and a calendar feed's query its secret. The request line below
+    (route template, status, time) replaces it."""
+
+    def filter(self, record):
+        return record.levelno > logging.INFO
+
+
+logging.getLogger("nameko.web.server").addFilter(_NoAccessLines())
+
 PRINCIPAL = "praxis.principal"
 CORRELATION = "praxis.correlation_id"
 AUDIT = "praxis.audit_access"

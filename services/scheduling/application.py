@@ -15,17 +15,19 @@ from sqlalchemy import select
 from shared import metrics
 from shared.application import Application
 from shared.envelope import Context
-from shared.errors import ConcurrencyError, Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import ConcurrencyError, Conflict, Forbidden, InvalidInput, NotFound, \
+    Unauthorized
 from shared.store import events_table
 from shared.timeutil import iso, parse_time, utc_now
 
 from . import calendar_feed, domain, views
 from .domain import appointments as booking
 from .domain import cadence as rules
+from .domain import feeds
 from .domain import calendar as settings_rules
 from .domain import series as recurrence
 from .read_models import aware, calendar as calendar_models, cadence as cadence_models, \
-    clients as client_models, projection
+    clients as client_models, feeds as feed_models, projection
 from .read_models.calendar import appointments, rooms
 
 STAFF = ("admin", "clinician", "front_desk")
@@ -703,9 +705,77 @@ class SchedulingApplication(Application):
         return {"clinic_id": clinic_id, "overdue_after_days": overdue_after_days,
                 "due": due, "overdue": overdue}
 
-    def calendar_feed(self, organisation_id, clinic_ids, clinician_id, now=None):
-        """The .ics of a clinician's appointments at the clinics the feed token names."""
+    # -- calendar feeds ------------------------------------------------------------
+    def _feed_owner(self, principal, clinician_id):
+        """The clinician's profile, for the clinician themself or an admin: 404 for a
+        clinician the token cannot see, 403 for anybody else."""
+        principal.require_role("admin", "clinician")
+        profile = self.clinician(principal, clinician_id)
+        feeds.require_may_manage(principal.role, principal.user_id, clinician_id)
+        return profile
+
+    def issue_calendar_feed(self, principal, correlation_id, clinician_id,
+                            days=feeds.DEFAULT_LIFETIME_DAYS, now=None):
+        """A new feed: its secret is in this answer and nowhere else, ever."""
+        profile = self._feed_owner(principal, clinician_id)
         now = now or utc_now()
+        organisation_id = principal.organisation_id
+        clinic_id = next(c for c in profile["clinic_ids"]
+                         if principal.sees(organisation_id, c))
+        feed_id, secret = str(uuid.uuid4()), feeds.new_secret()
+        new_events = feeds.issue(feed_id, secret, clinician_id, principal.clinic_ids,
+                                 principal.user_id, now, days)
+        context = Context(organisation_id, clinic_id, correlation_id, actor=principal.user_id)
+        with self.store.unit_of_work() as uow:
+            uow.append(feeds.feed_stream(feed_id), 0, context, new_events)
+            record = feed_models.feed_row(uow.conn, feed_id)
+        return {**views.calendar_feed(record, now), "feed_token": secret,
+                "path": f"/clinicians/{clinician_id}/calendar.ics?feed_token={secret}"}
+
+    def calendar_feeds(self, principal, clinician_id, now=None):
+        self._feed_owner(principal, clinician_id)
+        now = now or utc_now()
+        with self.store.read() as conn:
+            rows = feed_models.clinician_feeds(conn, principal.organisation_id, clinician_id)
+        return {"clinician_id": clinician_id,
+                "feeds": [views.calendar_feed(r, now) for r in rows]}
+
+    def revoke_calendar_feed(self, principal, correlation_id, clinician_id, feed_id,
+                             now=None):
+        self._feed_owner(principal, clinician_id)
+        now = now or utc_now()
+        with self.store.unit_of_work() as uow:
+            record = feed_models.feed_row(uow.conn, feed_id)
+            if record is None or (record["organisation_id"], record["clinician_id"]) \
+                    != (principal.organisation_id, clinician_id):
+                raise NotFound("calendar feed not found")
+            stream = feeds.feed_stream(feed_id)
+            feed = feeds.Feed.from_events(feed_id, uow.load(stream))
+            context = Context(record["organisation_id"], record["clinic_id"], correlation_id,
+                              actor=principal.user_id)
+            uow.append(stream, feed.version, context,
+                       feeds.revoke(feed, principal.user_id, now))
+            record = feed_models.feed_row(uow.conn, feed_id)
+        return views.calendar_feed(record, now)
+
+    def calendar_ics(self, secret, clinician_id, now=None):
+        """The .ics the feed's secret opens: the clinician's appointments at the
+        clinics stored with the feed, in the feed's organisation."""
+        now = now or utc_now()
+        if not secret:
+            raise Unauthorized("missing feed_token (POST /clinicians/{id}/calendar-feeds "
+                               "issues a feed's URL)")
+        with self.store.read() as conn:
+            record = feed_models.feed_by_digest(conn, feeds.digest(secret))
+        feeds.require_usable(record and feeds.Feed(
+            record["feed_id"], clinician_id=record["clinician_id"],
+            expires_at=aware(record["expires_at"]), revoked_at=aware(record["revoked_at"])),
+            clinician_id, now)
+        return self._feed_calendar(record["organisation_id"], record["clinic_ids"],
+                                   clinician_id, now)
+
+    def _feed_calendar(self, organisation_id, clinic_ids, clinician_id, now):
+        """The .ics of a clinician's appointments at those clinics ("*": all)."""
         with self.store.read() as conn:
             query = select(appointments).where(
                 appointments.c.organisation_id == organisation_id,

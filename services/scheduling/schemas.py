@@ -6,7 +6,7 @@ domain documents, so earlier requests stay valid.
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
 from .domain import appointments as booking
-from .domain import cadence
+from .domain import cadence, feeds
 from .domain import calendar as settings
 from .domain import series as recurrence
 
@@ -135,3 +135,9 @@ class ReassessmentsQuery(Schema):
 
 class FeedQuery(Schema):
     feed_token = fields.String(load_default=None)
+
+
+class IssueFeedSchema(Schema):
+    # Absent: PRAXIS_CALENDAR_FEED_DAYS (90 by default).
+    expires_in_days = fields.Integer(strict=True, validate=validate.Range(
+        min=1, max=feeds.MAX_LIFETIME_DAYS))

@@ -10,40 +10,32 @@ from shared.consumer import event_handler
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
 
-from . import feed_tokens
 from .application import SchedulingApplication, monday_of
+from .domain import feeds
 from .schemas import (
     BookAppointmentSchema, BookSeriesSchema, CalendarQuery, CancelSchema, ClinicianProfileSchema,
     ClinicSchema, DateRangeQuery, EndSeriesSchema, FeedQuery, HoldSessionSchema,
-    OccupancyQuery, ReassessmentPolicySchema, ReassessmentsQuery, RescheduleSchema, RoomSchema,
+    IssueFeedSchema, OccupancyQuery, ReassessmentPolicySchema, ReassessmentsQuery,
+    RescheduleSchema, RoomSchema,
 )
 
 log = logging.getLogger(__name__)
 REASSESSMENT_CHECK_SECONDS = 60
 
 
-class FeedTokens(DependencyProvider):
-    """Issues and checks calendar-feed tokens with the service's token secret."""
-
-    class _Bound:
-        def __init__(self, secret):
-            self.secret = secret
-
-        def issue(self, principal, clinician_id):
-            return feed_tokens.issue(self.secret, principal, clinician_id)
-
-        def verify(self, token, clinician_id):
-            return feed_tokens.verify(self.secret, token, clinician_id)
+class FeedLifetime(DependencyProvider):
+    """How many days a new calendar feed lives (PRAXIS_CALENDAR_FEED_DAYS)."""
 
     def get_dependency(self, worker_ctx):
-        return self._Bound(self.container.config["PRAXIS_TOKEN_SECRET"])
+        return self.container.config.get("PRAXIS_CALENDAR_FEED_DAYS",
+                                         feeds.DEFAULT_LIFETIME_DAYS)
 
 
 class Service(CommonEndpoints):
     name = "scheduling"
     praxis = Praxis(SchedulingApplication)
     verify = TokenVerifier()
-    feeds = FeedTokens()
+    feed_days = FeedLifetime()
 
     # -- clinics, rooms, clinicians ---------------------------------------------
     @http("GET", "/clinics/<clinic_id>")
@@ -93,21 +85,29 @@ class Service(CommonEndpoints):
                                               query.get("clinic_id"),
                                               query["include_cancelled"])
 
-    @http("POST", "/clinicians/<clinician_id>/calendar-feed")
+    @http("POST", "/clinicians/<clinician_id>/calendar-feeds", resource="calendar",
+          action="issue_feed")
     def issue_calendar_feed(self, request, clinician_id):
-        principal = principal_of(request)
-        principal.require_role("admin", "clinician")
-        self.praxis.clinician(principal, clinician_id)  # 404 unless visible
-        token, expires = self.feeds.issue(principal, clinician_id)
-        return 201, {"clinician_id": clinician_id, "feed_token": token,
-                     "path": f"/clinicians/{clinician_id}/calendar.ics?feed_token={token}",
-                     "expires_at": expires}
+        command = load_body(request, IssueFeedSchema()) if request.get_data() else {}
+        return 201, self.praxis.issue_calendar_feed(
+            principal_of(request), correlation_of(request), clinician_id,
+            command.get("expires_in_days", self.feed_days))
+
+    @http("GET", "/clinicians/<clinician_id>/calendar-feeds", resource="calendar")
+    def calendar_feeds(self, request, clinician_id):
+        return self.praxis.calendar_feeds(principal_of(request), clinician_id)
+
+    @http("DELETE", "/clinicians/<clinician_id>/calendar-feeds/<uuid:feed_id>",
+          resource="calendar", action="issue_feed")
+    def revoke_calendar_feed(self, request, clinician_id, feed_id):
+        return self.praxis.revoke_calendar_feed(principal_of(request), correlation_of(request),
+                                                clinician_id, str(feed_id))
 
     @http("GET", "/clinicians/<clinician_id>/calendar.ics", public=True)
     def calendar_ics(self, request, clinician_id):
+        # The secret rides in the query: the request log names the route template only.
         query = load_query(request, FeedQuery())
-        organisation_id, clinic_ids = self.feeds.verify(query["feed_token"], clinician_id)
-        body = self.praxis.calendar_feed(organisation_id, clinic_ids, clinician_id)
+        body = self.praxis.calendar_ics(query["feed_token"], clinician_id)
         return Response(body, mimetype="text/calendar",
                         headers={"Content-Disposition":
                                  f'inline; filename="{clinician_id}.ics"',

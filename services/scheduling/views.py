@@ -2,6 +2,7 @@
 the clinic's wall-clock time with its offset."""
 from shared.timeutil import iso
 
+from .domain import feeds
 from .read_models import aware
 
 
@@ -76,3 +77,14 @@ def attendance(counts):
     return {**counts, "settled": settled,
             "rates": {k: rate(counts[k], settled)
                       for k in ("held", "cancelled", "late_cancelled", "no_show")}}
+
+
+def calendar_feed(record, now):
+    """A feed as its owner sees it: never its secret, nor the secret's digest."""
+    return {"feed_id": record["feed_id"], "clinician_id": record["clinician_id"],
+            "organisation_id": record["organisation_id"], "clinic_ids": record["clinic_ids"],
+            "issued_by": record["issued_by"], "issued_at": _time(record["issued_at"]),
+            "expires_at": _time(record["expires_at"]),
+            "revoked_by": record["revoked_by"], "revoked_at": _time(record["revoked_at"]),
+            "status": feeds.status(aware(record["expires_at"]), aware(record["revoked_at"]),
+                                   now)}

@@ -172,3 +172,26 @@ class AppointmentSeriesEndedV1(Schema):
     effective_from = fields.DateTime(required=True)
     reason = fields.String(allow_none=True, required=True)
     ended_at = fields.DateTime(required=True)
+
+
+# -- calendar feeds: kept inside scheduling, never published -----------------------
+@catalogue.event(SERVICE, "CalendarFeedIssued", 1,
+                 "A clinician's calendar feed was issued (stream calendar-feed-<feed_id>); "
+                 "only the SHA-256 of its secret is kept.", private=True)
+class CalendarFeedIssuedV1(Schema):
+    feed_id = fields.UUID(required=True)
+    clinician_id = fields.String(required=True)
+    token_sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    clinic_ids = fields.List(fields.String(), required=True)  # what the feed shows ("*")
+    issued_by = fields.String(required=True)
+    issued_at = fields.DateTime(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "CalendarFeedRevoked", 1,
+                 "A calendar feed was revoked: its URL opens nothing any more.", private=True)
+class CalendarFeedRevokedV1(Schema):
+    feed_id = fields.UUID(required=True)
+    clinician_id = fields.String(required=True)
+    revoked_by = fields.String(required=True)
+    revoked_at = fields.DateTime(required=True)

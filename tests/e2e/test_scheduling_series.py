@@ -104,9 +104,11 @@ def test_weekly_series_through_a_reassessment(praxis):
     assert report["clinic"]["held"] == 4 and report["clinic"]["rates"]["held"] == 1.0
 
     # The clinician's calendar feed: the series, no client name.
-    issued = scheduling.post(f"/clinicians/{CLINICIAN}/calendar-feed").json()
+    issued = scheduling.post(f"/clinicians/{CLINICIAN}/calendar-feeds").json()
     ics = scheduling.get(issued["path"], bearer="")
     assert ics.status_code == 200, ics.text
+    # The feed's secret rides in its URL, yet the process log never names it.
+    assert issued["feed_token"] not in (praxis.log_dir / "scheduling.log").read_text()
     events = Calendar.from_ical(ics.content).walk("VEVENT")
     assert {str(e["uid"]) for e in events} == {f"{a['appointment_id']}@praxis"
                                                for a in occurrences}

@@ -178,7 +178,7 @@ def test_held_checked_in_and_no_show_appointments_still_occupy_their_slot(schedu
     booked(scheduling, cy, iso(start), override_working_hours=True)
 
     # The clinician's feed shows one appointment per slot.
-    feed_token = api.post("/clinicians/dr-1/calendar-feed").json()["feed_token"]
+    feed_token = api.post("/clinicians/dr-1/calendar-feeds", bearer=ADMIN).json()["feed_token"]
     ics = Calendar.from_ical(api.get("/clinicians/dr-1/calendar.ics",
                                      params={"feed_token": feed_token}, bearer="").content)
     starts = [e.decoded("dtstart") for e in ics.walk("VEVENT")
@@ -443,13 +443,13 @@ def test_the_ics_feed_has_its_own_token_and_no_names_unless_allowed(scheduling):
                      override_working_hours=True)
     api.post(f"/appointments/{dropped['appointment_id']}/cancel", {"cancelled_by": "client"})
 
-    issued = api.post("/clinicians/dr-1/calendar-feed")
+    issued = api.post("/clinicians/dr-1/calendar-feeds", bearer=token(user="dr-1"))
     assert issued.status_code == 201, issued.text
     feed_token = issued.json()["feed_token"]
     assert issued.json()["path"].endswith(f"feed_token={feed_token}")
-    assert api.post("/clinicians/dr-1/calendar-feed",
+    assert api.post("/clinicians/dr-1/calendar-feeds",
                     bearer=token(role="front_desk")).status_code == 403
-    assert api.post("/clinicians/nobody/calendar-feed").status_code == 404
+    assert api.post("/clinicians/nobody/calendar-feeds", bearer=ADMIN).status_code == 404
 
     response = api.get("/clinicians/dr-1/calendar.ics", params={"feed_token": feed_token},
                        bearer="")

@@ -46,7 +46,9 @@ def records_of(running, org, clinic, bearer):
     series = created(api.post("/series", {**body, "start": iso(start + timedelta(days=1)),
                                           "frequency": "weekly", "count": 2},
                               bearer=bearer))
+    feed = created(api.post("/clinicians/dr-b/calendar-feeds", bearer=bearer))
     return {"client_id": client_id, "clinician_id": "dr-b", "start": start,
+            "feed_id": feed["feed_id"],
             "appointment_id": appointment["appointment_id"],
             "series_id": series["series_id"]}
 
@@ -71,7 +73,9 @@ def reads_and_changes(b):
         ("GET", "/clinicians/dr-b", None),
         ("GET", f"/clinicians/dr-b/day?date={day}", None),
         ("GET", f"/clinicians/dr-b/week?date={day}", None),
-        ("POST", "/clinicians/dr-b/calendar-feed", None),
+        ("POST", "/clinicians/dr-b/calendar-feeds", None),
+        ("GET", "/clinicians/dr-b/calendar-feeds", None),
+        ("DELETE", f"/clinicians/dr-b/calendar-feeds/{b['feed_id']}", None),
     ]
 
 

@@ -4,6 +4,7 @@
   calendars that may show them, their episodes of care.
 - calendar: clinics, rooms, clinicians, appointments and series.
 - cadence: assessments, reassessment policies and the cycles already due.
+- feeds: calendar feeds (the digest of each secret, expiry, revocation).
 """
 from .base import aware, metadata, projection  # noqa: F401
-from . import cadence, calendar, clients  # noqa: F401,E402
+from . import cadence, calendar, clients, feeds  # noqa: F401,E402
