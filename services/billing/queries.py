@@ -7,7 +7,9 @@ from sqlalchemy import select
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.timeutil import iso, utc_now
 
+from .domain import BillingPolicy
 from .domain import superbill as superbills
+from .domain.codes import place_and_modifiers
 from .read_models import (billing_clients, billing_policies, billing_profiles, charges,
                           client_balances, collections, diagnoses, fee_schedule_versions,
                           fee_schedules, invoice_lines, invoices, ledger_entries, payments,
@@ -156,7 +158,6 @@ class BillingQueries:
                               "effective_from": _day(v.effective_from)} for v in versions]}
 
     def policy(self, principal, clinic_id):
-        from .domain import BillingPolicy
         principal.require_role(*READ_ROLES)
         check_clinic_id(clinic_id)
         principal.require_clinic(principal.organisation_id, clinic_id)
@@ -406,7 +407,9 @@ class BillingQueries:
                 charges.c.clinic_id == clinic_id, charges.c.billable.is_(True),
                 charges.c.status == "ready", charges.c.kind.in_(("session", "assessment")),
                 charges.c.service_date >= start, charges.c.service_date <= end)
-                .order_by(charges.c.service_date, charges.c.charge_id)).all()
+                # a day's session before its instruments ("session" > "assessment")
+                .order_by(charges.c.service_date, charges.c.kind.desc(),
+                          charges.c.charge_id)).all()
             invoice_ids = sorted({r.invoice_id for r in rows if r.invoice_id})
             paid = {r.invoice_id: r.paid_minor for r in conn.execute(
                 select(invoices.c.invoice_id, invoices.c.paid_minor).where(
@@ -414,6 +417,9 @@ class BillingQueries:
                     invoices.c.clinic_id == clinic_id,
                     invoices.c.invoice_id.in_(invoice_ids),
                     invoices.c.status != "void")).all()}
+            policy = conn.execute(select(billing_policies.c.policy).where(
+                billing_policies.c.organisation_id == organisation_id,
+                billing_policies.c.clinic_id == clinic_id)).scalar()
             received = sum(p.amount_minor for p in conn.execute(select(payments).where(
                 payments.c.client_id == client_id,
                 payments.c.organisation_id == organisation_id, payments.c.clinic_id == clinic_id,
@@ -425,7 +431,8 @@ class BillingQueries:
                            {"provider": ["missing"]})
         services = []
         for row in rows:
-            clinician = profiles.get(row.clinician_id or "")
+            # no clinician (an instrument's 96127): the billing provider renders it
+            clinician = profiles.get(row.clinician_id) if row.clinician_id else None
             for line in json.loads(row.lines):
                 services.append({
                     "date": row.service_date.isoformat(), "code": line["code"],
@@ -436,12 +443,17 @@ class BillingQueries:
                     "rendering_npi": clinician.npi if clinician else None,
                     "invoice_id": row.invoice_id, "charge_id": row.charge_id})
         superbills.allocate_paid(services, paid)
+        payer_kind = client.payer_kind if client else None
+        payer_rules = BillingPolicy(**json.loads(policy)).payer_rules if policy else {}
+        office, _ = place_and_modifiers("in_person", False, "office", payer_kind, payer_rules)
+        superbills.fill_places_of_service(services, office)
         currency = rows[0].currency if rows else None
         return superbills.superbill(
             _profile_view(clinic_profile),
             {"client_id": client_id, "name": client.name if client else None,
              "date_of_birth": _day(client.date_of_birth) if client else None,
-             "payer_kind": client.payer_kind if client else None},
+             "payer_kind": payer_kind, "insurer_name": client.insurer_name if client else None,
+             "member_id": client.member_id if client else None},
             json.loads(codes) if codes else [], services, start, end, currency, received)
 
 

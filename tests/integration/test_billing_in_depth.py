@@ -1,15 +1,14 @@
 """Billing in depth against a real broker and both databases: fee policies from
 other services' events, signed-note holds, invoices and money, reports, superbills."""
-import io
 import uuid
 from datetime import date, timedelta
 
 import pytest
-from pypdf import PdfReader
 
 from services.billing import domain
 from services.billing.service import Service as Billing
 from shared.projection import rebuild
+from tests.superbill_checks import has_row, page_structure, pdf_lines
 from tests.support import RunningService, make_event, publish_event, token, wait_until
 
 pytestmark = pytest.mark.integration
@@ -408,37 +407,58 @@ def test_invoice_per_session_and_superbill_json_and_pdf(billing):
                                                 "method": "card", "received_on": "2026-03-05"},
              bearer=BILLING)
 
+    # Instruments: 96127 on the video session's day, and on a day without a session.
+    for day in ("2026-03-02", "2026-03-20"):
+        send(billing, "intake", "ClientAssessed", {
+            "client_id": client_id, "assessment_id": str(uuid.uuid4()), "instrument": "PHQ-9",
+            "kind": "initial", "answers": [1, 1, 1], "total": 3, "severity": "minimal",
+            "assessed_at": f"{day}T10:00:00Z"})
+    charges_of(billing, client_id, 4)
+
     wait_until(lambda: api.get(f"/clients/{client_id}/superbill", params={
         "from": "2026-03-01", "to": "2026-03-31"}, bearer=BILLING).json()["diagnoses"],
         message="diagnoses known")
     bill = api.get(f"/clients/{client_id}/superbill",
                    params={"from": "2026-03-01", "to": "2026-03-31"}, bearer=BILLING).json()
     assert bill["provider"]["npi"] == CLINIC_NPI and bill["provider"]["tax_id"] == "12-3456789"
-    assert (bill["client"]["name"], bill["client"]["date_of_birth"]) == \
-        ("Ada Lovelace", "1990-01-02")
+    assert bill["client"] == {"client_id": client_id, "name": "Ada Lovelace",
+                              "date_of_birth": "1990-01-02", "payer_kind": "self_pay",
+                              "insurer_name": None, "member_id": None}
     assert bill["diagnoses"] == ["F32.1", "F41.1"]
+    assert bill["diagnosis_pointers"] == [{"pointer": "A", "code": "F32.1"},
+                                          {"pointer": "B", "code": "F41.1"}]
+    assert bill["rendering_providers"] == [
+        {"clinician_id": "clin-1", "name": "Dr Grace Hopper", "npi": CLINICIAN_NPI}]
+    # Every line has its place of service: 96127 that of the day's session, else office.
     assert [(s["date"], s["code"], s["modifiers"], s["place_of_service"], s["units"],
-             s["fee_minor"], s["paid_minor"], s["rendering_npi"]) for s in bill["services"]] == [
-        ("2026-03-02", "90834", ["95"], "10", 1, 12000, 12000, CLINICIAN_NPI),
-        ("2026-03-09", "90832", [], "11", 1, 9000, 0, CLINICIAN_NPI)]
+             s["fee_minor"], s["paid_minor"], s["rendering_npi"], s["diagnosis_pointer"])
+            for s in bill["services"]] == [
+        ("2026-03-02", "90834", ["95"], "10", 1, 12000, 12000, CLINICIAN_NPI, "AB"),
+        ("2026-03-02", "96127", [], "10", 1, 500, 0, None, "AB"),
+        ("2026-03-09", "90832", [], "11", 1, 9000, 0, CLINICIAN_NPI, "AB"),
+        ("2026-03-20", "96127", [], "11", 1, 500, 0, None, "AB")]
     assert (bill["total_charged_minor"], bill["total_paid_minor"], bill["balance_minor"]) == \
-        (21000, 12000, 9000)
+        (22000, 12000, 10000)
 
     pdf = api.get(f"/clients/{client_id}/superbill.pdf",
                   params={"from": "2026-03-01", "to": "2026-03-31"}, bearer=BILLING)
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
-    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
-    lines = [line.strip() for line in text.splitlines()]
-    for expected in ("Provider: Praxis Clinic", f"NPI: {CLINIC_NPI}", "Tax ID: 12-3456789",
-                     "Client: Ada Lovelace", "Date of birth: 1990-01-02",
-                     "Diagnoses (ICD-10): F32.1, F41.1",
-                     f"2026-03-02 | 90834 | 95 | 10 | 1 | USD 120.00 | USD 120.00 | "
-                     f"Dr Grace Hopper ({CLINICIAN_NPI})",
-                     f"2026-03-09 | 90832 | - | 11 | 1 | USD 90.00 | USD 0.00 | "
-                     f"Dr Grace Hopper ({CLINICIAN_NPI})",
-                     "Total charged: USD 210.00", "Total paid: USD 120.00",
-                     "Balance: USD 90.00"):
-        assert expected in lines, (expected, lines)
+    lines = pdf_lines(pdf.content)
+    for row in (["Name", "Praxis Clinic"], ["NPI", CLINIC_NPI], ["Tax ID (EIN)", "12-3456789"],
+                ["Address", "1 Main St, Springfield"], ["Name", "Ada Lovelace"],
+                ["Date of birth", "1990-01-02"], ["Payer", "Self-pay"],
+                ["Dr Grace Hopper", CLINICIAN_NPI], ["A. F32.1", "B. F41.1"],
+                ["2026-03-02", "10", "90834", "95", "1", "AB", CLINICIAN_NPI, "USD 120.00",
+                 "USD 120.00"],
+                ["2026-03-02", "10", "96127", "-", "1", "AB", "-", "USD 5.00", "USD 0.00"],
+                ["2026-03-09", "11", "90832", "-", "1", "AB", CLINICIAN_NPI, "USD 90.00",
+                 "USD 0.00"],
+                ["2026-03-20", "11", "96127", "-", "1", "AB", "-", "USD 5.00", "USD 0.00"],
+                ["Total charged", "USD 220.00"], ["Total paid", "USD 120.00"],
+                ["Balance due", "USD 100.00"], ["Provider signature", "Date"]):
+        assert has_row(lines, row), (row, lines)
+    ink, across, down = page_structure(pdf.content)
+    assert 0.005 < ink < 0.3 and across >= 15 and down >= 10, (ink, across, down)
     assert api.get(f"/clients/{client_id}/superbill", params={"from": "2026-03-01"},
                    bearer=BILLING).json()["fields"].keys() == {"to"}
 

@@ -58,14 +58,51 @@ def allocate_paid(lines, paid_by_invoice):
     return lines
 
 
+POINTERS = "ABCDEFGHIJKL"  # a claim form's twelve diagnosis slots
+LINE_POINTERS = 4            # and at most four pointers per service line
+
+
+def fill_places_of_service(services, office_place):
+    """A line without a place of its own (96127 for an instrument) takes the place of
+    that day's session, else the clinic's office place for the client's payer."""
+    by_day = {}
+    for line in services:
+        if line["place_of_service"]:
+            by_day.setdefault(line["date"], line["place_of_service"])
+    for line in services:
+        if not line["place_of_service"]:
+            line["place_of_service"] = by_day.get(line["date"], office_place)
+    return services
+
+
+def rendering_providers(services):
+    """Each rendering clinician once, in the order they first appear."""
+    seen = {}
+    for line in services:
+        key = line["clinician_id"]
+        if key and key not in seen:
+            seen[key] = {"clinician_id": key, "name": line["rendering_provider"],
+                         "npi": line["rendering_npi"]}
+    return list(seen.values())
+
+
 def superbill(provider, client, diagnoses, services, period_start, period_end, currency,
               payments_minor):
-    """The superbill as plain data; `services` are dicts of one billed line each."""
+    """The superbill as plain data; `services` are dicts of one billed line each. The
+    diagnoses (primary first) get the claim's pointers A-L; every line points to the
+    first four."""
+    codes = list(diagnoses)[:len(POINTERS)]
+    pointer = POINTERS[:min(len(codes), LINE_POINTERS)]
+    for line in services:
+        line["diagnosis_pointer"] = pointer
     charged = sum(s["fee_minor"] for s in services)
     paid = sum(s["paid_minor"] for s in services)
     return {
         "period_start": str(period_start), "period_end": str(period_end),
-        "provider": provider, "client": client, "diagnoses": list(diagnoses),
+        "provider": provider, "client": client, "diagnoses": codes,
+        "diagnosis_pointers": [{"pointer": POINTERS[i], "code": code}
+                               for i, code in enumerate(codes)],
+        "rendering_providers": rendering_providers(services),
         "services": services, "currency": currency,
         "total_charged_minor": charged, "total_paid_minor": paid,
         "payments_received_minor": payments_minor, "balance_minor": charged - paid,
