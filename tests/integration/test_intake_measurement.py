@@ -358,19 +358,20 @@ def test_pending_reassessments_point_at_each_instruments_latest_in_the_episode(i
     api.post(f"/clients/{client_id}/discharge", {"reason": "planned_ending"})
     api.post(f"/clients/{client_id}/episodes", {})
     assert api.get(f"/clients/{client_id}").json()["episode_status"] == "open"
-    first = assess(api, client_id, [3] * 9)
+    assess(api, client_id, [3] * 9)
     second = assess(api, client_id, [2] * 9)
+    wb = assess(api, client_id, [1] * 7, instrument="GAD-7")
     due = make_event("scheduling", "ReassessmentDue", {
         "client_id": client_id, "sessions_since_assessment": 4,
-        "last_assessment_id": second["assessment_id"], "reason": "every 4 sessions",
+        "last_assessment_id": wb["assessment_id"], "reason": "every 4 sessions",
         "due_at": "2026-03-01T09:00:00Z"}, subject=f"reassessment-{client_id}")
     publish_event(intake.amqp_uri, due)
     pending = wait_until(lambda: api.get("/clinics/clinic-1/reassessments/pending")
                          .json()["pending"], message="pending reassessments")
-    # GAD-7 was only used in the earlier episode; PHQ-9's latest is the second one.
+    # PHQ-9's row: its second assessment of this episode, not the later GAD-7 nor
+    # the previous episode's PHQ-9.
     assert [(p["instrument"], p["last_assessment_id"]) for p in pending] == [
-        ("PHQ-9", second["assessment_id"])]
-    assert first["assessment_id"] != second["assessment_id"]
+        ("GAD-7", wb["assessment_id"]), ("PHQ-9", second["assessment_id"])]
 
 
 def test_discharge_and_a_new_episode(intake):
