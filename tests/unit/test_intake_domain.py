@@ -94,8 +94,9 @@ def test_a_client_needs_a_way_to_be_reached_or_a_reason_for_none():
     with pytest.raises(InvalidInput):
         domain.register("c", "e", {**ADULT, "contact": {}, "no_contact_reason": "   "}, at)
     domain.register("c", "e", {**ADULT, "contact": {"phone": "+44 20 7946 0000"}}, at)
-    (registered_event, _) = domain.register("c", "e", {
-        **ADULT, "contact": {}, "no_contact_reason": "No fixed abode; reached via the shelter"}, at)
+    reason = "No fixed abode; reached via the shelter"
+    (registered_event, _) = domain.register(
+        "c", "e", {**ADULT, "contact": {}, "no_contact_reason": reason}, at)
     assert registered_event.data["no_contact_reason"].startswith("No fixed abode")
     # A minor reached through the guardian (the guardian rule itself is unchanged).
     domain.register("c", "e", {**ADULT, "contact": {}, "date_of_birth": "2015-06-01",
