@@ -120,20 +120,24 @@ def test_a_truncated_tail_is_caught(store):
     assert count == 3 and problem.startswith("row 4: missing") and "truncated" in problem
 
 
-def test_concurrent_writers_never_fork_the_chain(store):
+def test_concurrent_writers_never_fork_the_chain(store, database_url):
+    """Eight writers over two stores (two replicas' engines) on one database."""
+    replica = EventStore(database_url, "intake", catalogue)
     errors = []
 
-    def write():
+    def write(into):
         try:
-            fill(store, 5)
+            fill(into, 5)
         except Exception as exc:  # pragma: no cover - the assertion below reports it
             errors.append(exc)
 
-    threads = [threading.Thread(target=write) for _ in range(8)]
+    threads = [threading.Thread(target=write, args=(store if n % 2 else replica,))
+               for n in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    replica.engine.dispose()
     assert errors == []
     assert audit.verify(store.engine) == (40, None)
     with store.read() as conn:
