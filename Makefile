@@ -13,7 +13,7 @@ CLINIC ?= clinic-1
 # USER only from the command line: the shell's USER is the login name.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),--user '$(USER)')
 
-.PHONY: run test install test-provider unit integration e2e rebuild token dead-letters replay-dead-letters bench catalogue clean
+.PHONY: run test install test-provider unit integration e2e rebuild token dead-letters replay-dead-letters bench catalogue access-table clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ clean:
 ## Rewrite the README's event catalogue from the schemas
 catalogue: $(STAMP)
 	$(BIN)/python -m shared.catalogue_doc --write README.md
+
+## Rewrite the README's access policy table from shared/access.py
+access-table: $(STAMP)
+	$(BIN)/python -m shared.access --write README.md
 
 ## Offline checks of deploy/: manifests, CRDs, image definition, alerts, dashboards, live Prometheus
 deploy-check: $(STAMP)

@@ -4,6 +4,11 @@
 (`public=True` for /metrics, /healthz), counts requests by route template and
 status, and turns every PraxisError into its status with a JSON body naming
 the fields. Handlers return a dict/list (200), (status, dict), or a Response.
+
+Every other route names its `resource` (and `action`: read for GET, change
+otherwise, unless given) in the access policy (shared/access.py): the role is
+checked right after the token, before the body is read, and the handler's
+result is shaped by the policy (fields the role may not see are absent).
 """
 import json
 import logging
@@ -16,9 +21,10 @@ from nameko.extensions import SharedExtension
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Response
 
+from . import access as policy
 from . import audit, metrics
 from .auth import principal_from_header, verifier_from_config
-from .errors import InvalidInput, MalformedRequest, PraxisError
+from .errors import Forbidden, InvalidInput, MalformedRequest, PraxisError
 from .logs import log_context
 
 log = logging.getLogger(__name__)
@@ -78,6 +84,10 @@ class JsonHttp(HttpRequestHandler):
         kwargs.setdefault("expected_exceptions", (PraxisError, ValidationError))
         super().__init__(method, url, **kwargs)
 
+    def setup(self):
+        check_route(self)  # a route the policy does not know stops the service here
+        super().setup()
+
     def handle_request(self, request):
         started = time.perf_counter()
         correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
@@ -89,6 +99,9 @@ class JsonHttp(HttpRequestHandler):
                         self.verifier, request.headers.get("Authorization"))
                     request.environ[PRINCIPAL] = principal
                     request.environ[AUDIT] = self.access_of(request, principal)
+                    # A path variable addresses one record: a concealed one reads 404.
+                    policy.require(principal.role, self.resource, self.action,
+                                   one_record="<" in self.url)
                 response = super().handle_request(request)
             except Exception as exc:
                 response = self.response_from_exception(exc)
@@ -134,6 +147,11 @@ class JsonHttp(HttpRequestHandler):
         return worker_ctx.args[0].environ.get(AUDIT)
 
     def handle_result(self, event, worker_ctx, result, exc_info):
+        if exc_info is None and not self.public:
+            try:
+                result = self.shaped(principal_of(worker_ctx.args[0]).role, result)
+            except Exception:
+                result, exc_info = None, sys.exc_info()
         # In the worker, before the response leaves: a read that cannot be
         # recorded is not answered.
         access = audit.current()
@@ -147,8 +165,45 @@ class JsonHttp(HttpRequestHandler):
                 result, exc_info = None, sys.exc_info()
         return super().handle_result(event, worker_ctx, result, exc_info)
 
+    def shaped(self, role, result):
+        """The handler's result as the policy lets this role see it."""
+        if not policy.hidden_fields(role, self.resource):
+            return result
+        if isinstance(result, Response):
+            # A PDF or an image cannot be shaped: refused rather than sent whole.
+            raise Forbidden(f"role {role!r} may not read all of this {self.resource}; "
+                            "its JSON form shows what the role may see")
+        if isinstance(result, tuple):
+            status, payload = result
+            return status, policy.shape(role, self.resource, payload)
+        return policy.shape(role, self.resource, result)
+
 
 http = JsonHttp.decorator
+
+
+def check_route(entrypoint):
+    """A non-public route names a resource of the policy and an action some role
+    may take on it."""
+    if entrypoint.public:
+        return
+    where = f"{entrypoint.method} {entrypoint.url}"
+    if entrypoint.resource is None:
+        raise policy.UnknownResource(f"route {where} names no resource= of the access "
+                                     "policy (shared/access.py)")
+    if not policy.roles_for(entrypoint.resource, entrypoint.action):
+        raise policy.UnknownResource(f"route {where}: no role may {entrypoint.action} "
+                                     f"{entrypoint.resource} in the access policy")
+
+
+def routes(service_cls):
+    """[(method name, JsonHttp entrypoint)] of a service class, mixins included."""
+    found = []
+    for name in dir(service_cls):
+        for entrypoint in getattr(getattr(service_cls, name, None), "nameko_entrypoints", ()):
+            if isinstance(entrypoint, JsonHttp):
+                found.append((name, entrypoint))
+    return sorted(found, key=lambda pair: (pair[1].url, pair[1].method))
 
 
 def refused(access, status):

@@ -19,137 +19,137 @@ class Service(CommonEndpoints):
     verify = TokenVerifier()
 
     # -- clinic configuration -----------------------------------------------------
-    @http("PUT", "/clinics/<clinic_id>/fee-schedule")
+    @http("PUT", "/clinics/<clinic_id>/fee-schedule", resource="fee_schedule")
     def set_fee_schedule(self, request, clinic_id):
         command = load_body(request, FeeScheduleSchema())
         return self.praxis.set_fee_schedule(
             principal_of(request), correlation_of(request), clinic_id, command)
 
-    @http("GET", "/clinics/<clinic_id>/fee-schedule")
+    @http("GET", "/clinics/<clinic_id>/fee-schedule", resource="fee_schedule")
     def get_fee_schedule(self, request, clinic_id):
         return self.praxis.fee_schedule(principal_of(request), clinic_id)
 
-    @http("PUT", "/clinics/<clinic_id>/billing-policy")
+    @http("PUT", "/clinics/<clinic_id>/billing-policy", resource="billing_policy")
     def set_policy(self, request, clinic_id):
         command = load_body(request, PolicySchema())
         return self.praxis.set_policy(principal_of(request), correlation_of(request),
                                       clinic_id, command)
 
-    @http("GET", "/clinics/<clinic_id>/billing-policy")
+    @http("GET", "/clinics/<clinic_id>/billing-policy", resource="billing_policy")
     def get_policy(self, request, clinic_id):
         return self.praxis.policy(principal_of(request), clinic_id)
 
-    @http("PUT", "/clinics/<clinic_id>/billing-profile")
+    @http("PUT", "/clinics/<clinic_id>/billing-profile", resource="billing_profile")
     def set_clinic_profile(self, request, clinic_id):
         command = load_body(request, ProfileSchema())
         return self.praxis.set_profile(principal_of(request), correlation_of(request),
                                        clinic_id, None, command)
 
-    @http("PUT", "/clinics/<clinic_id>/clinicians/<clinician_id>/billing-profile")
+    @http("PUT", "/clinics/<clinic_id>/clinicians/<clinician_id>/billing-profile", resource="billing_profile")
     def set_clinician_profile(self, request, clinic_id, clinician_id):
         command = load_body(request, ProfileSchema())
         return self.praxis.set_profile(principal_of(request), correlation_of(request),
                                        clinic_id, clinician_id, command)
 
-    @http("GET", "/clinics/<clinic_id>/billing-profiles")
+    @http("GET", "/clinics/<clinic_id>/billing-profiles", resource="billing_profile")
     def get_profiles(self, request, clinic_id):
         return self.praxis.profiles(principal_of(request), clinic_id)
 
-    @http("PUT", "/clients/<uuid:client_id>/sliding-scale")
+    @http("PUT", "/clients/<uuid:client_id>/sliding-scale", resource="sliding_scale")
     def set_sliding_scale(self, request, client_id):
         command = load_body(request, SlidingScaleSchema())
         return self.praxis.set_sliding_scale(principal_of(request), correlation_of(request),
                                              str(client_id), command)
 
     # -- charges --------------------------------------------------------------------
-    @http("GET", "/clients/<uuid:client_id>/balance")
+    @http("GET", "/clients/<uuid:client_id>/balance", resource="balance")
     def get_balance(self, request, client_id):
         return self.praxis.balance(principal_of(request), str(client_id))
 
-    @http("GET", "/clients/<uuid:client_id>/ledger")
+    @http("GET", "/clients/<uuid:client_id>/ledger", resource="ledger")
     def get_ledger(self, request, client_id):
         return self.praxis.ledger(principal_of(request), str(client_id))
 
-    @http("GET", "/charges")
+    @http("GET", "/charges", resource="billing_report")
     def list_charges(self, request):
         return self.praxis.list_charges(principal_of(request), load_query(request, ChargesQuery()))
 
-    @http("GET", "/charges/<uuid:charge_id>")
+    @http("GET", "/charges/<uuid:charge_id>", resource="charge")
     def get_charge(self, request, charge_id):
         return self.praxis.charge(principal_of(request), str(charge_id))
 
-    @http("POST", "/charges/<uuid:charge_id>/add-ons")
+    @http("POST", "/charges/<uuid:charge_id>/add-ons", resource="charge")
     def add_on(self, request, charge_id):
         command = load_body(request, AddOnSchema())
         return 201, self.praxis.add_on(principal_of(request), correlation_of(request),
                                        str(charge_id), command)
 
-    @http("GET", "/clinics/<clinic_id>/unbilled")
+    @http("GET", "/clinics/<clinic_id>/unbilled", resource="billing_report")
     def unbilled(self, request, clinic_id):
         return self.praxis.unbilled(principal_of(request), clinic_id)
 
     # -- invoices and money -----------------------------------------------------------
-    @http("POST", "/clients/<uuid:client_id>/invoices")
+    @http("POST", "/clients/<uuid:client_id>/invoices", resource="invoice")
     def draft_invoice(self, request, client_id):
         command = load_body(request, DraftInvoiceSchema())
         return 201, self.praxis.draft_invoice(principal_of(request), correlation_of(request),
                                               str(client_id), command)
 
-    @http("GET", "/invoices")
+    @http("GET", "/invoices", resource="invoice")
     def list_invoices(self, request):
         return self.praxis.list_invoices(principal_of(request),
                                          load_query(request, InvoicesQuery()))
 
-    @http("GET", "/invoices/<uuid:invoice_id>")
+    @http("GET", "/invoices/<uuid:invoice_id>", resource="invoice")
     def get_invoice(self, request, invoice_id):
         return self.praxis.invoice(principal_of(request), str(invoice_id))
 
-    @http("POST", "/invoices/<uuid:invoice_id>/issue")
+    @http("POST", "/invoices/<uuid:invoice_id>/issue", resource="invoice")
     def issue_invoice(self, request, invoice_id):
         return self.praxis.issue_invoice(principal_of(request), correlation_of(request),
                                          str(invoice_id))
 
-    @http("POST", "/invoices/<uuid:invoice_id>/void")
+    @http("POST", "/invoices/<uuid:invoice_id>/void", resource="invoice")
     def void_invoice(self, request, invoice_id):
         command = load_body(request, VoidSchema())
         return self.praxis.void_invoice(principal_of(request), correlation_of(request),
                                         str(invoice_id), command)
 
-    @http("POST", "/invoices/<uuid:invoice_id>/write-offs")
+    @http("POST", "/invoices/<uuid:invoice_id>/write-offs", resource="invoice")
     def write_off(self, request, invoice_id):
         command = load_body(request, WriteOffSchema())
         return 201, self.praxis.write_off(principal_of(request), correlation_of(request),
                                           str(invoice_id), command)
 
-    @http("POST", "/clients/<uuid:client_id>/payments")
+    @http("POST", "/clients/<uuid:client_id>/payments", resource="payment")
     def receive_payment(self, request, client_id):
         command = load_body(request, PaymentSchema())
         return 201, self.praxis.receive_payment(principal_of(request), correlation_of(request),
                                                 str(client_id), command)
 
-    @http("POST", "/clients/<uuid:client_id>/refunds")
+    @http("POST", "/clients/<uuid:client_id>/refunds", resource="payment", action="refund")
     def refund(self, request, client_id):
         command = load_body(request, RefundSchema())
         return 201, self.praxis.refund(principal_of(request), correlation_of(request),
                                        str(client_id), command)
 
     # -- reports --------------------------------------------------------------------
-    @http("GET", "/clinics/<clinic_id>/receivables")
+    @http("GET", "/clinics/<clinic_id>/receivables", resource="billing_report")
     def receivables(self, request, clinic_id):
         query = load_query(request, ReceivablesQuery())
         return self.praxis.receivables(principal_of(request), clinic_id, query["as_of"])
 
-    @http("GET", "/clinics/<clinic_id>/revenue")
+    @http("GET", "/clinics/<clinic_id>/revenue", resource="billing_report")
     def revenue(self, request, clinic_id):
         return self.praxis.revenue(principal_of(request), clinic_id,
                                    load_query(request, RevenueQuery()))
 
-    @http("GET", "/clients/<uuid:client_id>/superbill")
+    @http("GET", "/clients/<uuid:client_id>/superbill", resource="superbill")
     def superbill(self, request, client_id):
         return self.praxis.superbill(principal_of(request), str(client_id),
                                      load_query(request, SuperbillQuery()))
 
-    @http("GET", "/clients/<uuid:client_id>/superbill.pdf")
+    @http("GET", "/clients/<uuid:client_id>/superbill.pdf", resource="superbill")
     def superbill_pdf(self, request, client_id):
         bill = self.praxis.superbill(principal_of(request), str(client_id),
                                      load_query(request, SuperbillQuery()))

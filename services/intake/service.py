@@ -25,42 +25,46 @@ class Service(CommonEndpoints):
         is read (404, or 403 for a clinic it names that the token lacks)."""
         self.praxis.reach_client(principal_of(request), client_id, named_scope(request))
 
+    def _in_clinic(self, request, clinic_id):
+        """A clinic's list: 403 for a clinic out of reach before its parameters count."""
+        self.praxis.reach_clinic(principal_of(request), clinic_id, named_scope(request))
+
     # -- clients -----------------------------------------------------------
-    @http("POST", "/clients")
+    @http("POST", "/clients", resource="client")
     def register_client(self, request):
         command = load_body(request, RegisterClientSchema())
         return 201, self.praxis.register_client(
             principal_of(request), correlation_of(request), command)
 
-    @http("GET", "/clients")
+    @http("GET", "/clients", resource="client_directory")
     def client_directory(self, request):
         return self.praxis.directory(principal_of(request), load_query(request, ClinicQuery()))
 
-    @http("GET", "/clients/<uuid:client_id>")
+    @http("GET", "/clients/<uuid:client_id>", resource="client")
     def get_client(self, request, client_id):
         self._reach(request, client_id)
         return self.praxis.client(principal_of(request), client_id)
 
-    @http("PATCH", "/clients/<uuid:client_id>")
+    @http("PATCH", "/clients/<uuid:client_id>", resource="client")
     def update_client(self, request, client_id):
         self._reach(request, client_id)
         command = load_body(request, UpdateClientSchema())
         return self.praxis.update_client(
             principal_of(request), correlation_of(request), client_id, command)
 
-    @http("GET", "/clients/<uuid:client_id>/consents")
+    @http("GET", "/clients/<uuid:client_id>/consents", resource="consent")
     def get_consents(self, request, client_id):
         self._reach(request, client_id)
         return self.praxis.consents(principal_of(request), client_id)
 
-    @http("POST", "/clients/<uuid:client_id>/consents")
+    @http("POST", "/clients/<uuid:client_id>/consents", resource="consent")
     def give_consent(self, request, client_id):
         self._reach(request, client_id)
         command = load_body(request, ConsentSchema())
         return 201, self.praxis.give_consent(
             principal_of(request), correlation_of(request), client_id, command)
 
-    @http("POST", "/clients/<uuid:client_id>/consents/<kind>/revoke")
+    @http("POST", "/clients/<uuid:client_id>/consents/<kind>/revoke", resource="consent")
     def revoke_consent(self, request, client_id, kind):
         self._reach(request, client_id)
         if kind not in CONSENT_KINDS:
@@ -70,14 +74,14 @@ class Service(CommonEndpoints):
             principal_of(request), correlation_of(request), client_id, kind, command)
 
     # -- episodes of care --------------------------------------------------
-    @http("POST", "/clients/<uuid:client_id>/episodes")
+    @http("POST", "/clients/<uuid:client_id>/episodes", resource="episode", action="open")
     def open_episode(self, request, client_id):
         self._reach(request, client_id)
         command = load_body(request, OpenEpisodeSchema())
         return 201, self.praxis.open_episode(
             principal_of(request), correlation_of(request), client_id, command)
 
-    @http("POST", "/clients/<uuid:client_id>/discharge")
+    @http("POST", "/clients/<uuid:client_id>/discharge", resource="episode", action="discharge")
     def discharge(self, request, client_id):
         self._reach(request, client_id)
         command = load_body(request, DischargeSchema())
@@ -85,26 +89,26 @@ class Service(CommonEndpoints):
             principal_of(request), correlation_of(request), client_id, command)
 
     # -- measurement -------------------------------------------------------
-    @http("POST", "/clients/<uuid:client_id>/assessments")
+    @http("POST", "/clients/<uuid:client_id>/assessments", resource="assessment")
     def assess_client(self, request, client_id):
         self._reach(request, client_id)
         command = load_body(request, AssessClientSchema())
         return 201, self.praxis.assess_client(
             principal_of(request), correlation_of(request), client_id, command)
 
-    @http("GET", "/clients/<uuid:client_id>/outcomes")
+    @http("GET", "/clients/<uuid:client_id>/outcomes", resource="outcome")
     def trajectory(self, request, client_id):
         self._reach(request, client_id)
         return self.praxis.trajectory(principal_of(request), client_id,
                                       load_query(request, TrajectoryQuery()))
 
-    @http("GET", "/clients/<uuid:client_id>/outcomes/<instrument>/chart")
+    @http("GET", "/clients/<uuid:client_id>/outcomes/<instrument>/chart", resource="outcome")
     def chart(self, request, client_id, instrument):
         self._reach(request, client_id)
         return self.praxis.chart(principal_of(request), client_id, instrument,
                                  load_query(request, ChartQuery()))
 
-    @http("POST", "/clients/<uuid:client_id>/risk-flags/<uuid:flag_id>/acknowledge")
+    @http("POST", "/clients/<uuid:client_id>/risk-flags/<uuid:flag_id>/acknowledge", resource="risk_flag")
     def acknowledge_risk_flag(self, request, client_id, flag_id):
         self._reach(request, client_id)
         command = load_body(request, AcknowledgeRiskFlagSchema())
@@ -112,46 +116,52 @@ class Service(CommonEndpoints):
             principal_of(request), correlation_of(request), client_id, flag_id, command)
 
     # -- clinic lists --------------------------------------------------------
-    @http("GET", "/clinics/<clinic_id>/reassessments/pending")
+    @http("GET", "/clinics/<clinic_id>/reassessments/pending", resource="reassessment")
     def pending_reassessments(self, request, clinic_id):
+        self._in_clinic(request, clinic_id)
         return self.praxis.pending_reassessments(principal_of(request), clinic_id)
 
-    @http("GET", "/clinics/<clinic_id>/risk-flags")
+    @http("GET", "/clinics/<clinic_id>/risk-flags", resource="risk_flag")
     def risk_flags(self, request, clinic_id):
+        self._in_clinic(request, clinic_id)
         return self.praxis.risk_flags(principal_of(request), clinic_id,
                                       load_query(request, RiskFlagQuery()))
 
-    @http("GET", "/clinics/<clinic_id>/alerts")
+    @http("GET", "/clinics/<clinic_id>/alerts", resource="outcome")
     def alerts(self, request, clinic_id):
+        self._in_clinic(request, clinic_id)
         return self.praxis.alerts(principal_of(request), clinic_id,
                                   load_query(request, DateRangeQuery()))
 
-    @http("GET", "/clinics/<clinic_id>/outcomes")
+    @http("GET", "/clinics/<clinic_id>/outcomes", resource="outcome")
     def clinic_outcomes(self, request, clinic_id):
+        self._in_clinic(request, clinic_id)
         return self.praxis.clinic_outcomes(principal_of(request), clinic_id,
                                            load_query(request, DateRangeQuery()))
 
-    @http("GET", "/clinics/<clinic_id>/not-on-track-rule")
+    @http("GET", "/clinics/<clinic_id>/not-on-track-rule", resource="clinic_settings")
     def get_not_on_track_rule(self, request, clinic_id):
+        self._in_clinic(request, clinic_id)
         return self.praxis.not_on_track_rule(principal_of(request), clinic_id)
 
-    @http("PUT", "/clinics/<clinic_id>/not-on-track-rule")
+    @http("PUT", "/clinics/<clinic_id>/not-on-track-rule", resource="clinic_settings")
     def set_not_on_track_rule(self, request, clinic_id):
+        self._in_clinic(request, clinic_id)
         command = load_body(request, NotOnTrackRuleSchema())
         return self.praxis.set_not_on_track_rule(
             principal_of(request), correlation_of(request), clinic_id, command)
 
     # -- instruments ---------------------------------------------------------
-    @http("GET", "/instruments")
+    @http("GET", "/instruments", resource="instrument")
     def instruments(self, request):
         return self.praxis.instruments(principal_of(request))
 
-    @http("GET", "/instruments/<code>")
+    @http("GET", "/instruments/<code>", resource="instrument")
     def instrument(self, request, code):
         query = load_query(request, InstrumentQuery())
         return self.praxis.instrument(principal_of(request), code, query["version"])
 
-    @http("POST", "/instruments")
+    @http("POST", "/instruments", resource="instrument")
     def define_instrument(self, request):
         command = load_body(request, InstrumentDefinitionSchema())
         return 201, self.praxis.define_instrument(

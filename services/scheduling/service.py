@@ -38,46 +38,46 @@ class Service(CommonEndpoints):
     feed_days = FeedLifetime()
 
     # -- clinics, rooms, clinicians ---------------------------------------------
-    @http("GET", "/clinics/<clinic_id>")
+    @http("GET", "/clinics/<clinic_id>", resource="clinic_settings")
     def get_clinic(self, request, clinic_id):
         return self.praxis.clinic(principal_of(request), clinic_id)
 
-    @http("PUT", "/clinics/<clinic_id>")
+    @http("PUT", "/clinics/<clinic_id>", resource="clinic_settings")
     def configure_clinic(self, request, clinic_id):
         command = load_body(request, ClinicSchema())
         return self.praxis.configure_clinic(principal_of(request), correlation_of(request),
                                             clinic_id, command)
 
-    @http("POST", "/clinics/<clinic_id>/rooms")
+    @http("POST", "/clinics/<clinic_id>/rooms", resource="clinic_settings")
     def add_room(self, request, clinic_id):
         command = load_body(request, RoomSchema())
         return 201, self.praxis.add_room(principal_of(request), correlation_of(request),
                                          clinic_id, command)
 
-    @http("GET", "/clinics/<clinic_id>/rooms/<room_id>/occupancy")
+    @http("GET", "/clinics/<clinic_id>/rooms/<room_id>/occupancy", resource="calendar")
     def room_occupancy(self, request, clinic_id, room_id):
         query = load_query(request, OccupancyQuery())
         return self.praxis.room_occupancy(principal_of(request), clinic_id, room_id,
                                           query["date"], query["days"])
 
-    @http("GET", "/clinicians/<clinician_id>")
+    @http("GET", "/clinicians/<clinician_id>", resource="clinician_profile")
     def get_clinician(self, request, clinician_id):
         return self.praxis.clinician(principal_of(request), clinician_id)
 
-    @http("PUT", "/clinicians/<clinician_id>")
+    @http("PUT", "/clinicians/<clinician_id>", resource="clinician_profile")
     def set_clinician_profile(self, request, clinician_id):
         command = load_body(request, ClinicianProfileSchema())
         return self.praxis.set_clinician_profile(principal_of(request),
                                                  correlation_of(request), clinician_id, command)
 
-    @http("GET", "/clinicians/<clinician_id>/day")
+    @http("GET", "/clinicians/<clinician_id>/day", resource="calendar")
     def clinician_day(self, request, clinician_id):
         query = load_query(request, CalendarQuery())
         return self.praxis.clinician_calendar(principal_of(request), clinician_id,
                                               query["date"], 1, query.get("clinic_id"),
                                               query["include_cancelled"])
 
-    @http("GET", "/clinicians/<clinician_id>/week")
+    @http("GET", "/clinicians/<clinician_id>/week", resource="calendar")
     def clinician_week(self, request, clinician_id):
         query = load_query(request, CalendarQuery())
         return self.praxis.clinician_calendar(principal_of(request), clinician_id,
@@ -114,98 +114,98 @@ class Service(CommonEndpoints):
                                  "Cache-Control": "private, max-age=300"})
 
     # -- appointments ---------------------------------------------------------------
-    @http("POST", "/appointments")
+    @http("POST", "/appointments", resource="appointment")
     def book_appointment(self, request):
         command = load_body(request, BookAppointmentSchema())
         return 201, self.praxis.book_appointment(
             principal_of(request), correlation_of(request), command)
 
-    @http("GET", "/appointments/<uuid:appointment_id>")
+    @http("GET", "/appointments/<uuid:appointment_id>", resource="appointment")
     def get_appointment(self, request, appointment_id):
         return self.praxis.appointment(principal_of(request), str(appointment_id))
 
-    @http("POST", "/appointments/<uuid:appointment_id>/reschedule")
+    @http("POST", "/appointments/<uuid:appointment_id>/reschedule", resource="appointment")
     def reschedule(self, request, appointment_id):
         command = load_body(request, RescheduleSchema())
         return self.praxis.reschedule_appointment(principal_of(request),
                                                   correlation_of(request),
                                                   str(appointment_id), command)
 
-    @http("POST", "/appointments/<uuid:appointment_id>/cancel")
+    @http("POST", "/appointments/<uuid:appointment_id>/cancel", resource="appointment", action="cancel")
     def cancel(self, request, appointment_id):
         command = load_body(request, CancelSchema())
         return self.praxis.cancel_appointment(principal_of(request), correlation_of(request),
                                               str(appointment_id), command)
 
-    @http("POST", "/appointments/<uuid:appointment_id>/check-in")
+    @http("POST", "/appointments/<uuid:appointment_id>/check-in", resource="appointment")
     def check_in(self, request, appointment_id):
         return self.praxis.check_in(principal_of(request), correlation_of(request),
                                     str(appointment_id))
 
-    @http("POST", "/appointments/<uuid:appointment_id>/no-show")
+    @http("POST", "/appointments/<uuid:appointment_id>/no-show", resource="appointment")
     def no_show(self, request, appointment_id):
         return self.praxis.record_no_show(principal_of(request), correlation_of(request),
                                           str(appointment_id))
 
-    @http("POST", "/appointments/<uuid:appointment_id>/held")
+    @http("POST", "/appointments/<uuid:appointment_id>/held", resource="appointment")
     def hold_session(self, request, appointment_id):
         command = load_body(request, HoldSessionSchema())
         return 201, self.praxis.hold_session(
             principal_of(request), correlation_of(request), str(appointment_id), command)
 
-    @http("POST", "/series")
+    @http("POST", "/series", resource="appointment_series")
     def book_series(self, request):
         command = load_body(request, BookSeriesSchema())
         return 201, self.praxis.book_series(principal_of(request), correlation_of(request),
                                             command)
 
-    @http("GET", "/series/<uuid:series_id>")
+    @http("GET", "/series/<uuid:series_id>", resource="appointment_series")
     def get_series(self, request, series_id):
         return self.praxis.series(principal_of(request), str(series_id))
 
-    @http("POST", "/series/<uuid:series_id>/end")
+    @http("POST", "/series/<uuid:series_id>/end", resource="appointment_series")
     def end_series(self, request, series_id):
         command = load_body(request, EndSeriesSchema())
         return self.praxis.end_series(principal_of(request), correlation_of(request),
                                       str(series_id), command)
 
-    @http("GET", "/clients/<uuid:client_id>/appointments")
+    @http("GET", "/clients/<uuid:client_id>/appointments", resource="appointment")
     def client_appointments(self, request, client_id):
         return self.praxis.client_appointments(principal_of(request), str(client_id))
 
-    @http("GET", "/clients/<uuid:client_id>/appointments/upcoming")
+    @http("GET", "/clients/<uuid:client_id>/appointments/upcoming", resource="appointment")
     def client_upcoming(self, request, client_id):
         return self.praxis.client_appointments(principal_of(request), str(client_id),
                                                upcoming_only=True)
 
     # -- attendance and the reassessment cadence ---------------------------------------
-    @http("GET", "/clinics/<clinic_id>/attendance")
+    @http("GET", "/clinics/<clinic_id>/attendance", resource="attendance")
     def attendance(self, request, clinic_id):
         query = load_query(request, DateRangeQuery())
         return self.praxis.attendance(principal_of(request), clinic_id, query["from_"],
                                       query["to"], query.get("clinician_id"))
 
-    @http("GET", "/clinics/<clinic_id>/reassessments")
+    @http("GET", "/clinics/<clinic_id>/reassessments", resource="reassessment")
     def reassessments(self, request, clinic_id):
         query = load_query(request, ReassessmentsQuery())
         return self.praxis.reassessments(principal_of(request), clinic_id,
                                          query["overdue_after_days"])
 
-    @http("GET", "/clinics/<clinic_id>/reassessment-policy")
+    @http("GET", "/clinics/<clinic_id>/reassessment-policy", resource="reassessment_policy")
     def get_reassessment_policy(self, request, clinic_id):
         return self.praxis.reassessment_policy(principal_of(request), clinic_id)
 
-    @http("PUT", "/clinics/<clinic_id>/reassessment-policy")
+    @http("PUT", "/clinics/<clinic_id>/reassessment-policy", resource="reassessment_policy")
     def set_reassessment_policy(self, request, clinic_id):
         command = load_body(request, ReassessmentPolicySchema())
         return self.praxis.set_reassessment_policy(
             principal_of(request), correlation_of(request), clinic_id, command)
 
-    @http("GET", "/clients/<uuid:client_id>/reassessment-policy")
+    @http("GET", "/clients/<uuid:client_id>/reassessment-policy", resource="client.reassessment_policy")
     def get_client_reassessment_policy(self, request, client_id):
         return self.praxis.client_reassessment_policy(principal_of(request), str(client_id))
 
-    @http("PUT", "/clients/<uuid:client_id>/reassessment-policy")
+    @http("PUT", "/clients/<uuid:client_id>/reassessment-policy", resource="client.reassessment_policy")
     def set_client_reassessment_policy(self, request, client_id):
         command = load_body(request, ReassessmentPolicySchema())
         return self.praxis.set_client_reassessment_policy(
