@@ -33,7 +33,6 @@ from sqlalchemy.exc import IntegrityError
 from .timeutil import utc_now
 
 GENESIS = "0" * 64
-OUTCOMES = ("allowed", "denied", "not_found", "failed")
 
 audit_metadata = MetaData()
 
@@ -240,7 +239,9 @@ def verify(engine):
         if head is None:
             return 0, "no chain head (audit_head is empty or missing)"
         expected, previous, count = 1, GENESIS, 0
-        for row in conn.execute(select(audit_trail).order_by(audit_trail.c.seq)).mappings():
+        rows = conn.execute(select(audit_trail).order_by(audit_trail.c.seq)
+                            .execution_options(yield_per=1000))  # streamed, not all at once
+        for row in rows.mappings():
             seq = row["seq"]
             if seq > head.seq:
                 return count, f"row {seq}: beyond the chain head {head.seq} (inserted)"

@@ -1,4 +1,5 @@
-"""Operator commands: `python -m shared.cli {token,rebuild,dead-letters,audit-verify,audit-report} ...`."""
+"""Operator commands: `python -m shared.cli
+{token,rebuild,dead-letters,audit-verify,audit-report} ...`."""
 import argparse
 import importlib
 import json
