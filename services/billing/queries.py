@@ -63,6 +63,9 @@ def client_clinic(conn, principal, client_id, clinic_id=None):
     if len(clinics) > 1:
         raise InvalidInput("the client is billed at several clinics; name one",
                            {"clinic_id": ["required for this client"]})
+    # Through require_visible like every load by id, so the request's audit names it.
+    principal.require_visible({"organisation_id": principal.organisation_id,
+                               "clinic_id": clinics[0], "client_id": str(client_id)}, "client")
     return principal.organisation_id, clinics[0]
 
 
@@ -71,8 +74,7 @@ def visible_row(conn, table, key, value, principal, what):
     otherwise)."""
     row = conn.execute(visible(select(table).where(table.c[key] == str(value)),
                                table, principal)).first()
-    if row is None:
-        raise NotFound(f"{what} not found")
+    principal.require_visible(row and row._asdict(), what)  # 404, and the audit's client
     return row
 
 
