@@ -8,7 +8,7 @@
 | PRAXIS_DATA_DIR | ./var |
 | PRAXIS_<SERVICE>_PORT | intake 8001, scheduling 8002, notes 8003, billing 8004 |
 | PRAXIS_HOST | 127.0.0.1 (0.0.0.0 in a container) |
-| PRAXIS_TOKEN_SECRET | the built-in development secret; required outside development (signs bearer tokens when no issuer is set) |
+| PRAXIS_TOKEN_SECRET | the built-in development secret; signs bearer tokens (HS256) when no issuer is set, so outside development it must then be your own |
 | PRAXIS_OIDC_ISSUER | unset: HS256 tokens from PRAXIS_TOKEN_SECRET; set: only this provider's tokens |
 | PRAXIS_OIDC_AUDIENCE | required with an issuer: the `aud` Praxis's tokens carry |
 | PRAXIS_OIDC_CLAIM_USER | sub |
@@ -101,17 +101,17 @@ def check(settings):
         raise ConfigError(f"PRAXIS_ENV is {settings.environment!r}; one of "
                           f"{', '.join(ENVIRONMENTS)}")
     development = settings.environment == "development"
-    if settings.token_secret == DEV_TOKEN_SECRET and not development:
-        raise ConfigError(
-            "PRAXIS_TOKEN_SECRET is unset or the built-in development secret, with which "
-            "anyone can sign an admin token for any organisation. Set PRAXIS_TOKEN_SECRET to "
-            "a long random secret of your own and "
-            "PRAXIS_OIDC_ISSUER and PRAXIS_OIDC_AUDIENCE to sign in with your identity "
-            "provider; or, on a developer machine only, PRAXIS_ENV=development.")
     issuer = settings.oidc_issuer
-    if issuer is None:
+    if issuer is None:  # bearer tokens are HS256 with the local secret
         if development:
             return []
+        if settings.token_secret == DEV_TOKEN_SECRET:
+            raise ConfigError(
+                "no PRAXIS_OIDC_ISSUER is set and PRAXIS_TOKEN_SECRET is unset or the "
+                "built-in development secret, with which anyone can sign an admin token for "
+                "any organisation. Set PRAXIS_OIDC_ISSUER and PRAXIS_OIDC_AUDIENCE to sign in "
+                "with your identity provider (or PRAXIS_TOKEN_SECRET to a long random secret "
+                "of your own); on a developer machine only, PRAXIS_ENV=development.")
         return ["bearer tokens are HS256, signed with PRAXIS_TOKEN_SECRET: whoever holds it "
                 "can sign any token; set PRAXIS_OIDC_ISSUER to sign in with your identity "
                 "provider"]

@@ -1,5 +1,6 @@
 """The rendered overlays configure a service the config loader lets start: prod
-signs in by the identity provider, neither runs on the built-in secret."""
+signs in by the identity provider (no token secret needed), dev runs on its own
+secret, neither on the built-in one."""
 import pytest
 
 from shared import config
@@ -8,24 +9,31 @@ from tests.deploy.test_manifests import SERVICES, of_kind
 
 def pod_env(docs, service, token_secret):
     """The environment a service's container gets: its ConfigMap, then its env
-    (values from Secrets stand in as given here or as placeholders)."""
+    (values from Secrets stand in as given here or as placeholders; the token
+    secret is optional, None leaves it out)."""
     deployment = of_kind(docs, "Deployment")[f"praxis-{service}"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     (config_ref,) = container["envFrom"]
     env = dict(of_kind(docs, "ConfigMap")[config_ref["configMapRef"]["name"]]["data"])
     for variable in container["env"]:
         env[variable["name"]] = variable.get("value", f"<from {variable['name']}>")
-    env["PRAXIS_TOKEN_SECRET"] = token_secret
+    env.pop("PRAXIS_TOKEN_SECRET")
+    if token_secret is not None:
+        env["PRAXIS_TOKEN_SECRET"] = token_secret
     return env
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_prod_signs_in_by_the_identity_provider(rendered, service):
-    settings = config.load(service, pod_env(rendered["prod"], service, "an-operator-secret"))
+    settings = config.load(service, pod_env(rendered["prod"], service, None))
     assert settings.environment == "production"
     assert settings.oidc_issuer.startswith("https://") and settings.oidc_audience
     assert config.check(settings) == []
     assert settings.oidc_claims == config.DEFAULT_CLAIMS
+    deployment = of_kind(rendered["prod"], "Deployment")[f"praxis-{service}"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    (secret,) = [e for e in container["env"] if e["name"] == "PRAXIS_TOKEN_SECRET"]
+    assert secret["valueFrom"]["secretKeyRef"]["optional"] is True  # prod creates none
 
 
 def test_dev_secret_is_its_own_and_the_built_in_one_is_refused(rendered):

@@ -268,5 +268,5 @@ def test_a_service_refuses_to_start_with_the_development_secret(tmp_path):
     result = subprocess.run([sys.executable, "-m", "shared.runner", "intake"], cwd=ROOT,
                             env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert "praxis intake refuses to start: PRAXIS_TOKEN_SECRET is unset or the built-in " \
-           "development secret" in result.stderr
+    assert "praxis intake refuses to start: no PRAXIS_OIDC_ISSUER is set and " \
+           "PRAXIS_TOKEN_SECRET is unset or the built-in development secret" in result.stderr

@@ -303,11 +303,13 @@ def test_discovery_must_name_the_configured_issuer(rsa_key):
 
 # -- what a service refuses to start with (shared.config.check) ---------------
 def test_the_development_secret_is_refused_outside_development():
-    for env in ({}, {"PRAXIS_TOKEN_SECRET": config.DEV_TOKEN_SECRET},
-                {"PRAXIS_OIDC_ISSUER": ISSUER_URL, "PRAXIS_OIDC_AUDIENCE": AUDIENCE}):
+    for env in ({}, {"PRAXIS_TOKEN_SECRET": config.DEV_TOKEN_SECRET}):
         with pytest.raises(config.ConfigError, match="built-in development secret"):
             config.check(config.load("intake", env))
     assert config.check(config.load("intake", {"PRAXIS_ENV": "development"})) == []
+    # With an issuer no HS256 token is accepted, so the secret is not needed.
+    oidc = {"PRAXIS_OIDC_ISSUER": ISSUER_URL, "PRAXIS_OIDC_AUDIENCE": AUDIENCE}
+    assert config.check(config.load("intake", oidc)) == []
 
 
 def test_an_operator_secret_without_issuer_starts_with_a_warning():
