@@ -15,7 +15,7 @@ import pytest
 
 from shared.auth import issue_token
 from tests.integration.test_notes_service import (  # noqa: F401 (the notes fixture)
-    chart_of, known_client, notes, registered, session_held, stored,
+    assessed, chart_of, known_client, notes, registered, session_held, stored,
 )
 from tests.support import SECRET, make_event, publish_event, token, wait_until
 
@@ -170,6 +170,12 @@ def test_records_out_of_reach_are_404_whatever_ids_come_with_them(notes, where):
 
 def test_an_other_tenants_event_naming_our_client_changes_nothing_of_ours(notes):
     client_id = known_client(notes)
+    ours = session_held(client_id, "2026-02-23T10:00:00Z", 1)
+    our_assessment = assessed(client_id, 14, "moderate", "2026-02-20T10:00:00Z")
+    for event in (ours, our_assessment):
+        publish_event(notes.amqp_uri, event)
+    wait_until(lambda: stored(notes, ours) and stored(notes, our_assessment),
+               message="our session and assessment recorded")
     # Another organisation's intake registers and renames the same client id, and its
     # scheduling holds a session with it (forged or misrouted events).
     # (at positions of their own: the store refuses a second event at one position)
@@ -183,7 +189,14 @@ def test_an_other_tenants_event_naming_our_client_changes_nothing_of_ours(notes)
                    "client_id": client_id, "changes": {"name": "Clinic Two Renamed"},
                    "updated_at": "2026-03-01T10:00:00Z"}, f"client-{client_id}",
                    clinic="clinic-2", sequence=9),
-               session_held(client_id, "2026-03-02T10:00:00Z", 1, org="org-2")]
+               session_held(client_id, "2026-03-02T10:00:00Z", 1, org="org-2"),
+               # our session's and assessment's ids again, from the other organisation
+               dataclasses.replace(session_held(
+                   client_id, "2026-03-03T10:00:00Z", 5, minutes=10, org="org-2",
+                   appointment_id=ours.data["appointment_id"]), sequence=7),
+               dataclasses.replace(assessed(
+                   client_id, 27, "severe", "2026-03-03T10:00:00Z", org="org-2",
+                   assessment_id=our_assessment.data["assessment_id"]), sequence=10)]
     for event in foreign:
         publish_event(notes.amqp_uri, event)
     wait_until(lambda: all(stored(notes, e) for e in foreign), message="all recorded")
@@ -191,6 +204,9 @@ def test_an_other_tenants_event_naming_our_client_changes_nothing_of_ours(notes)
     chart = chart_of(notes, client_id)
     assert chart["client"] == {"client_id": client_id, "name": "Ada Lovelace",
                                "organisation_id": "org-1", "clinic_id": "clinic-1"}
+    assert [(s["appointment_id"], s["minutes"]) for s in chart["sessions"]] == [
+        (ours.data["appointment_id"], 50)]
+    assert [a["total"] for a in chart["assessments"]] == [14]
     other_org = token(role="admin", org="org-2", clinics=["*"])
     assert notes.api.get(f"/clients/{client_id}/chart", bearer=other_org).status_code == 404
     assert notes.api.post(f"/clients/{client_id}/goals", GOAL,
@@ -198,9 +214,11 @@ def test_an_other_tenants_event_naming_our_client_changes_nothing_of_ours(notes)
     # org-2's own note of that session is theirs, but it names nobody of ours.
     due = ok(notes.api.get("/clinicians/clinician-7/notes-due",
                            bearer=token(user="clinician-7", org="org-2", clinics=["*"])))
-    assert [n["client_name"] for n in due["notes"]] == [None]
+    assert [(n["client_name"], n["session_start"]) for n in due["notes"]] == [
+        (None, "2026-03-02T10:00:00Z")]
     assert "Ada" not in repr(due)
-    assert ok(notes.api.get(f"/clients/{client_id}/notes"))["notes"] == []
+    assert [n["appointment_id"] for n in ok(notes.api.get(f"/clients/{client_id}/notes"))
+            ["notes"]] == [ours.data["appointment_id"]]
 
 
 def test_a_rating_names_a_session_the_caller_may_see(notes):

@@ -4,14 +4,15 @@ Foreign events may arrive in any order (a SessionHeld before the client's
 ClientRegistered), so chart rows are keyed by client_id alone and carry the
 tenancy of their own envelope; the chart joins them to `clients` when read.
 Every handler replaces its row by id, so applying an event twice is harmless.
-A client's row keeps the tenancy of its registration: an event of another
-organisation or clinic naming the same client id never changes it.
+A row keeps the tenancy of the event that made it: an event of another
+organisation or clinic naming the same client, assessment or appointment id
+never changes it.
 """
 from sqlalchemy import Column, DateTime, Integer, String, Table, select
 
 from shared.timeutil import parse_time
 
-from .base import metadata, projection, replace as _replace
+from .base import metadata, projection, replace as _replace_row
 
 clients = Table(
     "clients", metadata,
@@ -47,32 +48,30 @@ chart_sessions = Table(
     Column("session_number", Integer, nullable=False),
 )
 
-def _of_tenancy(event):
-    """The client's row, only if it is of this event's organisation and clinic."""
-    return ((clients.c.client_id == event.data["client_id"])
-            & (clients.c.organisation_id == event.organisationid)
-            & (clients.c.clinic_id == event.clinicid))
+def _replace(conn, table, key, event, values):
+    """Put the row by its id, unless a row of that id belongs to another tenant: an id
+    sent again by another organisation or clinic never moves the stored record."""
+    column = table.c[key]
+    stored = conn.execute(select(table.c.organisation_id, table.c.clinic_id)
+                          .where(column == values[key])).first()
+    if stored is not None and tuple(stored) != (event.organisationid, event.clinicid):
+        return
+    _replace_row(conn, table, key, {**values, "organisation_id": event.organisationid,
+                                    "clinic_id": event.clinicid})
 
 
 @projection.on("ClientRegistered")
 def client_registered(conn, event):
     data = event.data
-    known = conn.execute(select(clients.c.client_id).where(
-        clients.c.client_id == data["client_id"])).first()
-    if known is not None and conn.execute(select(clients.c.client_id)
-                                          .where(_of_tenancy(event))).first() is None:
-        return  # the same id from another tenant never moves the stored record
-    _replace(conn, clients, "client_id", dict(
-        client_id=data["client_id"], organisation_id=event.organisationid,
-        clinic_id=event.clinicid, name=data["name"]))
+    _replace(conn, clients, "client_id", event, dict(client_id=data["client_id"],
+                                                     name=data["name"]))
 
 
 @projection.on("ClientAssessed")
 def client_assessed(conn, event):
     data = event.data
-    _replace(conn, chart_assessments, "assessment_id", dict(
+    _replace(conn, chart_assessments, "assessment_id", event, dict(
         assessment_id=data["assessment_id"], client_id=data["client_id"],
-        organisation_id=event.organisationid, clinic_id=event.clinicid,
         instrument=data["instrument"], kind=data["kind"], total=data["total"],
         severity=data["severity"], assessed_at=parse_time(data["assessed_at"])))
 
@@ -80,9 +79,8 @@ def client_assessed(conn, event):
 @projection.on("SessionHeld")
 def session_held(conn, event):
     data = event.data
-    _replace(conn, chart_sessions, "appointment_id", dict(
+    _replace(conn, chart_sessions, "appointment_id", event, dict(
         appointment_id=data["appointment_id"], client_id=data["client_id"],
-        organisation_id=event.organisationid, clinic_id=event.clinicid,
         clinician_id=data["clinician_id"], start=parse_time(data["start"]),
         minutes=data["minutes"], modality=data["modality"],
         session_number=data["session_number"]))
@@ -92,4 +90,7 @@ def session_held(conn, event):
 def client_details_updated(conn, event):
     name = event.data["changes"].get("name")
     if isinstance(name, str) and name:
-        conn.execute(clients.update().where(_of_tenancy(event)).values(name=name))
+        conn.execute(clients.update().where(
+            clients.c.client_id == event.data["client_id"],
+            clients.c.organisation_id == event.organisationid,
+            clients.c.clinic_id == event.clinicid).values(name=name))
