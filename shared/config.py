@@ -4,6 +4,7 @@
 |---|---|
 | PRAXIS_ENV | production; `development` (set by `make run`) allows the built-in token secret |
 | PRAXIS_AMQP_URI | amqp://guest:guest@127.0.0.1:5672/ |
+| PRAXIS_<SERVICE>_AMQP_URI | PRAXIS_AMQP_URI; the service's own broker user (see shared/broker_identity.py) |
 | PRAXIS_<SERVICE>_DATABASE_URL | sqlite:///<PRAXIS_DATA_DIR>/<service>.db |
 | PRAXIS_DATA_DIR | ./var |
 | PRAXIS_<SERVICE>_PORT | intake 8001, scheduling 8002, notes 8003, billing 8004 |
@@ -78,7 +79,8 @@ def load(service, env=None):
         port=int(env.get(prefix + "PORT") or DEFAULT_PORTS[service]),
         database_url=env.get(prefix + "DATABASE_URL",
                              f"sqlite:///{os.path.abspath(data_dir)}/{service}.db"),
-        amqp_uri=env.get("PRAXIS_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
+        amqp_uri=(env.get(prefix + "AMQP_URI")
+                  or env.get("PRAXIS_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")),
         token_secret=env.get("PRAXIS_TOKEN_SECRET", DEV_TOKEN_SECRET),
         max_attempts=int(env.get("PRAXIS_MAX_ATTEMPTS", 5)),
         retry_delay_ms=int(env.get("PRAXIS_RETRY_DELAY_MS", 1000)),

@@ -1,31 +1,40 @@
 """A nameko event handler that never drops an event.
 
 nameko's @event_handler acks a message whose handler raised, so the event is
-lost. This one sends a failed delivery to "<queue>.retry", where the copy
+lost. This one sends a failed delivery to "<queue>.retrying", where the copy
 expires after PRAXIS_RETRY_DELAY_MS and is dead-lettered back to the handler's
 queue; after
 `PRAXIS_MAX_ATTEMPTS` attempts (or at once for an event no schema accepts) it
 parks the delivery in "<queue>.dead-letter" for an operator to inspect and
 replay (shared/dead_letters.py). The original is acked only after the broker
 confirmed the copy, so a crash in between duplicates, never loses.
+
+Made to run as a broker user that may write only to its own service's
+exchanges and queues (shared/broker_identity.py): the producer's exchange is
+declared passively (no configure permission on it; the producer declares it),
+copies go through the service's own "<service>.redelivery" exchange (never the
+default exchange, whose write permission would reach every queue), and a
+delivery whose CloudEvents source is not the exchange's owner is refused.
 """
 import inspect
 import logging
+import time
 import traceback
 from datetime import datetime, timezone
 
+from amqp.exceptions import AccessRefused, NotFound
 from kombu import Connection, Exchange, Queue
 from kombu.pools import producers
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import SERVICE_POOL, EventHandler
 
 from . import metrics
+from .envelope import binding_key, parse_type
 from .errors import InvalidEvent
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS_HEADER = "x-praxis-attempts"
-DEFAULT_EXCHANGE = Exchange("")
 
 
 def handler_queue_name(source_service, event_type, service, method):
@@ -45,33 +54,84 @@ def handler_queues(service_class):
     return sorted(queues)
 
 
+def events_exchange(service, passive=False):
+    return Exchange(f"{service}.events", type="topic", durable=True, passive=passive)
+
+
+def redelivery_exchange(service):
+    """The service's own direct exchange into its retry, dead-letter and handler
+    queues (routing key: the queue's name)."""
+    return Exchange(f"{service}.redelivery", type="direct", durable=True)
+
+
+def consuming_service(queue_name):
+    """'billing' of 'evt-scheduling-SessionHeld--billing.on_session_held'."""
+    return queue_name.split("--", 1)[1].split(".", 1)[0]
+
+
 def retry_queue(queue_name):
     """Where a failed delivery waits: each copy expires after the retry delay (a
     per-message TTL, so changing the delay never clashes with the declared queue)
-    and is dead-lettered back to the handler's queue."""
-    return Queue(f"{queue_name}.retry", exchange=DEFAULT_EXCHANGE, routing_key=f"{queue_name}.retry",
-                 durable=True, queue_arguments={
-                     "x-dead-letter-exchange": "",
-                     "x-dead-letter-routing-key": queue_name})
+    and is dead-lettered back to the handler's queue through the service's
+    redelivery exchange (RabbitMQ wants write permission on a queue's dead-letter
+    exchange, and nobody may write to the default one). Earlier releases used
+    "<queue>.retry" with the default exchange; those drain by themselves."""
+    name = f"{queue_name}.retrying"
+    exchange = redelivery_exchange(consuming_service(queue_name))
+    return Queue(name, exchange=exchange, routing_key=name, durable=True, queue_arguments={
+        "x-dead-letter-exchange": exchange.name,
+        "x-dead-letter-routing-key": queue_name})
 
 
 def dead_letter_queue(queue_name):
-    return Queue(f"{queue_name}.dead-letter", exchange=DEFAULT_EXCHANGE,
-                 routing_key=f"{queue_name}.dead-letter", durable=True)
+    name = f"{queue_name}.dead-letter"
+    return Queue(name, exchange=redelivery_exchange(consuming_service(queue_name)),
+                 routing_key=name, durable=True)
+
+
+def replay_route(queue_name):
+    """The handler queue's binding to its service's redelivery exchange."""
+    return Queue(queue_name, exchange=redelivery_exchange(consuming_service(queue_name)),
+                 routing_key=queue_name, durable=True)
 
 
 def publish_copy(amqp_uri, message, queue_name, headers, declare=(), expiration=None):
-    """Publish the delivery's raw body to a queue and wait for the broker's confirm."""
+    """Publish the delivery's raw body to one of the consuming service's queues (via
+    its redelivery exchange) and wait for the broker's confirm."""
+    exchange = redelivery_exchange(consuming_service(queue_name))
     connection = Connection(amqp_uri, transport_options={"confirm_publish": True})
     with producers[connection].acquire(block=True, timeout=10) as producer:
         producer.publish(
-            message.body, exchange="", routing_key=queue_name, declare=list(declare),
+            message.body, exchange=exchange, routing_key=queue_name,
+            declare=[exchange, *declare],
             content_type=message.content_type, content_encoding=message.content_encoding,
             headers=headers, message_id=message.properties.get("message_id"),
             correlation_id=message.properties.get("correlation_id"),
             type=message.properties.get("type"), delivery_mode=2, retry=True,
             expiration=expiration,
             retry_policy={"max_retries": 3})
+
+
+def wait_for_exchange(amqp_uri, exchange, interval=1.0):
+    """Return once `exchange` exists. A passive declare needs no permission; when
+    it is missing, declare it if this user may (a development broker), else wait
+    for its owner to start and declare it."""
+    waited = 0.0
+    with Connection(amqp_uri) as connection:
+        while True:
+            for passive in (True, False):
+                channel = connection.channel()
+                try:
+                    exchange(channel).declare(passive=passive)
+                    channel.close()
+                    return
+                except (NotFound, AccessRefused):  # the broker closed the channel
+                    pass
+            if waited % 30 == 0:
+                log.warning("waiting for exchange %s: its service declares it when it "
+                            "starts", exchange.name)
+            time.sleep(interval)
+            waited += interval
 
 
 class ReliableEventHandler(EventHandler):
@@ -85,36 +145,82 @@ class ReliableEventHandler(EventHandler):
         self.amqp_uri = config[AMQP_URI_CONFIG_KEY]
         self.max_attempts = int(config.get("PRAXIS_MAX_ATTEMPTS", 5))
         self.retry_delay_seconds = int(config.get("PRAXIS_RETRY_DELAY_MS", 1000)) / 1000
+        # Every organisation's events of this type; passive, so this service needs
+        # no configure permission on the producer's exchange.
+        source = events_exchange(self.source_service, passive=True)
+        self.queue = Queue(self.queue.name, exchange=source,
+                           routing_key=binding_key(self.event_type), durable=True)
+        self.redelivery = redelivery_exchange(self.container.service_name)
         self.retry_queue = retry_queue(self.queue.name)
         self.dead_letter_queue = dead_letter_queue(self.queue.name)
+        wait_for_exchange(self.amqp_uri, source)
         with Connection(self.amqp_uri) as connection:
             channel = connection.default_channel
             # Bound before the service answers /readyz: on a first start, events
             # published from then on are kept for this handler, not routed nowhere.
             self.queue(channel).declare()
+            replay_route(self.queue.name)(channel).declare()
             self.retry_queue(channel).declare()
             self.dead_letter_queue(channel).declare()
+
+    def refusal(self, body, message):
+        """Why a delivery must not be applied, or None. Its exchange says who sent
+        it (only that service's user may write there); the envelope must agree."""
+        exchange = message.delivery_info.get("exchange", "")
+        if exchange in ("", self.redelivery.name):
+            # This service's own retry or replay (or a retry queue of an earlier
+            # release, through the default exchange): checked on its first delivery.
+            owner = self.source_service
+        elif exchange.endswith(".events"):
+            owner = exchange[:-len(".events")]
+        else:
+            owner = None
+        envelope = body if isinstance(body, dict) else {}
+        source, type_ = envelope.get("source"), envelope.get("type")
+        try:
+            producer = parse_type(type_ or "")[0]
+        except ValueError:
+            producer = None
+        if owner != self.source_service or source != f"/praxis/{owner}" or producer != owner:
+            return ("source_mismatch", f"source {source!r} (type {type_!r}) does not match "
+                                       f"exchange {exchange!r}")
+        return None
+
+    def handle_message(self, body, message):
+        refused = self.refusal(body, message)
+        if refused is None:
+            super().handle_message(body, message)
+            return
+        reason, detail = refused
+        metrics.EVENTS_REFUSED.labels(self.container.service_name, reason).inc()
+        log.error("event refused on %s: %s", self.queue.name, detail)
+        self.park(message, self.dead_letter_queue, f"refused ({reason}): {detail}")
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
             return
         error = exc_info[1]
+        permanent = isinstance(error, InvalidEvent)
+        attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
+        target = (self.dead_letter_queue if permanent or attempts >= self.max_attempts
+                  else self.retry_queue)
+        self.park(message, target, f"{type(error).__name__}: {error}",
+                  "".join(traceback.format_exception(*exc_info)))
+
+    def park(self, message, target, error, trace=""):
+        """Copy a delivery to its retry or dead-letter queue, then ack it."""
         headers = dict(message.headers or {})
         attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
         headers[ATTEMPTS_HEADER] = attempts
         service = self.container.service_name
-        permanent = isinstance(error, InvalidEvent)
-        if permanent or attempts >= self.max_attempts:
-            target = self.dead_letter_queue
+        if target is self.dead_letter_queue:
             headers.update({
-                "x-praxis-error": f"{type(error).__name__}: {error}"[:1000],
-                "x-praxis-traceback": "".join(traceback.format_exception(*exc_info))[-4000:],
+                "x-praxis-error": error[:1000],
+                "x-praxis-traceback": trace[-4000:],
                 "x-praxis-original-queue": self.queue.name,
                 "x-praxis-failed-at": datetime.now(timezone.utc).isoformat(),
             })
-        else:
-            target = self.retry_queue
         try:
             publish_copy(self.amqp_uri, message, target.name, headers, declare=[target],
                          expiration=(self.retry_delay_seconds

@@ -3,7 +3,7 @@ import json
 
 from kombu import Connection
 
-from .consumer import ATTEMPTS_HEADER, dead_letter_queue, publish_copy
+from .consumer import ATTEMPTS_HEADER, dead_letter_queue, publish_copy, replay_route
 
 
 def inspect(amqp_uri, queue_name, limit=100):
@@ -56,7 +56,8 @@ def replay(amqp_uri, queue_name, limit=None):
                     break
                 headers = {k: v for k, v in (message.headers or {}).items()
                            if not k.startswith("x-praxis-")}
-                publish_copy(amqp_uri, message, queue_name, headers)
+                publish_copy(amqp_uri, message, queue_name, headers,
+                             declare=[replay_route(queue_name)])
                 message.ack()
                 replayed += 1
         finally:

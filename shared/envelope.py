@@ -4,9 +4,11 @@ The same JSON document is stored, published and replayed, byte for byte in
 meaning: `Event.to_json()` is what goes into the store and onto the wire.
 """
 import json
+import re
 import uuid
 from dataclasses import dataclass, field, replace
 
+from .errors import InvalidInput
 from .timeutil import iso as format_time, utc_now  # noqa: F401 (re-exported)
 
 SPECVERSION = "1.0"
@@ -17,6 +19,34 @@ ATTRIBUTES = (
     "specversion", "id", "source", "type", "subject", "time", "datacontenttype",
     "sequence", "organisationid", "clinicid", "correlationid", "causationid",
 )
+
+
+# The organisation is the first word of every routing key, so brokers can confine
+# an integrator to it: no ".", "#" or "*" (AMQP topic syntax), nothing regex-special.
+ORGANISATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+class UnsafeOrganisationId(InvalidInput, ValueError):
+    """422 for a command; a ValueError (so an invalid event) for a consumer."""
+
+
+def check_organisation_id(value):
+    if not isinstance(value, str) or not ORGANISATION_ID.fullmatch(value):
+        raise UnsafeOrganisationId(
+            f"organisation id {value!r} is not routable: 1-64 letters, digits, '-' or '_', "
+            "starting with a letter or digit",
+            {"organisation_id": ["letters, digits, '-' and '_' only"]})
+    return value
+
+
+def routing_key(organisation_id, name):
+    """'org-1.SessionHeld': what the relay publishes with and bindings match."""
+    return f"{check_organisation_id(organisation_id)}.{name}"
+
+
+def binding_key(name):
+    """A consumer's binding: this event of every organisation."""
+    return f"*.{name}"
 
 
 def event_type(service, name, version):
@@ -95,6 +125,7 @@ class Event:
         except (TypeError, ValueError):
             raise ValueError("envelope attribute 'sequence' must be a decimal string")
         parse_type(body["type"])
+        check_organisation_id(body["organisationid"])
         return cls(
             id=body["id"], source=body["source"], type=body["type"],
             subject=body["subject"], time=body["time"], data=body["data"],
@@ -119,6 +150,11 @@ class Context:
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     causation_id: str = None
     actor: str = None
+
+    def __post_init__(self):
+        # Every append goes through a Context: an unroutable organisation never
+        # reaches the store, so the relay never meets one.
+        check_organisation_id(self.organisation_id)
 
     @classmethod
     def caused_by(cls, event):

@@ -24,6 +24,11 @@ HANDLER_RETRIES = Counter(
 DEAD_LETTERED = Counter(
     "praxis_events_dead_lettered_total", "Deliveries moved to a dead-letter queue.",
     ["service", "type"])
+EVENTS_REFUSED = Counter(
+    "praxis_events_refused_total",
+    "Deliveries dead-lettered unapplied because they are not what their exchange "
+    "vouches for (reason: source_mismatch).",
+    ["service", "reason"])
 OUTBOX_BACKLOG = Gauge(
     "praxis_outbox_backlog_events", "Committed events not yet confirmed by the broker.",
     ["service"])

@@ -1,7 +1,9 @@
 """The outbox relay: publishes committed events, marks them sent once confirmed.
 
 A batch is published on one confirm-mode channel and the relay waits once for
-the broker's acks of the whole batch (not one wait per message). Rows leave
+the broker's acks of the whole batch (not one wait per message). The routing
+key is "<organisation>.<event name>", so a broker user can be confined to one
+organisation's events by a topic permission. Rows leave
 the outbox only after every message of the batch is confirmed; on a nack, a
 timeout or a lost connection the batch stays and is published again on the
 next pass. Consumers are idempotent, so a resend after a crash is harmless.
@@ -17,7 +19,7 @@ from kombu import Connection
 from sqlalchemy import text
 
 from . import metrics
-from .envelope import CONTENT_TYPE, parse_type
+from .envelope import CONTENT_TYPE, parse_type, routing_key
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,13 @@ class OutboxRelay:
         store.on_commit(self._wake.set)
 
     # -- broker ------------------------------------------------------------
+    def declare_exchange(self):
+        """Declare this service's exchange at start: other services' consumers
+        wait for it and may not declare it themselves."""
+        with Connection(self.amqp_uri, connect_timeout=5) as connection:
+            connection.default_channel.exchange_declare(
+                self.exchange, "topic", durable=True, auto_delete=False)
+
     def _connect(self):
         if self._channel is not None:
             return
@@ -94,7 +103,8 @@ class OutboxRelay:
                 timestamp=int(time.time()))
             self._unconfirmed.add(self._next_tag)
             self._next_tag += 1
-            self._channel.basic_publish(message, exchange=self.exchange, routing_key=name)
+            self._channel.basic_publish(message, exchange=self.exchange,
+                                        routing_key=routing_key(body["organisationid"], name))
         deadline = time.monotonic() + self.confirm_timeout
         while self._unconfirmed:
             remaining = deadline - time.monotonic()

@@ -13,6 +13,7 @@ from nameko.rpc import Rpc
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from werkzeug.wrappers import Response
 
+from . import access as policy
 from . import audit, metrics
 from .consumer import handler_queues
 from .outbox import OutboxRelay
@@ -32,6 +33,7 @@ class Praxis(DependencyProvider):
         self.application = self.application_class(config["PRAXIS_DATABASE_URL"],
                                                   config["AMQP_URI"])
         self.relay = OutboxRelay(self.application.store, config["AMQP_URI"])
+        self.relay.declare_exchange()
         self.application.handler_queues = handler_queues(self.container.service_cls)
 
     def start(self):
@@ -71,6 +73,14 @@ class AuditedRpc(Rpc):
         self.resource, self.action = resource, action
         super().__init__(**kwargs)
 
+    def setup(self):
+        # As for routes: the access policy must know what this call touches.
+        if self.resource is None or not policy.roles_for(self.resource, self.action):
+            raise policy.UnknownResource(
+                f"rpc {self.method_name} names no resource= some role may {self.action} "
+                "in the access policy (shared/access.py)")
+        super().setup()
+
     def audit_access(self, worker_ctx):
         method = getattr(self.container.service_cls, self.method_name)
         arguments = inspect.signature(method).bind(
@@ -82,6 +92,9 @@ class AuditedRpc(Rpc):
         return access  # the caller is named when TokenVerifier checks the token
 
     def handle_result(self, message, worker_ctx, result, exc_info):
+        role = getattr(worker_ctx, ROLE, None)  # set when TokenVerifier checked the caller
+        if exc_info is None and role is not None:
+            result = policy.shape(role, self.resource, result)
         access = audit.current()
         if access is not None:
             try:
@@ -95,6 +108,7 @@ class AuditedRpc(Rpc):
 
 
 rpc = AuditedRpc.decorator
+ROLE = "praxis_role"
 
 
 def queue_depths(amqp_uri, queues):
@@ -119,6 +133,10 @@ class TokenVerifier(DependencyProvider):
         def verify(token):
             principal = self.verifier.verify(token)
             audit.identify(principal)  # the call's audit row names its caller
+            entrypoint = worker_ctx.entrypoint
+            if isinstance(entrypoint, AuditedRpc):  # the policy, as the web layer applies it
+                policy.require(principal.role, entrypoint.resource, entrypoint.action)
+                setattr(worker_ctx, ROLE, principal.role)
             return principal
         return verify
 

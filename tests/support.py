@@ -123,11 +123,12 @@ def publish_event(amqp_uri, event):
     """Publish an envelope to '<service>.events' exactly as the outbox relay does."""
     from kombu import Connection, Exchange
 
-    from shared.envelope import CONTENT_TYPE
+    from shared.envelope import CONTENT_TYPE, routing_key
 
     exchange = Exchange(f"{event.service}.events", type="topic", durable=True)
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         producer = connection.Producer()
-        producer.publish(event.to_json().encode(), exchange=exchange, routing_key=event.name,
+        producer.publish(event.to_json().encode(), exchange=exchange,
+                         routing_key=routing_key(event.organisationid, event.name),
                          declare=[exchange], content_type=CONTENT_TYPE,
                          content_encoding="utf-8", message_id=event.id, delivery_mode=2)

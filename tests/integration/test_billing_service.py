@@ -80,7 +80,7 @@ def test_fee_schedule_put_and_get(billing):
 def test_session_held_makes_exactly_one_charge_and_publishes_it(billing):
     # Bind before anything is published, as a subscriber would.
     exchange = Exchange("billing.events", type="topic", durable=True)
-    watch = Queue("test-billing-events", exchange=exchange, routing_key="ChargeRecorded")
+    watch = Queue("test-billing-events", exchange=exchange, routing_key="*.ChargeRecorded")
     with Connection(billing.amqp_uri) as connection:
         watch(connection.default_channel).declare()
 

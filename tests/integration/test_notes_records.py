@@ -48,15 +48,15 @@ def held(notes, client_id, start="2026-03-02T10:00:00Z", number=1):
 
 
 def listen(amqp_uri, *names):
-    """A queue bound to notes.events for these routing keys."""
+    """A queue bound to notes.events for these events (of every organisation)."""
     exchange = Exchange("notes.events", type="topic", durable=True)
     connection = Connection(amqp_uri)
     queue = Queue(f"test-{uuid.uuid4().hex[:8]}", exchange=exchange, durable=False,
-                  auto_delete=True, bindings=None, routing_key=names[0])
+                  auto_delete=True, bindings=None, routing_key=f"*.{names[0]}")
     channel = connection.default_channel
     queue(channel).declare()
     for name in names[1:]:
-        queue(channel).bind_to(exchange, routing_key=name)
+        queue(channel).bind_to(exchange, routing_key=f"*.{name}")
     return connection, queue
 
 

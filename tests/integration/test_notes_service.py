@@ -243,7 +243,7 @@ def test_goal_set_is_published_with_the_event_id_as_message_id(notes):
     client_id = known_client(notes)
     exchange = Exchange("notes.events", type="topic", durable=True)
     queue = Queue(f"test-goals-{uuid.uuid4().hex[:8]}", exchange=exchange,
-                  routing_key="GoalSet", durable=False, auto_delete=True)
+                  routing_key="*.GoalSet", durable=False, auto_delete=True)
     with Connection(notes.amqp_uri) as connection:
         queue(connection.default_channel).declare()  # declares and binds the exchange too
         goal = notes.api.post(f"/clients/{client_id}/goals", GOAL).json()

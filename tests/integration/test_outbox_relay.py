@@ -67,7 +67,7 @@ def test_relay_publishes_every_committed_event_once_in_order(store, amqp_uri, su
     assert [m.properties["message_id"] for m in messages] == [e.id for e in events]
     first = messages[0]
     assert first.content_type == CONTENT_TYPE
-    assert first.delivery_info["routing_key"] == "ClientRegistered"
+    assert first.delivery_info["routing_key"] == "org-1.ClientRegistered"
     assert first.properties["delivery_mode"] == 2
     assert json.loads(first.body) == events[0].to_dict()
     assert store.outbox_status()[0] == 0

@@ -1,3 +1,4 @@
+import itertools
 import json
 import uuid
 from datetime import timedelta
@@ -10,12 +11,14 @@ from prometheus_client import REGISTRY
 from services.scheduling.domain import cadence as rules
 from services.scheduling.service import Service as Scheduling
 from shared.projection import rebuild
-from shared.timeutil import iso, utc_now
+from shared.timeutil import iso, parse_time, utc_now
 from tests.support import RunningService, make_event, publish_event, token, wait_until
 
 pytestmark = pytest.mark.integration
 
 START = "2024-05-06T09:00:00+02:00"
+# Each session() an hour after the last: a held session still occupies its slot.
+SESSION_SLOTS = itertools.count(1)
 
 
 @pytest.fixture
@@ -80,7 +83,8 @@ def book(running, client_id, **overrides):
 
 
 def session(running, client_id, minutes=50):
-    booked = book(running, client_id)
+    booked = book(running, client_id,
+                  start=iso(parse_time(START) + timedelta(hours=next(SESSION_SLOTS))))
     assert booked.status_code == 201, booked.text
     held = running.api.post(f"/appointments/{booked.json()['appointment_id']}/held",
                             {"minutes": minutes})
@@ -241,7 +245,7 @@ def test_clinic_policy(scheduling):
 def test_reassessment_due_is_published_with_its_event_id(scheduling):
     exchange = Exchange("scheduling.events", type="topic", durable=True)
     queue = Queue(f"test-due-{uuid.uuid4().hex[:8]}", exchange=exchange,
-                  routing_key="ReassessmentDue")
+                  routing_key="*.ReassessmentDue")
     with Connection(scheduling.amqp_uri) as connection:
         queue(connection.default_channel).declare()
 
@@ -255,7 +259,7 @@ def test_reassessment_due_is_published_with_its_event_id(scheduling):
             return queue(connection.default_channel).get(no_ack=True)
     message = wait_until(fetch, message="ReassessmentDue on scheduling.events")
     assert message.properties["message_id"] == due.id
-    assert message.delivery_info["routing_key"] == "ReassessmentDue"
+    assert message.delivery_info["routing_key"] == "org-1.ReassessmentDue"
     assert message.content_type == "application/cloudevents+json"
     body = json.loads(message.body)
     assert body["id"] == due.id and body["data"]["client_id"] == client_id
