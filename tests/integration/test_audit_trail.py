@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import delete, func, insert, select, update
 
@@ -337,3 +338,18 @@ def test_the_privacy_officer_asks_who_looked_and_what_a_user_looked_at(intake):
     # The officer's own queries are accesses too, touching no client.
     mine = rows_of(intake, user_id="officer-1")
     assert mine and all(r["client_id"] is None and r["resource"] == "audit" for r in mine)
+
+
+def test_billing_balance_over_rpc_is_audited(database_url, amqp_uri):
+    from services.billing.service import Service as Billing
+
+    with RunningService(Billing, database_url, amqp_uri) as billing:
+        client_id = str(uuid.uuid4())  # billing has never heard of it
+        with ClusterRpcProxy({"AMQP_URI": amqp_uri}) as rpc:
+            with pytest.raises(RemoteError) as refused:
+                rpc.billing.balance(token(role="billing", user="biller-1"), client_id)
+        assert refused.value.exc_type == "NotFound"
+        (row,) = rows_of(billing, user_id="biller-1")
+        assert (row["route"], row["client_id"], row["action"], row["outcome"], row["role"]) == (
+            "rpc billing.balance", client_id, "read", "not_found", "billing")
+        assert audit.verify(billing.application.store.engine) == (1, None)
