@@ -157,7 +157,7 @@ class Service(CommonEndpoints):
         return Response(superbill_pdf.render(bill), mimetype="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
-    @rpc
+    @rpc(resource="balance")
     def balance(self, token, client_id):
         """RPC twin of GET /clients/<id>/balance, for other systems inside the cluster."""
         return self.praxis.balance(self.verify(token), str(client_id))

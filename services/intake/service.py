@@ -168,12 +168,12 @@ class Service(CommonEndpoints):
             principal_of(request), correlation_of(request), command)
 
     # -- RPC and events ------------------------------------------------------
-    @rpc
+    @rpc(resource="client")
     def client(self, token, client_id):
         """RPC twin of GET /clients/<id>, for other systems inside the cluster."""
         return self.praxis.client(self.verify(token), client_id)
 
-    @rpc
+    @rpc(resource="outcome")
     def outcomes(self, token, client_id):
         """RPC twin of GET /clients/<id>/outcomes (the current episode)."""
         return self.praxis.trajectory(self.verify(token), client_id, {"episode_id": None})

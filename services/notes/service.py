@@ -173,17 +173,17 @@ class Service(CommonEndpoints):
                                                str(client_id), str(entry_id), command)
 
     # -- RPC twins of the reads ----------------------------------------------------------
-    @rpc
+    @rpc(resource="chart")
     def chart(self, token, client_id):
         """RPC twin of GET /clients/<id>/chart, for other systems inside the cluster."""
         return self.praxis.chart(self.verify(token), str(client_id))
 
-    @rpc
+    @rpc(resource="treatment_plan")
     def plan(self, token, client_id):
         """RPC twin of GET /clients/<id>/plan."""
         return self.praxis.plan(self.verify(token), str(client_id))
 
-    @rpc
+    @rpc(resource="progress_note")
     def notes_due(self, token, clinician_id):
         """RPC twin of GET /clinicians/<id>/notes-due."""
         return self.praxis.notes_due(self.verify(token), clinician_id)

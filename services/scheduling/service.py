@@ -219,7 +219,7 @@ class Service(CommonEndpoints):
             log.info("reassessments came due by time: %d", len(due))
 
     # -- RPC ---------------------------------------------------------------------------
-    @rpc
+    @rpc(resource="appointment")
     def appointment(self, token, appointment_id):
         """RPC twin of GET /appointments/<id>, for other systems inside the cluster."""
         return self.praxis.appointment(self.verify(token), str(appointment_id))

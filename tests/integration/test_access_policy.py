@@ -134,3 +134,23 @@ def test_the_assessment_answer_is_not_in_any_non_clinical_response_text(intake):
         text = api.get(f"/clients/{client_id}", bearer=token(role=role)).text
         assert "severe" not in text and '"answers"' not in text, role
         assert json.loads(text)["client_id"] == client_id
+
+
+def test_rpc_twins_follow_the_same_policy(intake):
+    from nameko.exceptions import RemoteError
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    client_id = recorded(intake)
+    with ClusterRpcProxy({"AMQP_URI": intake.amqp_uri}) as rpc:
+        full = rpc.intake.client(token(), client_id)
+        assert full["assessments"][0]["answers"] == [3, 3, 3, 3, 2, 2, 2, 2, 1]
+        for role in ("front_desk", "billing", "integrator"):
+            shaped = rpc.intake.client(token(role=role), client_id)
+            assert shaped["client_id"] == client_id and keys_of(shaped) & SENSITIVE == set()
+            with pytest.raises(RemoteError) as refused:
+                rpc.intake.outcomes(token(role=role), client_id)
+            assert refused.value.exc_type == "Forbidden", role
+        with pytest.raises(RemoteError) as refused:
+            rpc.intake.client(token(role="privacy_officer"), client_id)
+        assert refused.value.exc_type == "Forbidden"
+        assert rpc.intake.outcomes(token(), client_id)["instruments"][0]["instrument"] == "PHQ-9"

@@ -169,6 +169,18 @@ def test_every_route_of_every_service_names_a_resource_some_role_may_use():
                       "/clinicians/<clinician_id>/calendar.ics"}
 
 
+def test_every_rpc_entrypoint_names_a_resource_too():
+    from shared.runtime import AuditedRpc
+
+    found = [(service.name, name, entrypoint) for service in SERVICES for name in dir(service)
+             for entrypoint in getattr(getattr(service, name), "nameko_entrypoints", ())
+             if isinstance(entrypoint, AuditedRpc)]
+    assert {(service, name) for service, name, _ in found} >= {
+        ("intake", "client"), ("intake", "outcomes"), ("billing", "balance")}
+    for service, name, entrypoint in found:
+        assert access.roles_for(entrypoint.resource, entrypoint.action), (service, name)
+
+
 def test_a_route_without_a_resource_stops_the_service_from_starting():
     class Unnamed(JsonHttp):
         pass
