@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import func, or_, select
 
-from shared.errors import Forbidden, NotFound
+from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.timeutil import iso
 
 from . import domain
@@ -42,16 +42,20 @@ class IntakeQueries:
         names (`named`: [(organisation_id or clinic_id, value)]) an organisation or
         clinic the token lacks, else 404 unless the stored client is within the
         token's reach and in every clinic named."""
-        for name, value in named:
-            if name == "organisation_id" and value != principal.organisation_id:
-                raise Forbidden(f"not allowed to act in organisation {value!r}",
-                                {"organisation_id": ["not your organisation"]})
-            if name == "clinic_id":
-                principal.require_clinic(principal.organisation_id, value)
+        _require_named(principal, named)
         with self.store.read() as conn:
             record = self._visible_client(conn, principal, client_id)
         if any(name == "clinic_id" and value != record["clinic_id"] for name, value in named):
             raise NotFound("client not found")
+
+    def reach_clinic(self, principal, clinic_id, named=()):
+        """For a clinic's list, before its parameters are read: 403 for the path's
+        clinic or a named one the token lacks; 422 for a named clinic not the path's."""
+        _require_named(principal, named)
+        principal.require_clinic(principal.organisation_id, clinic_id)
+        if any(name == "clinic_id" and value != clinic_id for name, value in named):
+            raise InvalidInput(f"clinic_id differs from the clinic {clinic_id!r} of the path",
+                               {"clinic_id": [f"not {clinic_id}, the clinic of the path"]})
 
     def client(self, principal, client_id):
         with self.store.read() as conn:
@@ -306,6 +310,16 @@ class IntakeQueries:
                 **rule.to_data(), "default": row is None,
                 "set_by": row.set_by if row else None,
                 "set_at": iso(row.set_at) if row else None}
+
+
+def _require_named(principal, named):
+    """403 for an organisation or clinic a request names that the token lacks."""
+    for name, value in named:
+        if name == "organisation_id" and value != principal.organisation_id:
+            raise Forbidden(f"not allowed to act in organisation {value!r}",
+                            {"organisation_id": ["not your organisation"]})
+        if name == "clinic_id":
+            principal.require_clinic(principal.organisation_id, value)
 
 
 def open_risk_flag_counts(conn):

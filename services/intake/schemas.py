@@ -12,8 +12,9 @@ MAX_NO_CONTACT_REASON = 500
 
 
 class Scoped(Schema):
-    """A request about one client may name where it acts; the service has checked
-    these against the stored client before loading (services/intake/scope.py)."""
+    """A request about one client or clinic may name where it acts; the service has
+    checked these against the stored client or the path before loading
+    (services/intake/scope.py)."""
     organisation_id = fields.String(load_default=None)
     clinic_id = fields.String(load_default=None)
 
@@ -142,7 +143,7 @@ class InstrumentDefinitionSchema(Schema):
     risk_items = fields.List(fields.Nested(RiskItemSchema), load_default=list)
 
 
-class NotOnTrackRuleSchema(Schema):
+class NotOnTrackRuleSchema(Scoped):
     reassessments_without_improvement = fields.Integer(
         required=True, allow_none=True, strict=True, validate=validate.Range(min=1))
     sessions_without_improvement = fields.Integer(
@@ -158,12 +159,12 @@ class ClinicQuery(Schema):
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
-class RiskFlagQuery(Schema):
+class RiskFlagQuery(Scoped):
     status = fields.String(load_default="open",
                            validate=validate.OneOf(["open", "acknowledged", "all"]))
 
 
-class DateRangeQuery(Schema):
+class DateRangeQuery(Scoped):
     """`from` and `to` are dates, both inclusive (UTC days)."""
     from_ = fields.Date(data_key="from", load_default=None)
     to = fields.Date(load_default=None)

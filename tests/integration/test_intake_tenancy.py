@@ -270,3 +270,36 @@ def test_events_naming_another_clinic_do_not_touch_a_client(intake, records):
         assert pending["pending"] == [], clinic
         alerts = api.get(f"/clinics/{clinic}/alerts", bearer=ADMIN).json()["alerts"]
         assert [a for a in alerts if a["kind"] == "not_on_track"] == [], clinic
+
+
+def test_a_clinic_list_outside_the_token_is_403_whatever_its_parameters(intake):
+    api = intake.api
+    lists = [("GET", "/clinics/{k}/reassessments/pending", None),
+             ("GET", "/clinics/{k}/risk-flags", None), ("GET", "/clinics/{k}/alerts", None),
+             ("GET", "/clinics/{k}/outcomes", None),
+             ("GET", "/clinics/{k}/not-on-track-rule", None),
+             ("PUT", "/clinics/{k}/not-on-track-rule", {
+                 "reassessments_without_improvement": 2, "sessions_without_improvement": None,
+                 "on_reliable_deterioration": True})]
+    clinic_admin = token(role="admin", clinics=["clinic-1"])
+    wrong = []
+    for method, template, body in lists:
+        checks = [  # (clinic in the path, query, body, token, expected)
+            ("clinic-2", None, body, clinic_admin, 403),
+            ("clinic-2", {"from": "March", "status": "none"}, body and {}, clinic_admin, 403),
+            ("clinic-1", {"clinic_id": "clinic-2"}, body, clinic_admin, 403),
+            ("clinic-1", {"organisation_id": "org-2"}, body, clinic_admin, 403),
+            ("clinic-1", {"clinic_id": "clinic-1"}, body, clinic_admin, 200),
+            ("clinic-1", {"clinic_id": "clinic-2"}, body, ADMIN, 422),
+        ]
+        if body is not None:
+            checks += [("clinic-1", None, {**body, "clinic_id": "clinic-2"}, clinic_admin, 403),
+                       ("clinic-1", None, {**body, "clinic_id": "clinic-1"}, clinic_admin, 200)]
+        for clinic, query, sent, bearer, expected in checks:
+            response = call(api, method, template.format(k=clinic), sent, bearer, query)
+            named = expected != 422 or "clinic_id" in response.json().get("fields", {})
+            if response.status_code != expected or not named:
+                wrong.append(f"{method} {template} {clinic} query={query} body={sent}: "
+                             f"{response.status_code} (expected {expected}) "
+                             f"{response.text[:120]}")
+    assert not wrong, "\n".join(wrong)
