@@ -17,9 +17,8 @@ and a topic permission per exchange confines their bindings to routing keys
 `<org>.*`, so they receive their organisation's events only.
 
 Plain Python (no application imports): deploy/tools/generate.py reads it too.
-`python -m shared.broker_identity` prints the table the README shows.
+`python -m shared.broker_identity` prints the sets as the README shows them.
 """
-import re
 
 SERVICES = ("intake", "scheduling", "notes", "billing")
 # Whose events each service consumes (a unit test keeps this equal to the
@@ -70,7 +69,7 @@ def integrator_permissions(organisation_id):
 def integrator_topic_permissions(organisation_id):
     """Per exchange: bind (read) only to the organisation's routing keys; publish
     (write) nothing: the vhost permission already refuses, this says it twice."""
-    read = rf"^{re.escape(organisation_id)}\."
+    read = rf"^{organisation_id}\."  # ids are [A-Za-z0-9_-] (shared/envelope.py)
     return [{"exchange": f"{service}.events", "write": "^$", "read": read}
             for service in SERVICES]
 
@@ -80,14 +79,17 @@ def _anchored(alternatives):
 
 
 def markdown():
-    lines = ["| user | configure | write | read |", "|---|---|---|---|"]
-    for service in SERVICES:
-        p = service_permissions(service)
-        lines.append(f"| `{username(service)}` | `{p['configure']}` | `{p['write']}` | "
-                     f"`{p['read']}` |")
-    p = integrator_permissions("<org>")
-    lines.append(f"| `{integrator_username('<org>')}` | `{p['configure']}` | "
-                 f"`{p['write']}` | `{p['read']}` |")
+    """The permission sets as the README shows them (regexes hold "|": no table)."""
+    lines = ["```"]
+    users = [(username(s), service_permissions(s)) for s in SERVICES]
+    users.append((integrator_username("<org>"), integrator_permissions("<org>")))
+    for user, permissions in users:
+        lines.append(f"{user}")
+        lines += [f"  {kind:<9}  {permissions[kind]}" for kind in ("configure", "write", "read")]
+    grant = integrator_topic_permissions("<org>")[0]
+    lines.append(f"{integrator_username('<org>')}, topic permission on each <service>.events")
+    lines += [f"  {kind:<9}  {grant[kind]}" for kind in ("write", "read")]
+    lines.append("```")
     return "\n".join(lines)
 
 

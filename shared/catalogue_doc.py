@@ -23,14 +23,16 @@ def _field(field):
 
 
 def markdown():
-    lines = ["| type (routing key) | exchange | data | meaning |", "|---|---|---|---|"]
+    lines = ["Routing key: `<organisation id>.<name>` (e.g. `org-1.SessionHeld`); bind "
+             "`*.<name>` for every organisation, `<organisation id>.*` for one.", "",
+             "| type | routing key | exchange | data | meaning |", "|---|---|---|---|---|"]
     for spec in catalogue.specs():
         if spec.private:
             continue
         data = ", ".join(f"`{name}`: {_field(field)}"
                          for name, field in spec.schema.fields.items())
         lines.append(f"| `{event_type(spec.service, spec.name, spec.version)}` "
-                     f"(`{spec.name}`) | `{spec.service}.events` | {data} | "
+                     f"| `<organisation>.{spec.name}` | `{spec.service}.events` | {data} | "
                      f"{spec.description} |")
     private = [f"`{s.service}.{s.name}`" for s in catalogue.specs() if s.private]
     if private:

@@ -76,3 +76,11 @@ def test_a_service_may_have_its_own_broker_uri():
     assert config.load("billing", env).amqp_uri == "amqp://praxis-billing:secret@broker/"
     assert config.load("notes", env).amqp_uri == "amqp://shared@broker/"
     assert config.load("notes", {}).amqp_uri == "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def test_readme_shows_the_permission_sets_as_they_are():
+    with open("README.md") as handle:
+        readme = handle.read()
+    block = readme.split("<!-- broker-identities:start -->", 1)[1].split(
+        "<!-- broker-identities:end -->", 1)[0].strip()
+    assert block == broker_identity.markdown()
