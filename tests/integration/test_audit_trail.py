@@ -353,3 +353,11 @@ def test_billing_balance_over_rpc_is_audited(database_url, amqp_uri):
         assert (row["route"], row["client_id"], row["action"], row["outcome"], row["role"]) == (
             "rpc billing.balance", client_id, "read", "not_found", "billing")
         assert audit.verify(billing.application.store.engine) == (1, None)
+
+
+def test_a_read_that_cannot_be_recorded_is_not_answered(intake):
+    client_id = intake.api.post("/clients", CLIENT).json()["client_id"]
+    with intake.application.store.write() as conn:
+        audit_head.drop(conn)  # every append needs the head row
+    response = intake.api.get(f"/clients/{client_id}")
+    assert response.status_code == 500 and "Lovelace" not in response.text
