@@ -1,5 +1,6 @@
-"""The custom resources (RabbitmqCluster, CloudNativePG Cluster, ServiceMonitor,
-PrometheusRule) against the operators' CRD schemas kept in deploy/crds.
+"""The custom resources (RabbitmqCluster, the topology operator's User, Permission and
+TopicPermission, CloudNativePG Cluster, ServiceMonitor, PrometheusRule) against the
+operators' CRD schemas kept in deploy/crds.
 
 Validation is strict like the API server with kubectl's field validation: where a
 schema lists properties and neither allows additional ones nor preserves unknown
@@ -10,9 +11,13 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.deploy.conftest import DEPLOY, OVERLAYS
+from shared import broker_identity
+from shared.config import SERVICES
+from tests.deploy.conftest import DEPLOY, K8S, OVERLAYS
 
-KINDS = {("rabbitmq.com", "RabbitmqCluster"), ("postgresql.cnpg.io", "Cluster"),
+KINDS = {("rabbitmq.com", "RabbitmqCluster"), ("rabbitmq.com", "User"),
+         ("rabbitmq.com", "Permission"), ("rabbitmq.com", "TopicPermission"),
+         ("postgresql.cnpg.io", "Cluster"),
          ("monitoring.coreos.com", "ServiceMonitor"), ("monitoring.coreos.com", "PrometheusRule")}
 
 
@@ -71,14 +76,44 @@ def test_crd_files_stay_small():
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_custom_resources_match_their_crds(rendered, overlay):
     resources = custom_resources(rendered[overlay])
-    assert len(resources) == 7  # broker, four databases, ServiceMonitor, PrometheusRule
+    # broker, a User and a Permission per service, four databases, ServiceMonitor, rules
+    assert len(resources) == 15
     problems = {f"{d['kind']}/{d['metadata']['name']}": errors_of(d) for d in resources}
     assert not {k: v for k, v in problems.items() if v}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_has_its_broker_user_with_its_permissions(rendered, overlay):
+    docs = rendered[overlay]
+    users = {d["metadata"]["name"] for d in docs if d["kind"] == "User"}
+    assert users == {f"praxis-{s}-broker" for s in SERVICES}
+    permissions = {d["spec"]["userReference"]["name"]: d["spec"]
+                   for d in docs if d["kind"] == "Permission"}
+    for service in SERVICES:
+        spec = permissions[f"praxis-{service}-broker"]
+        assert spec["vhost"] == "/"
+        assert spec["permissions"] == broker_identity.service_permissions(service)
+        assert spec["rabbitmqClusterReference"] == {"name": "praxis-rabbitmq"}
+
+
+def test_the_integrator_template_matches_its_crds():
+    docs = [d for d in yaml.safe_load_all((K8S / "integrators" / "example-org.yaml").read_text())
+            if d]
+    assert sorted(d["kind"] for d in docs) == ["Permission", "TopicPermission",
+                                               "TopicPermission", "TopicPermission",
+                                               "TopicPermission", "User"]
+    problems = {f"{d['kind']}/{d['metadata']['name']}": errors_of(d) for d in docs}
+    assert not {k: v for k, v in problems.items() if v}
+    topics = {d["spec"]["permissions"]["exchange"]: d["spec"]["permissions"]["read"]
+              for d in docs if d["kind"] == "TopicPermission"}
+    assert topics == {f"{s}.events": r"^example-org\." for s in SERVICES}
 
 
 @pytest.mark.parametrize("kind, path, value", [
     ("RabbitmqCluster", ("spec", "replica"), 3),                   # misspelt field
     ("RabbitmqCluster", ("spec", "replicas"), "three"),            # wrong type
+    ("Permission", ("spec", "permissions", "configur"), ".*"),      # misspelt permission
+    ("User", ("spec", "tags"), ["root"]),                          # not one of its tags
     ("Cluster", ("spec", "bootstrap", "initdb", "db"), "intake"),  # unknown nested field
     ("Cluster", ("spec", "instances"), 0),                         # below the minimum
     ("ServiceMonitor", ("spec", "endpoints", 0, "honorLabel"), True),

@@ -101,8 +101,11 @@ def test_deployments_probe_limit_and_take_config_and_secrets(rendered, overlay):
         secret_of = {name: e["valueFrom"]["secretKeyRef"]["name"]
                      for name, e in env.items() if "secretKeyRef" in e.get("valueFrom", {})}
         assert secret_of[f"PRAXIS_{service.upper()}_DATABASE_URL"] == f"praxis-{service}-db-app"
-        assert secret_of["PRAXIS_AMQP_USERNAME"] == "praxis-rabbitmq-default-user"
-        assert secret_of["PRAXIS_AMQP_PASSWORD"] == "praxis-rabbitmq-default-user"
+        # Its own broker user, never the cluster's default (administrator) user.
+        credentials = f"praxis-{service}-broker-user-credentials"
+        assert secret_of["PRAXIS_AMQP_USERNAME"] == secret_of["PRAXIS_AMQP_PASSWORD"] == credentials
+        assert "$(PRAXIS_AMQP_USERNAME)" in env[f"PRAXIS_{service.upper()}_AMQP_URI"]["value"]
+        assert "PRAXIS_AMQP_URI" not in env
         assert secret_of["PRAXIS_TOKEN_SECRET"].startswith("praxis-token")
         (config_ref,) = container["envFrom"]
         config = config_maps[config_ref["configMapRef"]["name"]]["data"]
