@@ -133,6 +133,14 @@ def test_every_client_route_refuses_records_outside_the_token(intake, records):
             if response.status_code != 404:
                 wrong.append(f"{who}: GET {path}?episode_id=: {response.status_code}")
     assert not wrong, "\n".join(wrong)
+    # Not even a body that is not JSON gets an answer about itself first.
+    foreign = records["other_clinic"]["client_id"]
+    garbled = api.request("POST", f"/clients/{foreign}/assessments", bearer=CLINICIAN,
+                          data="not json", headers={"Content-Type": "application/json"})
+    assert garbled.status_code == 404
+    own = records["own"]["client_id"]
+    assert api.request("POST", f"/clients/{own}/assessments", bearer=CLINICIAN,
+                       data="not json").status_code == 400
     after = {name: stream_length(intake, record) for name, record in records.items()}
     assert after == before
 
