@@ -5,8 +5,9 @@
 - appointments: book, move, check in, hold, cancel, no-show; no double booking.
 - series: weekly and every-other-week series on the clinic's wall clock.
 - cadence: when a client is due a reassessment, once per cycle.
+- feeds: calendar feeds (a secret per feed, stored as its digest; expiry, revocation).
 """
-from . import appointments, cadence, calendar, series  # noqa: F401
+from . import appointments, cadence, calendar, feeds, series  # noqa: F401
 
 
 def clinic_stream(organisation_id, clinic_id):
