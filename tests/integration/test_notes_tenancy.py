@@ -12,6 +12,8 @@ import dataclasses
 import uuid
 
 import pytest
+from nameko.exceptions import RemoteError
+from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.auth import issue_token
 from tests.integration.test_notes_service import (  # noqa: F401 (the notes fixture)
@@ -159,6 +161,15 @@ def test_records_out_of_reach_are_404_whatever_ids_come_with_them(notes, where):
                                                       response.text)
             for mark in foreign_marks(other):
                 assert mark not in response.text, (where, method, path, mark, response.text)
+    # The RPC twins of the reads answer alike.
+    with ClusterRpcProxy({"AMQP_URI": notes.amqp_uri}) as rpc:
+        for call in (rpc.notes.chart, rpc.notes.plan):
+            with pytest.raises(RemoteError) as refused:
+                call(token(role="admin"), other["client"])
+            assert refused.value.exc_type == "NotFound"
+            assert not any(mark in str(refused.value) for mark in foreign_marks(other))
+        due = rpc.notes.notes_due(token(user="clinician-7"), "clinician-7")
+        assert not any(mark in repr(due) for mark in foreign_marks(other))
     assert notes.application.store.read_all() == before  # nothing stored
     # The lists of our own reach show none of it.
     clinician = token(user="clinician-7")
