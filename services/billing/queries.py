@@ -15,9 +15,7 @@ from .read_models import (billing_clients, billing_policies, billing_profiles, c
                           fee_schedules, invoice_lines, invoices, ledger_entries, payments,
                           revenue)
 
-READ_ROLES = ("admin", "billing", "front_desk", "clinician")
-ACCOUNT_READERS = ("admin", "billing", "front_desk", "client")
-REPORT_ROLES = ("admin", "billing")
+REPORT_ROLES = ("admin", "billing")  # a clinic's whole invoice list is a report
 AGEING_BUCKETS = (("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("over_90", 91, None))
 
 
@@ -132,12 +130,10 @@ def _parse_day(value, field):
 class BillingQueries:
     """Mixed into BillingApplication: reads only, never appends."""
 
-    def _client_reader(self, principal, client_id, roles=READ_ROLES):
-        principal.require_role(*roles)
+    def _client_reader(self, principal, client_id):
         principal.require_own_record(client_id)
 
     def fee_schedule(self, principal, clinic_id):
-        principal.require_role(*READ_ROLES)
         check_clinic_id(clinic_id)
         principal.require_clinic(principal.organisation_id, clinic_id)
         with self.store.read() as conn:
@@ -160,7 +156,6 @@ class BillingQueries:
                               "effective_from": _day(v.effective_from)} for v in versions]}
 
     def policy(self, principal, clinic_id):
-        principal.require_role(*READ_ROLES)
         check_clinic_id(clinic_id)
         principal.require_clinic(principal.organisation_id, clinic_id)
         with self.store.read() as conn:
@@ -173,7 +168,6 @@ class BillingQueries:
         return {"clinic_id": clinic_id, "version": row.version if row else 0, **data}
 
     def profiles(self, principal, clinic_id):
-        principal.require_role(*READ_ROLES)
         check_clinic_id(clinic_id)
         principal.require_clinic(principal.organisation_id, clinic_id)
         with self.store.read() as conn:
@@ -185,7 +179,7 @@ class BillingQueries:
 
     def balance(self, principal, client_id):
         """A client's charges and what they owe, in the clinics the caller sees."""
-        self._client_reader(principal, client_id, READ_ROLES + ("client",))
+        self._client_reader(principal, client_id)
         client_id = str(client_id)
         with self.store.read() as conn:
             charge_rows = conn.execute(visible(
@@ -221,7 +215,7 @@ class BillingQueries:
 
     def ledger(self, principal, client_id):
         """Every amount owed or paid, oldest first, with the running balance."""
-        self._client_reader(principal, client_id, ACCOUNT_READERS)
+        self._client_reader(principal, client_id)
         with self.store.read() as conn:
             clinics = client_clinics(conn, principal, client_id)
             if not clinics:
@@ -246,7 +240,6 @@ class BillingQueries:
                              for (c, cur), b in sorted(running.items())]}
 
     def list_charges(self, principal, query):
-        principal.require_role(*REPORT_ROLES)
         principal.require_clinic(principal.organisation_id, query["clinic_id"])
         statement = (select(charges)
                      .where(charges.c.organisation_id == principal.organisation_id,
@@ -262,14 +255,12 @@ class BillingQueries:
         return {"charges": [charge_view(r._asdict()) for r in rows]}
 
     def charge(self, principal, charge_id):
-        principal.require_role(*READ_ROLES)
         with self.store.read() as conn:
             row = visible_row(conn, charges, "charge_id", charge_id, principal, "charge")
         return charge_view(row._asdict())
 
     def unbilled(self, principal, clinic_id):
         """Billable charges on no invoice yet: ready ones, and held ones with why."""
-        principal.require_role(*REPORT_ROLES)
         principal.require_clinic(principal.organisation_id, clinic_id)
         with self.store.read() as conn:
             rows = conn.execute(select(charges).where(
@@ -283,7 +274,6 @@ class BillingQueries:
                 "held": [v for v in views if v["status"] == "held"]}
 
     def invoice(self, principal, invoice_id):
-        principal.require_role(*ACCOUNT_READERS)
         with self.store.read() as conn:
             row = visible_row(conn, invoices, "invoice_id", invoice_id, principal, "invoice")
             principal.require_own_record(row.client_id)
@@ -296,7 +286,6 @@ class BillingQueries:
         """Invoices of a clinic (or of one client), by status."""
         client_id = query.get("client_id")
         if client_id is not None:
-            principal.require_role(*ACCOUNT_READERS)
             principal.require_own_record(client_id)
         else:
             principal.require_role(*REPORT_ROLES)
@@ -324,7 +313,6 @@ class BillingQueries:
 
     def receivables(self, principal, clinic_id, as_of=None):
         """What clients owe on issued invoices, aged by days since issue."""
-        principal.require_role(*REPORT_ROLES)
         principal.require_clinic(principal.organisation_id, clinic_id)
         as_of = as_of or utc_now().date()
         with self.store.read() as conn:
@@ -352,7 +340,6 @@ class BillingQueries:
 
     def revenue(self, principal, clinic_id, query):
         """Billed charges per clinician and month of service; money in and out per month."""
-        principal.require_role(*REPORT_ROLES)
         principal.require_clinic(principal.organisation_id, clinic_id)
 
         def in_range(table):
@@ -388,7 +375,7 @@ class BillingQueries:
 
     def superbill(self, principal, client_id, query):
         """Everything a superbill carries, for services in a period."""
-        self._client_reader(principal, client_id, ACCOUNT_READERS)
+        self._client_reader(principal, client_id)
         client_id = str(client_id)
         start, end = query["start"], query["end"]
         if end < start:

@@ -11,7 +11,6 @@ from shared.application import Application
 from ..read_models import projection
 from .between_sessions import BetweenSessionUseCases
 from .chart import ChartQueries
-from .common import CLINICAL_ROLES  # noqa: F401
 from .progress_notes import ProgressNoteUseCases
 from .psychotherapy_notes import PsychotherapyNoteUseCases
 from .treatment_plan import TreatmentPlanUseCases

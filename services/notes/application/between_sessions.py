@@ -7,18 +7,13 @@ from shared.timeutil import iso, utc_now
 
 from ..domain import between_sessions as rules, treatment_plan as plan_rules
 from ..read_models import homework, journal_entries
-from .common import (
-    CLINICAL_ROLES, context_of, date_or_none, tenant_rows, time_or_none, visible_client,
-)
+from .common import context_of, date_or_none, tenant_rows, time_or_none, visible_client
 from .treatment_plan import completion
-
-CLIENT = ("client",)
 
 
 class BetweenSessionUseCases:
     # -- homework ---------------------------------------------------------------------
     def assign_homework(self, principal, correlation_id, client_id, command):
-        principal.require_role(*CLINICAL_ROLES)
         homework_id = str(uuid.uuid4())
         with self.store.unit_of_work() as uow:
             record = visible_client(principal, uow.conn, str(client_id))
@@ -32,7 +27,6 @@ class BetweenSessionUseCases:
         return self._one_homework(principal, client_id, homework_id)
 
     def complete_homework(self, principal, correlation_id, client_id, homework_id, command):
-        principal.require_role(*CLIENT)
         with self.store.unit_of_work() as uow:
             record = visible_client(principal, uow.conn, str(client_id))
             stream = rules.homework_stream_of(homework_id)
@@ -46,7 +40,6 @@ class BetweenSessionUseCases:
         return self._one_homework(principal, client_id, homework_id)
 
     def client_homework(self, principal, client_id):
-        principal.require_role(*CLINICAL_ROLES, *CLIENT)
         with self.store.read() as conn:
             record = visible_client(principal, conn, str(client_id))
             rows = tenant_rows(conn, principal, homework, record, homework.c.assigned_at,
@@ -61,7 +54,6 @@ class BetweenSessionUseCases:
 
     # -- journal ----------------------------------------------------------------------
     def write_journal_entry(self, principal, correlation_id, client_id, command):
-        principal.require_role(*CLIENT)
         entry_id = str(uuid.uuid4())
         with self.store.unit_of_work() as uow:
             record = visible_client(principal, uow.conn, str(client_id))
@@ -73,7 +65,6 @@ class BetweenSessionUseCases:
         return self._one_entry(principal, client_id, entry_id)
 
     def share_journal_entry(self, principal, correlation_id, client_id, entry_id, command):
-        principal.require_role(*CLIENT)
         with self.store.unit_of_work() as uow:
             record = visible_client(principal, uow.conn, str(client_id))
             stream = rules.journal_stream_of(entry_id)
@@ -88,7 +79,6 @@ class BetweenSessionUseCases:
 
     def journal(self, principal, client_id):
         """The client sees every entry of theirs; clinicians and admins shared ones only."""
-        principal.require_role(*CLINICAL_ROLES, *CLIENT)
         with self.store.read() as conn:
             record = visible_client(principal, conn, str(client_id))
             where = () if principal.role == "client" else (journal_entries.c.shared.is_(True),)

@@ -8,7 +8,7 @@ from ..read_models import (
     progress_notes,
 )
 from .between_sessions import homework_view, journal_view
-from .common import CLINICAL_ROLES, client_view, tenant_rows, visible_client
+from .common import client_view, tenant_rows, visible_client
 from .progress_notes import addenda_counts, note_summary
 from .treatment_plan import current, goal_view, history_entry, t_score_of
 
@@ -20,7 +20,6 @@ class ChartQueries:
         Rows carry their own envelope's tenancy: only rows of the client's
         organisation that the caller may see are shown.
         """
-        principal.require_role(*CLINICAL_ROLES)
         with self.store.read() as conn:
             record = visible_client(principal, conn, str(client_id))
 

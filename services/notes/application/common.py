@@ -9,8 +9,6 @@ from shared.timeutil import iso
 
 from ..read_models import clients
 
-CLINICAL_ROLES = ("admin", "clinician")  # who reads and writes the treatment record
-
 
 def client_row(conn, client_id):
     row = conn.execute(select(clients).where(clients.c.client_id == str(client_id))).first()
