@@ -103,7 +103,8 @@ def test_deployments_probe_limit_and_take_config_and_secrets(rendered, overlay):
         assert secret_of[f"PRAXIS_{service.upper()}_DATABASE_URL"] == f"praxis-{service}-db-app"
         # Its own broker user, never the cluster's default (administrator) user.
         credentials = f"praxis-{service}-broker-user-credentials"
-        assert secret_of["PRAXIS_AMQP_USERNAME"] == secret_of["PRAXIS_AMQP_PASSWORD"] == credentials
+        assert secret_of["PRAXIS_AMQP_USERNAME"] == credentials
+        assert secret_of["PRAXIS_AMQP_PASSWORD"] == credentials
         assert "$(PRAXIS_AMQP_USERNAME)" in env[f"PRAXIS_{service.upper()}_AMQP_URI"]["value"]
         assert "PRAXIS_AMQP_URI" not in env
         assert secret_of["PRAXIS_TOKEN_SECRET"].startswith("praxis-token")

@@ -16,7 +16,7 @@ from services.billing.service import Service as Billing
 from services.intake.service import Service as Intake
 from services.notes.service import Service as Notes
 from services.scheduling.service import Service as Scheduling
-from shared import broker_identity
+from shared import broker_identity, dead_letters
 from shared.consumer import handler_queue_name
 from shared.envelope import CONTENT_TYPE
 from tests.broker_admin import BrokerAdmin
@@ -173,12 +173,10 @@ def test_a_consumer_refuses_an_event_its_exchange_does_not_vouch_for(services, b
     assert refused_count("billing") == before + 2
     assert not {claims_intake.id, wrong_type["id"]} & (
         consumed_ids(billing, "scheduling") | consumed_ids(billing, "intake"))
-    with Connection(broker["billing"]) as connection:
-        letter = Queue(SESSION_QUEUE + ".dead-letter", exchange=Exchange("billing.redelivery",
-                       "direct", durable=True), routing_key=SESSION_QUEUE + ".dead-letter",
-                       durable=True)(connection.default_channel).get(no_ack=False)
-        assert "source_mismatch" in letter.headers["x-praxis-error"]
-        letter.requeue()
+    with Connection(broker["billing"]) as connection:  # read, and clear for the next test
+        letters = Queue(SESSION_QUEUE + ".dead-letter")(connection.default_channel)
+        for _ in range(2):
+            assert "source_mismatch" in letters.get(no_ack=True).headers["x-praxis-error"]
 
 
 def test_an_integrator_is_confined_to_its_organisation(services, broker):
@@ -211,3 +209,35 @@ def test_an_integrator_is_confined_to_its_organisation(services, broker):
         return {mine, other} <= {b["data"].get("client_id") for b in received}
     wait_until(got_both, message="org-1's events on the integrator's queue")
     assert {b["organisationid"] for b in received} == {"org-1"}
+
+
+def test_retry_dead_letter_and_replay_run_as_the_services_own_user(services, broker,
+                                                                    monkeypatch):
+    """Copies go through billing.redelivery (billing's user may not write to the
+    default exchange); a retry comes back and the replayed dead letter applies."""
+    billing = services["billing"]
+    application = billing.application
+    charge = application.charge_session
+    failures = {"left": 3}  # PRAXIS_MAX_ATTEMPTS=3 in tests: dead-lettered
+
+    def flaky(*args, **kwargs):
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise RuntimeError("the fee schedule's database hiccuped")
+        return charge(*args, **kwargs)
+    monkeypatch.setattr(application, "charge_session", flaky)
+
+    client_id = register_client(services["intake"])
+    event = session_held(client_id)
+    publish(broker["scheduling"], event.to_dict(), "scheduling.events", "org-1.SessionHeld",
+            event.id)
+    wait_until(lambda: depth(broker["billing"], SESSION_QUEUE + ".dead-letter") == 1,
+               message="dead-lettered after three attempts")
+    assert failures["left"] == 0 and event.id not in consumed_ids(billing, "scheduling")
+
+    assert dead_letters.replay(broker["billing"], SESSION_QUEUE) == 1
+    wait_until(lambda: event.id in consumed_ids(billing, "scheduling"),
+               message="the replayed SessionHeld applied")
+    backlog = billing.api.get("/metrics", bearer="").text  # queue depths by passive declare
+    sample = f'praxis_consumer_queue_messages{{queue="{SESSION_QUEUE}",service="billing"}}'
+    assert sample in backlog
