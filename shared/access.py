@@ -76,6 +76,11 @@ TABLE = _resources(
     Resource("reassessment", "clients due a reassessment", {READ: STAFF}),
     Resource("instrument", "instrument definitions (reference data)", {
         READ: frozenset(ROLES) - {PRIVACY_OFFICER}, CHANGE: {ADMIN}}),
+    Resource("care_team", "the clinicians who reach a client's records (shared/care_team.py)",
+             {READ: CLINICAL, CHANGE: {ADMIN}}),
+    Resource("break_glass", "a clinician's time-limited access to a client outside their "
+             "care team, with its reason", {
+                 READ: {PRIVACY_OFFICER, ADMIN}, "grant": {CLINICIAN}}),
     # -- scheduling -------------------------------------------------------------
     Resource("clinic_settings", "a clinic's calendar settings, rooms, note deadline and "
              "not-on-track rule", {READ: STAFF | {BILLING}, CHANGE: {ADMIN}}),

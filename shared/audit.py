@@ -109,7 +109,7 @@ class Access:
     organisation_id: str = None
     clinic_id: str = None
     client_id: str = None
-    break_glass: bool = False  # set by break-glass access (a later feature)
+    break_glass: bool = False  # set by break-glass access (shared/care_team.py)
     store: object = None       # the EventStore the row goes to (bound by the runtime)
     recorded: bool = False
 
@@ -159,6 +159,13 @@ def touching(client_id, clinic_id=None):
     access = _current.get()
     if access is not None:
         access.touching(client_id, clinic_id)
+
+
+def mark_break_glass():
+    """The request acts under break-glass (shared/care_team.py): its row says so."""
+    access = _current.get()
+    if access is not None:
+        access.break_glass = True
 
 
 def identify(principal):

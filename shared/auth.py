@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import jwt
 
 from . import audit
+from . import care_team as care_teams
 from .errors import Forbidden, NotFound, PraxisError, Unauthorized
 
 ALGORITHM = "HS256"
@@ -62,12 +63,16 @@ class Principal:
             raise Forbidden(f"not allowed to act in clinic {clinic_id!r} of organisation "
                             f"{organisation_id!r}", {"clinic_id": ["not one of your clinics"]})
 
-    def require_visible(self, record, what="record"):
-        """For a record read by id: another tenant's record does not exist for you."""
+    def require_visible(self, record, what="record", care_team=True):
+        """For a record read by id: another tenant's record does not exist for you,
+        nor, for a clinician, a client they do not care for (shared/care_team.py;
+        care_team=False only where break-glass is asked for)."""
         if record is None or not self.sees(record["organisation_id"], record["clinic_id"]):
             raise NotFound(f"{what} not found")
         # Every load by id passes here: the request's audit row names the client.
         audit.touching(record.get("client_id"), record["clinic_id"])
+        if care_team:
+            care_teams.require(self, record)
         return record
 
     def require_own_record(self, client_id):

@@ -24,8 +24,8 @@ SERVICES = ("intake", "scheduling", "notes", "billing")
 # Whose events each service consumes (a unit test keeps this equal to the
 # services' @event_handler declarations).
 CONSUMES = {
-    "intake": ("scheduling",),
-    "scheduling": ("intake",),
+    "intake": ("notes", "scheduling"),  # notes: supervision, for care teams
+    "scheduling": ("intake", "notes"),
     "notes": ("intake", "scheduling"),
     "billing": ("intake", "notes", "scheduling"),
 }

@@ -23,6 +23,7 @@
 | PRAXIS_RETRY_DELAY_MS | 1000 between deliveries |
 | PRAXIS_MAX_WORKERS | 10 concurrent workers (also the consumer prefetch) |
 | PRAXIS_CALENDAR_FEED_DAYS | 90 days a calendar feed (scheduling) lives unless revoked |
+| PRAXIS_BREAK_GLASS_MINUTES | 60 minutes a break-glass grant (intake) opens a client's records |
 
 A claim name is looked up as is, then as a dotted path (`realm_access.roles`).
 """
@@ -61,6 +62,7 @@ class Settings:
     oidc_jwks_min_refresh_seconds: float = 60.0
     oidc_leeway_seconds: int = 30
     calendar_feed_days: int = 90
+    break_glass_minutes: float = 60.0
 
     @property
     def base_url(self):
@@ -93,6 +95,7 @@ def load(service, env=None):
         oidc_jwks_min_refresh_seconds=float(env.get("PRAXIS_OIDC_JWKS_MIN_REFRESH_SECONDS", 60)),
         oidc_leeway_seconds=int(env.get("PRAXIS_OIDC_LEEWAY_SECONDS", 30)),
         calendar_feed_days=int(env.get("PRAXIS_CALENDAR_FEED_DAYS", 90)),
+        break_glass_minutes=float(env.get("PRAXIS_BREAK_GLASS_MINUTES", 60)),
     )
 
 
@@ -148,4 +151,5 @@ def nameko_config(settings):
         "PRAXIS_MAX_ATTEMPTS": settings.max_attempts,
         "PRAXIS_RETRY_DELAY_MS": settings.retry_delay_ms,
         "PRAXIS_CALENDAR_FEED_DAYS": settings.calendar_feed_days,
+        "PRAXIS_BREAK_GLASS_MINUTES": settings.break_glass_minutes,
     }

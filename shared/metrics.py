@@ -29,6 +29,10 @@ EVENTS_REFUSED = Counter(
     "Deliveries dead-lettered unapplied because they are not what their exchange "
     "vouches for (reason: source_mismatch).",
     ["service", "reason"])
+BREAK_GLASS = Counter(
+    "praxis_break_glass_total",
+    "Break-glass grants: a clinician outside a client's care team opened their records.",
+    ["service", "organisation", "clinic"])
 OUTBOX_BACKLOG = Gauge(
     "praxis_outbox_backlog_events", "Committed events not yet confirmed by the broker.",
     ["service"])

@@ -8,6 +8,7 @@ import json
 from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, \
     String, Table, Text, and_, delete, insert, select, update
 
+from shared import care_team
 from shared.projection import Projection
 from shared.timeutil import parse_date, parse_time
 
@@ -238,6 +239,7 @@ collections = Table(  # money in and out by month
 )
 
 projection = Projection(metadata)
+care_team.include(projection)  # who reaches which client (shared/care_team.py)
 
 
 # -- helpers ---------------------------------------------------------------------

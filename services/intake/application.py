@@ -1,13 +1,14 @@
 """Intake's use cases: each command is one unit of work (events + read models).
 
 Commands load the client's stream, let the domain decide, and append what it
-decided. Queries (the read side) live in queries.py.
+decided. Queries (the read side) live in queries.py. Which role may call each
+is the access policy's (shared/access.py), checked before a request gets here.
 """
 import uuid
 
 from sqlalchemy import select
 
-from shared import metrics
+from shared import audit, metrics
 from shared.application import Application
 from shared.auth import ALL_CLINICS
 from shared.envelope import Context
@@ -17,10 +18,6 @@ from . import domain
 from .queries import IntakeQueries, assessment_view, open_risk_flag_counts
 from .read_models import assessments, clients, projection
 
-CLINICAL = ("admin", "clinician")
-STAFF = ("admin", "clinician", "front_desk")
-
-
 class IntakeApplication(IntakeQueries, Application):
     service = "intake"
     projection = projection
@@ -29,7 +26,6 @@ class IntakeApplication(IntakeQueries, Application):
 
     # -- clients -----------------------------------------------------------
     def register_client(self, principal, correlation_id, command):
-        principal.require_role(*STAFF)
         principal.require_clinic(command["organisation_id"], command["clinic_id"])
         client_id, episode_id = str(uuid.uuid4()), str(uuid.uuid4())
         context = Context(command["organisation_id"], command["clinic_id"], correlation_id,
@@ -40,7 +36,6 @@ class IntakeApplication(IntakeQueries, Application):
         return {"client_id": client_id, "episode_id": episode_id}
 
     def update_client(self, principal, correlation_id, client_id, command):
-        principal.require_role(*STAFF)
         with self.store.unit_of_work() as uow:
             record, client = self._load(uow, principal, client_id)
             new_events = domain.update_details(client, _details(command), iso(utc_now()))
@@ -50,7 +45,6 @@ class IntakeApplication(IntakeQueries, Application):
         return self.client(principal, client_id)
 
     def give_consent(self, principal, correlation_id, client_id, command):
-        principal.require_role(*STAFF)
         given_at = iso(command["given_at"] or utc_now())
         with self.store.unit_of_work() as uow:
             record, client = self._load(uow, principal, client_id)
@@ -61,7 +55,6 @@ class IntakeApplication(IntakeQueries, Application):
         return self.consents(principal, client_id)
 
     def revoke_consent(self, principal, correlation_id, client_id, kind, command):
-        principal.require_role(*STAFF)
         revoked_at = iso(command["revoked_at"] or utc_now())
         with self.store.unit_of_work() as uow:
             record, client = self._load(uow, principal, client_id)
@@ -72,7 +65,6 @@ class IntakeApplication(IntakeQueries, Application):
 
     # -- episodes of care --------------------------------------------------
     def open_episode(self, principal, correlation_id, client_id, command):
-        principal.require_role(*STAFF)
         episode_id = str(uuid.uuid4())
         with self.store.unit_of_work() as uow:
             record, client = self._load(uow, principal, client_id)
@@ -83,7 +75,6 @@ class IntakeApplication(IntakeQueries, Application):
         return {"client_id": client.client_id, "episode_id": episode_id, "status": "open"}
 
     def discharge(self, principal, correlation_id, client_id, command):
-        principal.require_role(*CLINICAL)
         with self.store.unit_of_work() as uow:
             record, client = self._load(uow, principal, client_id)
             (event,) = uow.append(
@@ -95,7 +86,6 @@ class IntakeApplication(IntakeQueries, Application):
 
     # -- measurement -------------------------------------------------------
     def assess_client(self, principal, correlation_id, client_id, command):
-        principal.require_role(*CLINICAL)
         with self.store.unit_of_work() as uow:
             record, client = self._load(uow, principal, client_id)
             catalogue = self._instruments_of(uow, record["organisation_id"])
@@ -114,7 +104,6 @@ class IntakeApplication(IntakeQueries, Application):
         return view
 
     def acknowledge_risk_flag(self, principal, correlation_id, client_id, flag_id, command):
-        principal.require_role(*CLINICAL)
         with self.store.unit_of_work() as uow:
             record, client = self._load(uow, principal, client_id)
             (event,) = uow.append(
@@ -124,10 +113,45 @@ class IntakeApplication(IntakeQueries, Application):
                                              command["action_taken"], iso(utc_now())))
         return event.data
 
+    # -- care team and break-glass (shared/care_team.py) ---------------------
+    def add_care_team_member(self, principal, correlation_id, client_id, command):
+        with self.store.unit_of_work() as uow:
+            record, client = self._load(uow, principal, client_id)
+            new_events = domain.care_team.add_member(
+                client, command["clinician_id"], principal.user_id, iso(utc_now()))
+            if new_events:
+                uow.append(domain.stream_of(client.client_id), client.version,
+                           self._context(record, principal, correlation_id), new_events)
+        return self.care_team(principal, client_id)
+
+    def remove_care_team_member(self, principal, correlation_id, client_id, clinician_id):
+        with self.store.unit_of_work() as uow:
+            record, client = self._load(uow, principal, client_id)
+            uow.append(domain.stream_of(client.client_id), client.version,
+                       self._context(record, principal, correlation_id),
+                       domain.care_team.remove_member(client, clinician_id, principal.user_id,
+                                                      iso(utc_now())))
+        return self.care_team(principal, client_id)
+
+    def grant_break_glass(self, principal, correlation_id, client_id, command, minutes):
+        """A clinician outside the care team opens the client's records for `minutes`."""
+        with self.store.unit_of_work() as uow:
+            # Tenancy still holds; the care team is what break-glass steps over.
+            record, client = self._load(uow, principal, client_id, care_team=False)
+            (event,) = uow.append(
+                domain.stream_of(client.client_id), client.version,
+                self._context(record, principal, correlation_id),
+                domain.care_team.grant_break_glass(client, principal.user_id,
+                                                   command["reason"], iso(utc_now()), minutes))
+            audit.mark_break_glass()
+        metrics.BREAK_GLASS.labels(self.service, record["organisation_id"],
+                                   record["clinic_id"]).inc()
+        return {key: event.data[key] for key in ("client_id", "clinician_id", "reason",
+                                                 "granted_at", "expires_at")}
+
     # -- reference data ----------------------------------------------------
     def define_instrument(self, principal, correlation_id, command):
         """An organisation-wide definition: only an admin of every clinic may add one."""
-        principal.require_role("admin")
         principal.require_clinic(principal.organisation_id, ALL_CLINICS)
         organisation_id = principal.organisation_id
         stream = domain.instruments_stream(organisation_id)
@@ -142,7 +166,6 @@ class IntakeApplication(IntakeQueries, Application):
         return self.instrument(principal, instrument.code, instrument.version)
 
     def set_not_on_track_rule(self, principal, correlation_id, clinic_id, command):
-        principal.require_role("admin")
         principal.require_clinic(principal.organisation_id, clinic_id)
         rule = domain.NotOnTrackRule(command["reassessments_without_improvement"],
                                      command["sessions_without_improvement"],
@@ -177,11 +200,12 @@ class IntakeApplication(IntakeQueries, Application):
         return self.set_practice_gauge(metrics.RISK_FLAGS_OPEN, counts)
 
     # -- helpers -------------------------------------------------------------
-    def _load(self, uow, principal, client_id):
-        """The client's row (tenancy) and the Client its stream says it is."""
+    def _load(self, uow, principal, client_id, care_team=True):
+        """The client's row (tenancy, care team) and the Client its stream says it is."""
         client_id = str(client_id)
         row = uow.conn.execute(select(clients).where(clients.c.client_id == client_id)).first()
-        record = principal.require_visible(row._asdict() if row else None, "client")
+        record = principal.require_visible(row._asdict() if row else None, "client",
+                                           care_team=care_team)
         principal.require_own_record(client_id)
         return record, domain.Client.from_events(client_id, uow.load(domain.stream_of(client_id)))
 

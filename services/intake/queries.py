@@ -11,14 +11,15 @@ from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import func, or_, select
 
+from shared import care_team
 from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.timeutil import iso
 
 from . import domain
 from .domain.change import IMPROVEMENTS, RECOVERED, RELIABLY_DETERIORATED
 from .read_models import (
-    assessments, clients, consent_history, consents, episodes, instrument_definitions,
-    not_on_track_rules, outcome_alerts, pending_reassessments, risk_flags)
+    assessments, break_glass_grants, clients, consent_history, consents, episodes,
+    instrument_definitions, not_on_track_rules, outcome_alerts, pending_reassessments, risk_flags)
 
 CLINICAL = ("admin", "clinician")
 STAFF = ("admin", "clinician", "front_desk")
@@ -90,7 +91,8 @@ class IntakeQueries:
         principal.require_role(*STAFF)
         principal.require_clinic(principal.organisation_id, query["clinic_id"])
         where = [clients.c.organisation_id == principal.organisation_id,
-                 clients.c.clinic_id == query["clinic_id"]]
+                 clients.c.clinic_id == query["clinic_id"],
+                 care_team.visible(principal, clients.c.client_id)]
         if query["name"]:
             pattern = f"%{query['name']}%"
             where.append(or_(clients.c.name.ilike(pattern),
@@ -122,6 +124,29 @@ class IntakeQueries:
                              "document_version": r.document_version, "at": iso(r.at),
                              "recorded_by": r.recorded_by} for r in history]}
 
+    # -- care team and break-glass -------------------------------------------
+    def care_team(self, principal, client_id):
+        with self.store.read() as conn:
+            record = self._visible_client(conn, principal, client_id)
+            team = care_team.members(conn, record["organisation_id"], record["client_id"])
+        return {"client_id": record["client_id"], "care_team": [
+            {**member, "until": iso(member["until"]) if member["until"] else None}
+            for member in team]}
+
+    def break_glass_grants(self, principal, clinic_id):
+        """The clinic's break-glass grants, newest first, for its privacy officer."""
+        principal.require_clinic(principal.organisation_id, clinic_id)
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(break_glass_grants)
+                .where(break_glass_grants.c.organisation_id == principal.organisation_id,
+                       break_glass_grants.c.clinic_id == clinic_id)
+                .order_by(break_glass_grants.c.granted_at.desc(),
+                          break_glass_grants.c.event_id)).all()
+        return {"clinic_id": clinic_id, "break_glass": [{
+            "client_id": r.client_id, "clinician_id": r.clinician_id, "reason": r.reason,
+            "granted_at": iso(r.granted_at), "expires_at": iso(r.expires_at)} for r in rows]}
+
     # -- clinic lists ------------------------------------------------------
     def pending_reassessments(self, principal, clinic_id):
         principal.require_role(*STAFF)
@@ -130,7 +155,8 @@ class IntakeQueries:
             rows = conn.execute(
                 select(pending_reassessments)
                 .where(pending_reassessments.c.organisation_id == principal.organisation_id,
-                       pending_reassessments.c.clinic_id == clinic_id)
+                       pending_reassessments.c.clinic_id == clinic_id,
+                       care_team.visible(principal, pending_reassessments.c.client_id))
                 .order_by(pending_reassessments.c.due_at, pending_reassessments.c.client_id,
                           pending_reassessments.c.instrument)).all()
         return {"pending": [{
@@ -146,7 +172,8 @@ class IntakeQueries:
         statement = (select(risk_flags, clients.c.name)
                      .join(clients, clients.c.client_id == risk_flags.c.client_id)
                      .where(risk_flags.c.organisation_id == principal.organisation_id,
-                            risk_flags.c.clinic_id == clinic_id)
+                            risk_flags.c.clinic_id == clinic_id,
+                            care_team.visible(principal, risk_flags.c.client_id))
                      .order_by(risk_flags.c.raised_at, risk_flags.c.flag_id))
         if query["status"] == "open":
             statement = statement.where(risk_flags.c.acknowledged_at.is_(None))
@@ -164,7 +191,8 @@ class IntakeQueries:
         statement = (select(outcome_alerts, clients.c.name)
                      .join(clients, clients.c.client_id == outcome_alerts.c.client_id)
                      .where(outcome_alerts.c.organisation_id == principal.organisation_id,
-                            outcome_alerts.c.clinic_id == clinic_id)
+                            outcome_alerts.c.clinic_id == clinic_id,
+                            care_team.visible(principal, outcome_alerts.c.client_id))
                      .order_by(outcome_alerts.c.at, outcome_alerts.c.client_id,
                                outcome_alerts.c.sequence))
         if start is not None:

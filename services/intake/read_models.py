@@ -7,6 +7,7 @@ import json
 from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, \
     Table, Text, delete, insert, select, update
 
+from shared import care_team
 from shared.projection import Projection
 from shared.timeutil import parse_date, parse_time
 
@@ -165,7 +166,21 @@ not_on_track_rules = Table(
     Column("set_at", DateTime(timezone=True), nullable=False),
 )
 
+# Break-glass grants as they were made: the privacy officer's list.
+break_glass_grants = Table(
+    "break_glass_grants", metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("organisation_id", String(64), nullable=False),
+    Column("clinic_id", String(64), nullable=False, index=True),
+    Column("client_id", String(36), nullable=False),
+    Column("clinician_id", String(200), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
 projection = Projection(metadata)
+care_team.include(projection)  # who reaches which client (shared/care_team.py)
 
 
 def _time(value):
@@ -379,3 +394,15 @@ def not_on_track_rule_set(conn, event):
         sessions_without_improvement=data["sessions_without_improvement"],
         on_reliable_deterioration=data["on_reliable_deterioration"],
         set_by=data["set_by"], set_at=parse_time(data["set_at"])))
+
+
+@projection.on("BreakGlassAccessGranted")
+def break_glass_granted(conn, event):
+    data = event.data
+    if conn.execute(select(break_glass_grants.c.event_id)
+                    .where(break_glass_grants.c.event_id == event.id)).first() is None:
+        conn.execute(insert(break_glass_grants).values(
+            event_id=event.id, organisation_id=event.organisationid, clinic_id=event.clinicid,
+            client_id=str(data["client_id"]), clinician_id=data["clinician_id"],
+            reason=data["reason"], granted_at=parse_time(data["granted_at"]),
+            expires_at=parse_time(data["expires_at"])))

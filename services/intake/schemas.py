@@ -181,3 +181,12 @@ class ChartQuery(TrajectoryQuery):
 
 class InstrumentQuery(Schema):
     version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class CareTeamMemberSchema(Schema):
+    clinician_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class BreakGlassSchema(Schema):
+    # Bounded: a reason is for the privacy officer to read, not a note.
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))

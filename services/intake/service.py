@@ -1,24 +1,37 @@
 """Intake's nameko service: maps HTTP, RPC and events onto IntakeApplication."""
 
+from nameko.extensions import DependencyProvider
+
 from shared.consumer import event_handler
 from shared.events.intake import CONSENT_KINDS
 from shared.errors import NotFound
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
 
+from . import domain
 from .application import IntakeApplication
 from .scope import named_scope
 from .schemas import (
-    AcknowledgeRiskFlagSchema, AssessClientSchema, ChartQuery, ClinicQuery, ConsentSchema,
+    AcknowledgeRiskFlagSchema, AssessClientSchema, BreakGlassSchema, CareTeamMemberSchema,
+    ChartQuery, ClinicQuery, ConsentSchema,
     DateRangeQuery, DischargeSchema, InstrumentDefinitionSchema, InstrumentQuery,
     NotOnTrackRuleSchema, OpenEpisodeSchema, RegisterClientSchema, RevokeConsentSchema,
     RiskFlagQuery, TrajectoryQuery, UpdateClientSchema)
+
+
+class BreakGlassMinutes(DependencyProvider):
+    """How long a break-glass grant opens a client's records (PRAXIS_BREAK_GLASS_MINUTES)."""
+
+    def get_dependency(self, worker_ctx):
+        return self.container.config.get("PRAXIS_BREAK_GLASS_MINUTES",
+                                         domain.care_team.DEFAULT_BREAK_GLASS_MINUTES)
 
 
 class Service(CommonEndpoints):
     name = "intake"
     praxis = Praxis(IntakeApplication)
     verify = TokenVerifier()
+    break_glass_minutes = BreakGlassMinutes()
 
     def _reach(self, request, client_id):
         """Tenancy first: for a client out of reach nothing else the request carries
@@ -115,6 +128,39 @@ class Service(CommonEndpoints):
         return self.praxis.acknowledge_risk_flag(
             principal_of(request), correlation_of(request), client_id, flag_id, command)
 
+    # -- care team and break-glass (shared/care_team.py) ----------------------
+    @http("GET", "/clients/<uuid:client_id>/care-team", resource="care_team")
+    def get_care_team(self, request, client_id):
+        self._reach(request, client_id)
+        return self.praxis.care_team(principal_of(request), client_id)
+
+    @http("POST", "/clients/<uuid:client_id>/care-team", resource="care_team")
+    def add_care_team_member(self, request, client_id):
+        self._reach(request, client_id)
+        command = load_body(request, CareTeamMemberSchema())
+        return 201, self.praxis.add_care_team_member(
+            principal_of(request), correlation_of(request), client_id, command)
+
+    @http("DELETE", "/clients/<uuid:client_id>/care-team/<clinician_id>", resource="care_team")
+    def remove_care_team_member(self, request, client_id, clinician_id):
+        self._reach(request, client_id)
+        return self.praxis.remove_care_team_member(
+            principal_of(request), correlation_of(request), client_id, clinician_id)
+
+    @http("POST", "/clients/<uuid:client_id>/break-glass", resource="break_glass",
+          action="grant")
+    def break_glass(self, request, client_id):
+        # No _reach: it would 404 a clinician outside the care team, who is who asks.
+        command = load_body(request, BreakGlassSchema())
+        return 201, self.praxis.grant_break_glass(
+            principal_of(request), correlation_of(request), client_id, command,
+            self.break_glass_minutes)
+
+    @http("GET", "/clinics/<clinic_id>/break-glass", resource="break_glass")
+    def break_glass_grants(self, request, clinic_id):
+        self._in_clinic(request, clinic_id)
+        return self.praxis.break_glass_grants(principal_of(request), clinic_id)
+
     # -- clinic lists --------------------------------------------------------
     @http("GET", "/clinics/<clinic_id>/reassessments/pending", resource="reassessment")
     def pending_reassessments(self, request, clinic_id):
@@ -184,4 +230,13 @@ class Service(CommonEndpoints):
 
     @event_handler("scheduling", "SessionHeld")
     def on_session_held(self, event):
+        self.praxis.consume(event)
+
+    # -- care teams (shared/care_team.py): the projection takes them ----------------
+    @event_handler("scheduling", "AppointmentBooked")
+    def on_appointment_booked(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("notes", "ClinicianSupervisionSet")
+    def on_clinician_supervision_set(self, event):
         self.praxis.consume(event)

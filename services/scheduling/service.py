@@ -244,3 +244,20 @@ class Service(CommonEndpoints):
     @event_handler("intake", "ClientDischarged")
     def on_client_discharged(self, event):
         self.praxis.consume(event)
+
+    # -- care teams (shared/care_team.py): the projection takes them ----------------
+    @event_handler("intake", "CareTeamMemberAdded")
+    def on_care_team_member_added(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("intake", "CareTeamMemberRemoved")
+    def on_care_team_member_removed(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("intake", "BreakGlassAccessGranted")
+    def on_break_glass_access_granted(self, event):
+        self.praxis.consume(event)
+
+    @event_handler("notes", "ClinicianSupervisionSet")
+    def on_clinician_supervision_set(self, event):
+        self.praxis.consume(event)

@@ -218,3 +218,34 @@ class NotOnTrackRuleSetV1(Schema):
     on_reliable_deterioration = fields.Boolean(required=True)
     set_by = fields.String(required=True)
     set_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "CareTeamMemberAdded", 1,
+                 "An admin added a clinician to a client's care team: they reach the "
+                 "client's records (shared/care_team.py).")
+class CareTeamMemberAddedV1(Schema):
+    client_id = fields.UUID(required=True)
+    clinician_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    added_by = fields.String(required=True)
+    added_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "CareTeamMemberRemoved", 1,
+                 "An admin took a clinician they had added off a client's care team.")
+class CareTeamMemberRemovedV1(Schema):
+    client_id = fields.UUID(required=True)
+    clinician_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    removed_by = fields.String(required=True)
+    removed_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "BreakGlassAccessGranted", 1,
+                 "A clinician outside the care team stated a reason and reaches the client's "
+                 "records until expires_at (PRAXIS_BREAK_GLASS_MINUTES); every service "
+                 "honours it, the privacy officer reviews it.")
+class BreakGlassAccessGrantedV1(Schema):
+    client_id = fields.UUID(required=True)
+    clinician_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    granted_at = fields.DateTime(required=True)
+    expires_at = fields.DateTime(required=True)

@@ -11,8 +11,10 @@ from tests.support import RunningService, make_event, publish_event, token, wait
 
 pytestmark = pytest.mark.integration
 
+# The default token's clinician (tests.support.token) is the primary clinician.
 CLIENT = {"organisation_id": "org-1", "clinic_id": "clinic-1", "name": "Ada Lovelace",
-          "date_of_birth": "1990-01-02", "contact": {"email": "ada@example.org"}}
+          "date_of_birth": "1990-01-02", "contact": {"email": "ada@example.org"},
+          "primary_clinician_id": "user-1"}
 ADMIN = token(role="admin", clinics=["*"])
 WELLBEING = {
     "code": "WB-4", "name": "Wellbeing check (test scale)",
@@ -63,7 +65,7 @@ def test_registration_details_updates_and_consents(intake):
                  "text_ok": True, "voicemail_ok": False},
         guardian={"name": "Anne Isabella Byron", "relationship": "mother",
                   "phone": "+44 20 7946 0001"},
-        referral_source="GP", primary_clinician_id="clinician-1",
+        referral_source="GP", primary_clinician_id="user-1",
         payer={"kind": "insurer", "insurer_name": "Aetna", "member_id": "W123"})
     record = api.get(f"/clients/{client_id}").json()
     assert record["preferred_name"] == "Ada" and record["guardian"]["relationship"] == "mother"
@@ -161,6 +163,9 @@ def test_change_against_baseline_risk_flag_trajectory_chart_and_summary(intake):
         in api.get("/metrics", bearer="").text
     bad = api.post(f"/clients/{client_id}/risk-flags/{flag_id}/acknowledge", {})
     assert bad.status_code == 422 and "action_taken" in bad.json()["fields"]
+    # Another clinician of the client's care team acknowledges it.
+    assert api.post(f"/clients/{client_id}/care-team", {"clinician_id": "dr-who"},
+                    bearer=ADMIN).status_code == 201
     ack = api.post(f"/clients/{client_id}/risk-flags/{flag_id}/acknowledge",
                    {"action_taken": "Safety plan reviewed with the client; GP informed"},
                    bearer=token(user="dr-who"))

@@ -5,8 +5,10 @@ from tests.support import RunningService, token
 
 pytestmark = pytest.mark.integration
 
+# The default token's clinician (tests.support.token) is the primary clinician.
 CLIENT = {"organisation_id": "org-1", "clinic_id": "clinic-1", "name": "Ada Lovelace",
-          "date_of_birth": "1990-01-02", "contact": {"email": "ada@example.org"}}
+          "date_of_birth": "1990-01-02", "contact": {"email": "ada@example.org"},
+          "primary_clinician_id": "user-1"}
 
 
 @pytest.fixture

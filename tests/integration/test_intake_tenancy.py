@@ -44,7 +44,8 @@ def register(api, name, org="org-1", clinic="clinic-1", bearer=None):
     """A client with a consent, a risk flag and a GAD-7: something on every route."""
     response = api.post("/clients", {
         "organisation_id": org, "clinic_id": clinic, "name": name,
-        "date_of_birth": "1990-01-02", "contact": {"email": "someone@example.org"}},
+        "date_of_birth": "1990-01-02", "contact": {"email": "someone@example.org"},
+        "primary_clinician_id": "user-1"},  # CLINICIAN: in the care team (shared/care_team.py)
         bearer=bearer)
     assert response.status_code == 201, response.text
     client_id, episode_id = response.json()["client_id"], response.json()["episode_id"]

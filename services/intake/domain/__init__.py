@@ -7,7 +7,9 @@ Plain Python: stdlib, shared.envelope, shared.errors and shared.timeutil only.
 - not_on_track.py: the clinic's not-on-track rule
 - clients.py: the Client (from its events) and the commands on it
 - assessments.py: administering an instrument and what it raises
+- care_team.py: clinicians added to a client's care team, break-glass
 """
+from . import care_team  # noqa: F401
 from .assessments import assess, risk_flag_id, session_held  # noqa: F401
 from .change import against_baseline, category, reliable_change_index  # noqa: F401
 from .clients import (  # noqa: F401

@@ -74,6 +74,7 @@ class Client:
     episodes: list = field(default_factory=list)
     risk_flags: dict = field(default_factory=dict)  # flag_id -> acknowledged?
     assessments: int = 0
+    care_team: set = field(default_factory=set)  # clinicians an admin added
 
     @property
     def episode(self):
@@ -142,6 +143,12 @@ class Client:
 
     def _on_RiskFlagAcknowledged(self, event, data):
         self.risk_flags[data["flag_id"]] = True
+
+    def _on_CareTeamMemberAdded(self, event, data):
+        self.care_team.add(data["clinician_id"])
+
+    def _on_CareTeamMemberRemoved(self, event, data):
+        self.care_team.discard(data["clinician_id"])
 
     def _on_NotOnTrackFlagged(self, event, data):
         course = self.episode.courses.get(data["instrument"])

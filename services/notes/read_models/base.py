@@ -3,10 +3,12 @@ import json
 
 from sqlalchemy import MetaData, delete, insert
 
+from shared import care_team
 from shared.projection import Projection
 
 metadata = MetaData()
 projection = Projection(metadata)
+care_team.include(projection)  # who reaches which client (shared/care_team.py)
 
 
 def replace(conn, table, key, values):

@@ -2,11 +2,13 @@
 two helpers. Handlers are deterministic functions of the event (no clock)."""
 from sqlalchemy import MetaData, insert, select, update
 
+from shared import care_team
 from shared.projection import Projection
 from shared.timeutil import parse_time
 
 metadata = MetaData()
 projection = Projection(metadata)
+care_team.include(projection)  # who reaches which client (shared/care_team.py)
 
 
 def aware(moment):
