@@ -65,8 +65,11 @@ class Service:
         for line in iter(self.process.stdout.readline, b""):
             self.tail.append(line.decode("utf-8", "replace").rstrip("\n"))
             with _output:
-                sys.stdout.buffer.write(line)
-                sys.stdout.flush()
+                try:
+                    sys.stdout.buffer.write(line)
+                    sys.stdout.flush()
+                except OSError:  # our output went away: keep draining, or the service blocks
+                    pass
 
     def ended(self):
         return self.process.poll() is not None

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import requests
 
 from shared.config import SERVICES
 from tests.support import SECRET, free_port, wait_until
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class Launcher:
     """`python -m shared.launcher`, its stdout and stderr collected as they come."""
 
-    def __init__(self, amqp_uri, tmp_path, ports):
+    def __init__(self, amqp_uri, tmp_path, ports, close_stdout_after_banner=False):
         env = {k: v for k, v in os.environ.items()
                if not (k.startswith("PRAXIS_") and k.endswith("_DATABASE_URL"))}
         env.update({"PRAXIS_AMQP_URI": amqp_uri, "PRAXIS_TOKEN_SECRET": SECRET,
@@ -33,16 +34,20 @@ class Launcher:
                                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True)
         self.out, self.err = [], []
+        self.close_stdout_after_banner = close_stdout_after_banner
         self.readers = [threading.Thread(target=self._collect, args=(pipe, lines), daemon=True)
                         for pipe, lines in ((self.process.stdout, self.out),
                                             (self.process.stderr, self.err))]
         for reader in self.readers:
             reader.start()
 
-    @staticmethod
-    def _collect(pipe, lines):
+    def _collect(self, pipe, lines):
         for line in pipe:
             lines.append(line)
+            if pipe is self.process.stdout and self.close_stdout_after_banner \
+                    and line.startswith("A token for curl"):
+                pipe.close()  # like `make run | head`: nobody reads the output any more
+                return
 
     def stdout(self):
         return "".join(self.out)
@@ -88,8 +93,8 @@ def ports():
 def launch(amqp_uri, tmp_path, ports):
     started = []
 
-    def start():
-        launcher = Launcher(amqp_uri, tmp_path, ports)
+    def start(**options):
+        launcher = Launcher(amqp_uri, tmp_path, ports, **options)
         started.append(launcher)
         return launcher
     yield start
@@ -162,3 +167,15 @@ def test_sigterm_stops_every_service_and_exits_0(launch, ports):
     assert launcher.wait() == 0, launcher.stderr()
     assert "died" not in launcher.stderr()
     assert not any(alive(pid) for pid in pids.values())
+
+
+def test_services_keep_answering_when_nobody_reads_the_launchers_output(launch, ports):
+    launcher = launch(close_stdout_after_banner=True)
+    launcher.pids()
+    wait_until(lambda: launcher.process.stdout.closed, message="our end of stdout closed")
+    # Each request logs a line; far more than a pipe holds (64 KiB) must pass.
+    url = f"http://127.0.0.1:{ports['notes']}/livez"
+    with requests.Session() as session:
+        for _ in range(800):
+            assert session.get(url, timeout=30).status_code == 200
+    assert launcher.process.poll() is None, launcher.stderr()
