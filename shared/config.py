@@ -24,6 +24,7 @@
 | PRAXIS_MAX_WORKERS | 10 concurrent workers (also the consumer prefetch) |
 | PRAXIS_CALENDAR_FEED_DAYS | 90 days a calendar feed (scheduling) lives unless revoked |
 | PRAXIS_BREAK_GLASS_MINUTES | 60 minutes a break-glass grant (intake) opens a client's records |
+| PRAXIS_MAX_BODY_BYTES | 1048576 (1 MiB): a larger request body is refused with 413 before it is read |
 
 A claim name is looked up as is, then as a dotted path (`realm_access.roles`).
 """
@@ -63,6 +64,7 @@ class Settings:
     oidc_leeway_seconds: int = 30
     calendar_feed_days: int = 90
     break_glass_minutes: float = 60.0
+    max_body_bytes: int = 1024 * 1024
 
     @property
     def base_url(self):
@@ -96,6 +98,7 @@ def load(service, env=None):
         oidc_leeway_seconds=int(env.get("PRAXIS_OIDC_LEEWAY_SECONDS", 30)),
         calendar_feed_days=int(env.get("PRAXIS_CALENDAR_FEED_DAYS", 90)),
         break_glass_minutes=float(env.get("PRAXIS_BREAK_GLASS_MINUTES", 60)),
+        max_body_bytes=int(env.get("PRAXIS_MAX_BODY_BYTES", 1024 * 1024)),
     )
 
 
@@ -152,4 +155,5 @@ def nameko_config(settings):
         "PRAXIS_RETRY_DELAY_MS": settings.retry_delay_ms,
         "PRAXIS_CALENDAR_FEED_DAYS": settings.calendar_feed_days,
         "PRAXIS_BREAK_GLASS_MINUTES": settings.break_glass_minutes,
+        "PRAXIS_MAX_BODY_BYTES": settings.max_body_bytes,
     }

@@ -66,3 +66,20 @@ class Conflict(PraxisError):
 class ConcurrencyError(Conflict):
     """Another writer appended to the stream first (optimistic concurrency)."""
     code = "concurrent_modification"
+
+
+class ContentTooLarge(PraxisError):
+    """The body is larger than PRAXIS_MAX_BODY_BYTES."""
+    status = 413
+    code = "content_too_large"
+
+
+class UnsupportedMediaType(PraxisError):
+    """A body declared as something other than JSON."""
+    status = 415
+    code = "unsupported_media_type"
+
+
+class TooManyRequests(PraxisError):
+    status = 429
+    code = "too_many_requests"

@@ -12,6 +12,7 @@ result is shaped by the policy (fields the role may not see are absent).
 """
 import json
 import logging
+import re
 import sys
 import time
 import uuid
@@ -19,12 +20,15 @@ import uuid
 from marshmallow import ValidationError
 from nameko.extensions import SharedExtension
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.wrappers import Response
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
 
 from . import access as policy
 from . import audit, metrics
 from .auth import principal_from_header, verifier_from_config
-from .errors import Forbidden, InvalidInput, MalformedRequest, PraxisError
+from .errors import (ContentTooLarge, Forbidden, InvalidInput, MalformedRequest,
+                     PraxisError, UnsupportedMediaType)
 from .logs import log_context
 
 log = logging.getLogger(__name__)
@@ -36,7 +40,14 @@ class _NoAccessLines(logging.Filter):
     (route template, status, time) replaces it."""
 
     def filter(self, record):
-        return record.levelno > logging.INFO
+        if record.levelno <= logging.INFO:
+            return False
+        # eventlet's errors about a body name the request line: not that part.
+        record.msg = re.sub(r'request=".*" error=', 'request="-" error=', record.getMessage(),
+                            flags=re.S)
+        record.args = ()
+        return True
+
 
 
 logging.getLogger("nameko.web.server").addFilter(_NoAccessLines())
@@ -51,13 +62,38 @@ def json_response(payload, status=200, headers=None):
                     mimetype="application/json")
 
 
+PROBLEM_TYPES = "/problems/"  # + the error code with dashes: /problems/invalid-input
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(status, code, message, fields=None, headers=None):
+    """An RFC 9457 problem: type, title, status, detail, plus Praxis's own error,
+    message and fields members (clients and tests read those)."""
+    body = {"type": PROBLEM_TYPES + code.replace("_", "-"),
+            "title": code.replace("_", " ").capitalize(), "status": status,
+            "detail": message, "error": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return Response(json.dumps(body, default=str), status=status, headers=headers,
+                    mimetype=PROBLEM_JSON)
+
+
+# werkzeug's own refusals (no route, wrong method, a <uuid:> that is not one).
+HTTP_CODES = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed",
+              413: "content_too_large", 415: "unsupported_media_type"}
+
+
 def error_response(exc):
     if isinstance(exc, PraxisError):
-        return json_response(exc.to_dict(), exc.status)
+        return problem_response(exc.status, exc.code, exc.message, exc.fields)
     if isinstance(exc, ValidationError):
         return error_response(InvalidInput("invalid input", exc.normalized_messages()))
+    if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() == "allow"]
+        code = HTTP_CODES.get(exc.code, exc.name.lower().replace(" ", "_"))
+        return problem_response(exc.code, code, exc.description or exc.name, headers=headers)
     log.error("unhandled error in request", exc_info=exc)
-    return json_response({"error": "internal_error", "message": "internal error"}, 500)
+    return problem_response(500, "internal_error", "internal error")
 
 
 class Verifier(SharedExtension):
@@ -71,7 +107,83 @@ class Verifier(SharedExtension):
         return self.verifier.verify(token)
 
 
+MAX_BODY_BYTES = 1024 * 1024  # PRAXIS_MAX_BODY_BYTES (shared/config.py)
+
+
+class _Request(Request):
+    def __init__(self, environ, max_body):
+        super().__init__(environ, shallow=True)
+        # Caps the read of a chunked body too: a byte over the limit is read, so
+        # load_body can tell a body at the limit from one cut off there.
+        self.max_body = max_body
+        self.max_content_length = max_body + 1
+
+
+class _ProblemApp(WsgiApp):
+    """nameko's WSGI app, answering what it would answer in HTML (no route, a
+    wrong method, a body over the limit) as a JSON problem."""
+
+    def __call__(self, environ, start_response):
+        max_body = self.server.max_body_bytes
+        started = time.perf_counter()
+        try:
+            length = environ.get("CONTENT_LENGTH") or "0"
+            if not length.isdigit():
+                raise MalformedRequest("Content-Length is not a number")
+            if int(length) > max_body:
+                # Refused before a byte of the body is read; the connection is closed
+                # rather than drained.
+                response = error_response(ContentTooLarge(
+                    f"the body is larger than {max_body} bytes"))
+                response.headers["Connection"] = "close"
+                _close_undrained(environ)
+                return response(environ, start_response)
+            sent = environ.get("headers_raw")
+            if sent is not None and not any(k.lower() == "content-type" for k, _ in sent):
+                environ["CONTENT_TYPE"] = ""  # eventlet's text/plain is not the client's
+            if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+                # eventlet ends a chunked body itself: werkzeug may read it, capped.
+                environ["wsgi.input_terminated"] = True
+            request = _Request(environ, max_body)
+            provider, values = self.url_map.bind_to_environ(environ).match()
+        except Exception as exc:
+            response = error_response(exc)
+            # No route matched: logged without the path (it may carry ids, secrets).
+            log.info("%s (no route) %s %.1fms", environ.get("REQUEST_METHOD"),
+                     response.status_code, (time.perf_counter() - started) * 1000)
+            return response(environ, start_response)
+        request.path_values = values
+        return provider.handle_request(request)(environ, start_response)
+
+
+def _close_undrained(environ):
+    """eventlet drains an unread body to keep the connection; one still awaiting its
+    100 Continue it closes instead. A body refused for its size is not read at all."""
+    stream = environ.get("eventlet.input")
+    if stream is not None and getattr(stream, "wfile", None) is None:
+        stream.wfile = True  # never written: the body is never read
+
+
+class PraxisWebServer(WebServer):
+    """nameko's web server with JSON problems for its own refusals, a body limit and
+    no access log of its own: eventlet's line holds the raw path and query (client
+    ids, a feed's secret, a name search); JsonHttp logs the route template instead."""
+
+    def setup(self):
+        self.max_body_bytes = int(self.container.config.get("PRAXIS_MAX_BODY_BYTES")
+                                  or MAX_BODY_BYTES)
+
+    def get_wsgi_app(self):
+        return _ProblemApp(self)
+
+    def get_wsgi_server(self, sock, wsgi_app, **kwargs):
+        server = super().get_wsgi_server(sock, wsgi_app, **kwargs)
+        server.log_output = False  # its errors still reach nameko.web.server's log
+        return server
+
+
 class JsonHttp(HttpRequestHandler):
+    server = PraxisWebServer()
     verifier = Verifier()
 
     def __init__(self, method, url, public=False, resource=None, action=None, **kwargs):
@@ -235,22 +347,85 @@ def correlation_of(request):
     return request.environ[CORRELATION]
 
 
+MAX_JSON_DEPTH = 32  # deeper is no Praxis body, and json.loads would recurse on it
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
 def load_body(request, schema):
-    """Parse and validate a JSON body; 400 if not JSON, 422 naming each bad field."""
+    """Parse and validate a JSON body; 400 if not JSON (or nested too deep), 413 over
+    the size limit, 415 when declared as something else, 422 naming each bad field
+    (a NUL or an unpaired surrogate in any string included)."""
+    mimetype = request.mimetype
+    limit = getattr(request, "max_body", None)
     try:
-        body = json.loads(request.get_data(as_text=True) or "null")
+        raw = request.get_data()
+    except RequestEntityTooLarge:
+        raw = None
+    if raw is None or (limit is not None and len(raw) > limit):
+        _close_undrained(request.environ)
+        raise ContentTooLarge(f"the body is larger than {limit} bytes")
+    # No content type is taken for JSON (curl -d); a declared other one is not.
+    if raw and mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType(f"the body must be application/json, not {mimetype}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedRequest("body is not UTF-8")
+    depth = deepest(text)
+    if depth > MAX_JSON_DEPTH:
+        raise MalformedRequest(f"body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        body = json.loads(text or "null")
     except ValueError as exc:
         raise MalformedRequest(f"body is not valid JSON: {exc}")
     if not isinstance(body, dict):
         raise MalformedRequest("body must be a JSON object")
+    refuse_bad_strings(body)
     try:
         return schema.load(body)
     except ValidationError as exc:
         raise InvalidInput("invalid input", exc.normalized_messages())
 
 
+def deepest(text):
+    """How deep a JSON text's arrays and objects nest, brackets inside strings aside."""
+    depth = deepest_seen = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest_seen = max(deepest_seen, depth)
+    return deepest_seen
+
+
+def _string_faults(value, where):
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield where, "must not contain a NUL character"
+        elif any("\ud800" <= ch <= "\udfff" for ch in value):
+            yield where, "must not contain an unpaired surrogate"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{where}.{key}" if where else str(key)
+            yield from _string_faults(key, name)
+            yield from _string_faults(item, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _string_faults(item, f"{where}.{index}")
+
+
+def refuse_bad_strings(data, message="invalid input"):
+    """422 naming each field whose text no column or log should hold."""
+    faults = {}
+    for where, why in _string_faults(data, ""):
+        faults.setdefault(where or "_body", []).append(why)
+    if faults:
+        raise InvalidInput(message, faults)
+
+
 def load_query(request, schema):
+    query = request.args.to_dict()
+    refuse_bad_strings(query, "invalid query parameters")
     try:
-        return schema.load(request.args.to_dict())
+        return schema.load(query)
     except ValidationError as exc:
         raise InvalidInput("invalid query parameters", exc.normalized_messages())

@@ -1,0 +1,213 @@
+"""Hostile and malformed requests (issue 12): every refusal is an RFC 9457 JSON
+problem (also werkzeug's own: no route, a wrong method, a path id that is not a
+UUID), a body over PRAXIS_MAX_BODY_BYTES is 413 before it is read, and each bad
+input below is a 4xx naming its field, stores nothing, and the service still
+answers /livez afterwards."""
+import json
+import socket
+import uuid
+from urllib.parse import urlparse
+
+import pytest
+import requests
+
+from services.intake.service import Service as Intake
+from tests.support import RunningService, token
+
+pytestmark = pytest.mark.integration
+
+ADMIN = token(role="admin", clinics=["*"])
+PROBLEM = "application/problem+json"
+SMALL_LIMIT = 4096  # PRAXIS_MAX_BODY_BYTES of these services: a small body goes over it
+
+
+@pytest.fixture(scope="module")
+def vhost(amqp_base_uri):
+    """One throwaway vhost for the module's services (as conftest's amqp_uri, per module)."""
+    parsed = urlparse(amqp_base_uri)
+    api, auth = f"http://{parsed.hostname}:15672/api", (parsed.username, parsed.password)
+    name = f"praxis-test-{uuid.uuid4().hex[:12]}"
+    requests.put(f"{api}/vhosts/{name}", auth=auth, timeout=5).raise_for_status()
+    requests.put(f"{api}/permissions/{name}/{auth[0]}", auth=auth, timeout=5,
+                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    yield f"amqp://{auth[0]}:{auth[1]}@{parsed.hostname}:{parsed.port or 5672}/{name}"
+    requests.delete(f"{api}/vhosts/{name}", auth=auth, timeout=10)
+
+
+def running(service_class, tmp_path_factory, vhost):
+    database = tmp_path_factory.mktemp(service_class.name) / "db.sqlite"
+    return RunningService(service_class, f"sqlite:///{database}", vhost,
+                          PRAXIS_MAX_BODY_BYTES=SMALL_LIMIT)
+
+
+@pytest.fixture(scope="module")
+def scheduling(tmp_path_factory, vhost):
+    from services.scheduling.service import Service as Scheduling
+    with running(Scheduling, tmp_path_factory, vhost) as running_service:
+        running_service.api.bearer = ADMIN
+        yield running_service
+
+
+@pytest.fixture(scope="module")
+def intake(tmp_path_factory, vhost):
+    with running(Intake, tmp_path_factory, vhost) as running_service:
+        running_service.api.bearer = ADMIN
+        yield running_service
+
+
+def assert_problem(response, status, error=None):
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith(PROBLEM), response.headers
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"].startswith("/problems/") and body["title"] and body["detail"]
+    assert body["error"] and body["message"] == body["detail"]
+    if error:
+        assert body["error"] == error and body["type"] == "/problems/" + error.replace("_", "-")
+    return body
+
+
+def assert_alive(service):
+    assert service.api.get("/livez", bearer="").status_code == 200
+
+
+def events(service):
+    return len(service.application.store.read_all())
+
+
+def new_client(**overrides):
+    return {"organisation_id": "org-1", "clinic_id": "clinic-1", "name": "Ada Lovelace",
+            "date_of_birth": "1990-01-02", "contact": {"email": "ada@example.org"},
+            "primary_clinician_id": "user-1", **overrides}
+
+
+# --- A: one error format ---------------------------------------------------
+
+@pytest.mark.parametrize("method,path,status,error", [
+    ("GET", "/no-such-route", 404, "not_found"),
+    ("GET", "/clients/not-a-uuid/outcomes/PHQ-9/chart/x", 404, "not_found"),
+    ("DELETE", "/livez", 405, "method_not_allowed"),
+    ("PUT", "/clients", 405, "method_not_allowed"),
+])
+def test_werkzeug_refusals_are_json_problems(intake, method, path, status, error):
+    response = intake.api.request(method, path)
+    body = assert_problem(response, status, error)
+    if status == 405:
+        assert "Allow" in response.headers
+    assert "<html" not in response.text.lower() and "<!doctype" not in response.text.lower()
+    assert_alive(intake)
+
+
+def test_a_bad_uuid_in_a_path_is_a_json_problem(scheduling):
+    response = scheduling.api.get("/appointments/not-a-uuid", bearer=ADMIN)
+    assert_problem(response, 404, "not_found")
+    assert_alive(scheduling)
+
+
+@pytest.mark.parametrize("bearer,status,error", [
+    ("", 401, "unauthorized"), ("not-a-token", 401, "unauthorized"),
+    (token(role="integrator"), 403, "forbidden")])
+def test_auth_refusals_are_problems(intake, bearer, status, error):
+    assert_problem(intake.api.post("/clients", new_client(), bearer=bearer), status, error)
+
+
+def test_validation_and_malformed_bodies_are_problems(intake):
+    before = events(intake)
+    body = assert_problem(intake.api.post("/clients", {"name": ""}), 422, "invalid_input")
+    assert "organisation_id" in body["fields"]
+    assert_problem(intake.api.request("POST", "/clients", data="{nope",
+                                      headers={"Content-Type": "application/json"}),
+                   400, "malformed_request")
+    assert events(intake) == before
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x"])
+def test_json_under_another_content_type_is_415(intake, content_type):
+    before = events(intake)
+    response = intake.api.request("POST", "/clients", data=json.dumps(new_client()),
+                                  headers={"Content-Type": content_type})
+    assert_problem(response, 415, "unsupported_media_type")
+    assert events(intake) == before
+
+
+def test_json_without_a_content_type_and_an_empty_body_stay_fine(intake):
+    response = intake.api.request("POST", "/clients", data=json.dumps(new_client()).encode())
+    assert response.status_code == 201, response.text
+    client_id = response.json()["client_id"]
+    # An empty body with no content type: validation speaks, not the media type.
+    response = intake.api.request("POST", f"/clients/{client_id}/episodes")
+    assert response.status_code != 415, response.text
+    response = intake.api.request(
+        "POST", "/clients", data=json.dumps(new_client()),
+        headers={"Content-Type": "application/merge-patch+json"})
+    assert response.status_code == 201, response.text
+
+
+def test_a_500_is_a_problem_too():
+    from shared.web import error_response
+    response = error_response(RuntimeError("secret detail"))
+    assert response.status_code == 500 and response.mimetype == PROBLEM
+    body = json.loads(response.get_data())
+    assert body["type"] == "/problems/internal-error" and "secret" not in json.dumps(body)
+
+
+# --- B: limits ---------------------------------------------------------------
+
+def test_a_body_over_the_limit_is_413_by_its_content_length(intake):
+    before = events(intake)
+    big = json.dumps(new_client(referral_source="x" * SMALL_LIMIT))
+    assert_problem(intake.api.request("POST", "/clients", data=big,
+                                      headers={"Content-Type": "application/json"}),
+                   413, "content_too_large")
+    assert events(intake) == before
+    assert_alive(intake)
+
+
+def test_a_huge_declared_body_is_refused_unread(intake):
+    """The client declares 1 GB and sends none of it: the answer comes anyway."""
+    url = urlparse(intake.settings.base_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall((f"POST /clients HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\n"
+                      "Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n"
+                      "{").encode())
+        answer = sock.recv(65536).decode()
+    assert answer.startswith("HTTP/1.1 413"), answer
+    assert PROBLEM in answer
+    assert_alive(intake)
+
+
+def test_a_chunked_body_over_the_limit_is_413(intake):
+    before = events(intake)
+
+    def chunks():
+        yield b'{"name": "'
+        for _ in range(SMALL_LIMIT // 512 + 2):
+            yield b"x" * 512
+        yield b'"}'
+
+    response = intake.api.request("POST", "/clients", data=chunks(),
+                                  headers={"Content-Type": "application/json"})
+    assert_problem(response, 413, "content_too_large")
+    assert events(intake) == before
+    assert_alive(intake)
+
+
+def test_a_small_chunked_body_is_read(intake):
+    payload = json.dumps(new_client()).encode()
+    response = intake.api.request("POST", "/clients", data=iter([payload[:10], payload[10:]]),
+                                  headers={"Content-Type": "application/json"})
+    assert response.status_code == 201, response.text
+
+
+def test_deep_nesting_is_400_without_recursion(intake):
+    before = events(intake)
+    shallow_limit = '{"contact": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}"
+    assert_problem(intake.api.request("POST", "/clients", data=shallow_limit,
+                                      headers={"Content-Type": "application/json"}),
+                   400, "malformed_request")
+    # Brackets inside a string do not count.
+    assert events(intake) == before
+    response = intake.api.post("/clients", new_client(referral_source="[[[[" * 50))
+    assert response.status_code == 201, response.text
+    assert_alive(intake)
