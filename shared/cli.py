@@ -63,8 +63,16 @@ def cmd_dead_letters(args):
             count = dead_letters.replay(settings.amqp_uri, queue)
             print(json.dumps({"queue": queue, "replayed": count}))
         else:
-            for letter in dead_letters.inspect(settings.amqp_uri, queue):
-                print(json.dumps({"queue": queue, **letter}))
+            # Paged (--offset, --limit; all by default); the last line of each queue
+            # says how many it holds and where the next page starts.
+            letters, total = dead_letters.page(settings.amqp_uri, queue, args.offset,
+                                               args.limit)
+            for letter in letters:
+                print(json.dumps({"queue": queue, **letter}, default=str))
+            shown_to = args.offset + len(letters)
+            print(json.dumps({"queue": queue, "total": total, "offset": args.offset,
+                              "shown": len(letters),
+                              "next_offset": shown_to if shown_to < total else None}))
 
 
 def _known_service(name):
@@ -169,6 +177,9 @@ def main(argv=None):
     letters.add_argument("--queue", help="one handler queue (default: all of the service)")
     letters.add_argument("--replay", action="store_true",
                          help="send them back to their handler queue")
+    letters.add_argument("--offset", type=int, default=0, help="list from this letter on")
+    letters.add_argument("--limit", type=int, default=None,
+                         help="list at most this many (default: all)")
     letters.set_defaults(run=cmd_dead_letters)
 
     verify = commands.add_parser("audit-verify",

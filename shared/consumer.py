@@ -15,22 +15,32 @@ declared passively (no configure permission on it; the producer declares it),
 copies go through the service's own "<service>.redelivery" exchange (never the
 default exchange, whose write permission would reach every queue), and a
 delivery whose CloudEvents source is not the exchange's owner is refused.
+
+A database or broker that is away (shared/faults.py) is no fault of the event:
+the delivery goes back to its queue uncounted and the handler pauses with
+backoff, for as long as it takes. kombu would ack and drop a body it cannot
+decode; here the raw body reaches Praxis, which dead-letters it with a reason.
 """
 import inspect
+import json
 import logging
 import time
 import traceback
 from datetime import datetime, timezone
+from functools import partial
+
 
 from amqp.exceptions import AccessRefused, NotFound
 from kombu import Connection, Exchange, Queue
 from kombu.pools import producers
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import SERVICE_POOL, EventHandler
+from nameko.messaging import QueueConsumer
 
 from . import metrics
-from .envelope import binding_key, parse_type
+from .envelope import CONTENT_TYPE, binding_key, parse_type
 from .errors import InvalidEvent
+from .faults import BROKER_ERRORS, Backoff, is_transient, what_is_away
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +144,66 @@ def wait_for_exchange(amqp_uri, exchange, interval=1.0):
             waited += interval
 
 
+# What a Praxis producer sends; anything else is dead-lettered, never decoded by kombu
+# (whose accept list would let it ack and drop the delivery).
+ACCEPTED_CONTENT_TYPES = (CONTENT_TYPE, "application/json")
+
+
+def decode(message):
+    """(envelope dict, None) or (None, (reason, detail)) for one raw delivery."""
+    content_type = (message.content_type or "").split(";")[0].strip().lower()
+    if content_type not in ACCEPTED_CONTENT_TYPES:
+        return None, ("content_type", f"content type {message.content_type!r} is not "
+                                      f"one of {', '.join(ACCEPTED_CONTENT_TYPES)}")
+    encoding = (message.content_encoding or "utf-8").lower()
+    try:
+        body = message.body
+        text = body.decode(encoding) if isinstance(body, bytes) else body
+        envelope = json.loads(text)
+    except (LookupError, ValueError) as exc:  # unknown codec, bad bytes, not JSON
+        return None, ("undecodable", f"body is not JSON in {encoding}: {exc}")
+    if not isinstance(envelope, dict):
+        return None, ("undecodable", f"body is a JSON {type(envelope).__name__}, not an "
+                                     "event envelope (an object)")
+    return envelope, None
+
+
+class RawQueueConsumer(QueueConsumer):
+    """nameko's queue consumer for Praxis event handlers (its own connection): hands
+    each provider the undecoded message, and survives acks on a lost connection."""
+
+    def get_consumers(self, consumer_cls, channel):
+        for provider in self._providers:
+            consumer = consumer_cls(queues=[provider.queue], accept=self.accept,
+                                    on_message=partial(self._raw, provider))
+            consumer.qos(prefetch_count=self.prefetch_count)
+            self._consumers[provider] = consumer
+        return self._consumers.values()
+
+    def _raw(self, provider, message):
+        self.handle_message(provider, None, message)
+
+    def _settle(self, message, how):
+        # The connection is gone: the broker requeues the unacked delivery itself,
+        # and its redelivery is a duplicate the idempotent consumer ignores.
+        if not message.channel.connection:
+            return
+        try:
+            getattr(message, how)()
+        except (OSError, *BROKER_ERRORS) as exc:
+            log.warning("could not %s a delivery (the broker will redeliver it): %s",
+                        how, exc)
+
+    def ack_message(self, message):
+        self._settle(message, "ack")
+
+    def requeue_message(self, message):
+        self._settle(message, "requeue")
+
+
 class ReliableEventHandler(EventHandler):
+    queue_consumer = RawQueueConsumer()
+
     def __init__(self, source_service, event_type, **kwargs):
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
                          reliable_delivery=True, requeue_on_error=False, **kwargs)
@@ -145,6 +214,7 @@ class ReliableEventHandler(EventHandler):
         self.amqp_uri = config[AMQP_URI_CONFIG_KEY]
         self.max_attempts = int(config.get("PRAXIS_MAX_ATTEMPTS", 5))
         self.retry_delay_seconds = int(config.get("PRAXIS_RETRY_DELAY_MS", 1000)) / 1000
+        self.backoff = Backoff()
         # Every organisation's events of this type; passive, so this service needs
         # no configure permission on the producer's exchange.
         source = events_exchange(self.source_service, passive=True)
@@ -187,7 +257,11 @@ class ReliableEventHandler(EventHandler):
         return None
 
     def handle_message(self, body, message):
-        refused = self.refusal(body, message)
+        # Not in a worker: a pause for an absent database holds no worker slot.
+        self.backoff.wait()
+        body, refused = decode(message)
+        if refused is None:
+            refused = self.refusal(body, message)
         if refused is None:
             super().handle_message(body, message)
             return
@@ -198,9 +272,19 @@ class ReliableEventHandler(EventHandler):
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
+            self.backoff.succeeded()
             self.queue_consumer.ack_message(message)
             return
         error = exc_info[1]
+        if is_transient(error):
+            # Infrastructure, not the event: back to the queue uncounted, in place.
+            away = what_is_away(error)
+            delay = self.backoff.failed(away)
+            log.warning("%s away while handling on %s; redelivering after %.1fs (not "
+                        "counted as an attempt): %s: %s", away, self.queue.name, delay,
+                        type(error).__name__, error)
+            self.queue_consumer.requeue_message(message)
+            return
         permanent = isinstance(error, InvalidEvent)
         attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
         target = (self.dead_letter_queue if permanent or attempts >= self.max_attempts
@@ -225,8 +309,11 @@ class ReliableEventHandler(EventHandler):
             publish_copy(self.amqp_uri, message, target.name, headers, declare=[target],
                          expiration=(self.retry_delay_seconds
                                      if target is self.retry_queue else None))
-        except Exception:
-            log.exception("could not park a failed delivery; requeueing it instead")
+        except Exception as exc:
+            # Uncounted; the backoff keeps its redelivery from spinning while away.
+            delay = self.backoff.failed("broker")
+            log.warning("could not park a failed delivery on %s (%s); requeueing it, "
+                        "next delivery in %.1fs", self.queue.name, exc, delay)
             self.queue_consumer.requeue_message(message)
             return
         if target is self.dead_letter_queue:

@@ -1,4 +1,11 @@
-"""Operator tools for dead-lettered deliveries: inspect them, replay them."""
+"""Operator tools for dead-lettered deliveries: inspect them, replay them.
+
+A letter's body may be anything a publisher sent (an array, not JSON, binary):
+it is shown for what it is, never decoded by kombu. Inspecting holds every
+letter unacked until the end, so it sees each once and in order, then gives
+them all back; replay moves only the letters there when it began, so a replayed
+event that fails again is not replayed twice in one run.
+"""
 import json
 
 from kombu import Connection
@@ -6,39 +13,67 @@ from kombu import Connection
 from .consumer import ATTEMPTS_HEADER, dead_letter_queue, publish_copy, replay_route
 
 
-def inspect(amqp_uri, queue_name, limit=100):
-    """Peek at a handler's dead letters without removing them."""
+def describe(message):
+    """One letter as the CLI prints it, whatever its body."""
+    headers = message.headers or {}
+    body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+    try:
+        event = json.loads(body)
+        problem = None if isinstance(event, dict) else f"body is a JSON {type(event).__name__}"
+    except ValueError:
+        event, problem = None, "body is not JSON"
+    event = event if isinstance(event, dict) else {}
+    letter = {
+        "event_id": message.properties.get("message_id"),
+        "type": event.get("type"),
+        "subject": event.get("subject"),
+        "content_type": message.content_type,
+        "attempts": headers.get(ATTEMPTS_HEADER),
+        "error": _text(headers.get("x-praxis-error")),
+        "failed_at": _text(headers.get("x-praxis-failed-at")),
+    }
+    if problem:
+        letter["body_problem"] = problem
+        letter["body_preview"] = body[:200].decode("utf-8", "backslashreplace")
+    return letter
+
+
+def _text(value):
+    return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
+
+
+def inspect(amqp_uri, queue_name, offset=0, limit=None):
+    """Peek at a handler's dead letters without removing them (all by default)."""
+    return page(amqp_uri, queue_name, offset, limit)[0]
+
+
+def page(amqp_uri, queue_name, offset=0, limit=None):
+    """The dead letters from `offset` on, at most `limit` (None: all), without
+    removing them; returns (letters, how many the queue holds)."""
     found = []
     queue = dead_letter_queue(queue_name)
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
         bound = queue(channel)
         bound.declare()
+        total = bound.queue_declare(passive=True).message_count
         held = []
         try:
-            while len(held) < limit:
-                message = bound.get(no_ack=False)
+            # Held unacked, a letter is not handed out again: each is seen once.
+            while len(held) < total:
+                message = bound.get(no_ack=False, accept=None)
                 if message is None:
                     break
                 held.append(message)
-                headers = message.headers or {}
-                try:
-                    event = json.loads(message.body)
-                except ValueError:
-                    event = {}
-                found.append({
-                    "event_id": message.properties.get("message_id"),
-                    "type": event.get("type"),
-                    "subject": event.get("subject"),
-                    "attempts": headers.get(ATTEMPTS_HEADER),
-                    "error": headers.get("x-praxis-error"),
-                    "failed_at": headers.get("x-praxis-failed-at"),
-                })
+                if len(held) > offset and (limit is None or len(found) < limit):
+                    found.append(describe(message))
+                elif limit is not None and len(found) >= limit:
+                    break
         finally:
             for message in held:
                 message.requeue()
             channel.close()
-    return found
+    return found, total
 
 
 def replay(amqp_uri, queue_name, limit=None):
@@ -49,8 +84,11 @@ def replay(amqp_uri, queue_name, limit=None):
         channel = connection.channel()
         bound = queue(channel)
         bound.declare()
+        # Only the letters here now: one that fails again lands behind them.
+        waiting = bound.queue_declare(passive=True).message_count
+        limit = waiting if limit is None else min(limit, waiting)
         try:
-            while limit is None or replayed < limit:
+            while replayed < limit:
                 message = bound.get(no_ack=False)
                 if message is None:
                     break

@@ -7,6 +7,12 @@ organisation's events by a topic permission. Rows leave
 the outbox only after every message of the batch is confirmed; on a nack, a
 timeout or a lost connection the batch stays and is published again on the
 next pass. Consumers are idempotent, so a resend after a crash is harmless.
+
+No database transaction stays open while the relay waits on the broker: it reads
+a batch, commits, publishes and waits for the confirms, then deletes the rows
+in a new transaction. On PostgreSQL a session advisory lock, held on its own
+connection across the whole pass, keeps one relay per database (whatever the
+replica count), so events leave in store order.
 """
 import json
 import logging
@@ -23,7 +29,7 @@ from .envelope import CONTENT_TYPE, parse_type, routing_key
 
 log = logging.getLogger(__name__)
 
-RELAY_LOCK_KEY = 0x72656C61  # "the relay of this database", for pg_try_advisory_xact_lock
+RELAY_LOCK_KEY = 0x72656C61  # "the relay of this database", for pg_try_advisory_lock
 
 
 class PublishFailed(Exception):
@@ -133,17 +139,32 @@ class OutboxRelay:
             with store.write() as conn:
                 store.mark_sent(conn, [p for p, _ in rows])
         else:
-            with store.write() as conn:
-                # One relay at a time per database, whatever the replica count, so
-                # events leave in store order (a stream's events never overtake).
-                if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+            # One relay at a time per database, whatever the replica count, so events
+            # leave in store order (a stream's events never overtake). The lock is a
+            # session's, on a connection outside any transaction (autocommit), held
+            # until the batch's rows are deleted.
+            with store.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT") as lock:
+                if not lock.execute(text("SELECT pg_try_advisory_lock(:key)"),
                                     {"key": RELAY_LOCK_KEY}).scalar():
                     return 0
-                rows = store.pending(conn, self.batch_size)
-                if not rows:
-                    return 0
-                names = self._publish_batch(rows)
-                store.mark_sent(conn, [p for p, _ in rows])
+                try:
+                    with store.read() as conn:
+                        rows = store.pending(conn, self.batch_size)
+                        conn.commit()
+                    if not rows:
+                        return 0
+                    names = self._publish_batch(rows)
+                    with store.write() as conn:
+                        store.mark_sent(conn, [p for p, _ in rows])
+                finally:
+                    # Closing the connection would release it too; unlocking keeps the
+                    # pooled connection clean. A dead connection already released it.
+                    try:
+                        lock.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                     {"key": RELAY_LOCK_KEY})
+                    except Exception:
+                        lock.invalidate()
         for name in names:
             metrics.EVENTS_PUBLISHED.labels(store.service, name).inc()
         return len(rows)

@@ -29,6 +29,7 @@ from . import audit, metrics
 from .auth import principal_from_header, verifier_from_config
 from .errors import (ContentTooLarge, Forbidden, InvalidInput, MalformedRequest,
                      PraxisError, UnsupportedMediaType)
+from .faults import RETRY_AFTER_SECONDS, is_transient, what_is_away
 from .logs import log_context
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,12 @@ def error_response(exc):
         headers = [(k, v) for k, v in exc.get_headers() if k.lower() == "allow"]
         code = HTTP_CODES.get(exc.code, exc.name.lower().replace(" ", "_"))
         return problem_response(exc.code, code, exc.description or exc.name, headers=headers)
+    if is_transient(exc):  # database or broker away (shared/faults.py): nothing stored
+        away = what_is_away(exc)
+        log.warning("%s unavailable: %s", away, type(exc).__name__)
+        return problem_response(503, "unavailable", f"the {away} is unavailable; nothing "
+                                "was stored, retry later",
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     log.error("unhandled error in request", exc_info=exc)
     return problem_response(500, "internal_error", "internal error")
 
@@ -333,7 +340,9 @@ def status_of(result, exc_info):
         exc = exc_info[1]
         if isinstance(exc, PraxisError):
             return exc.status
-        return 422 if isinstance(exc, ValidationError) else 500
+        if isinstance(exc, ValidationError):
+            return 422
+        return 503 if is_transient(exc) else 500
     if isinstance(result, Response):
         return result.status_code
     return result[0] if isinstance(result, tuple) else 200
