@@ -197,7 +197,11 @@ class IntakeApplication(IntakeQueries, Application):
         """praxis_risk_flags_open per clinic (what GET /clinics/{clinic}/risk-flags lists)."""
         with self.store.read() as conn:
             counts = open_risk_flag_counts(conn)
-        return self.set_practice_gauge(metrics.RISK_FLAGS_OPEN, counts)
+        values = self.set_practice_gauge(metrics.RISK_FLAGS_OPEN, counts)
+        # Each clinic's break-glass counter exists from 0, so increase() sees a first grant.
+        for organisation_id, clinic_id in values:
+            metrics.BREAK_GLASS.labels(self.service, organisation_id, clinic_id)
+        return values
 
     # -- helpers -------------------------------------------------------------
     def _load(self, uow, principal, client_id, care_team=True):
