@@ -168,20 +168,9 @@ def decode(message):
     return envelope, None
 
 
-class RawQueueConsumer(QueueConsumer):
-    """nameko's queue consumer for Praxis event handlers (its own connection): hands
-    each provider the undecoded message, and survives acks on a lost connection."""
-
-    def get_consumers(self, consumer_cls, channel):
-        for provider in self._providers:
-            consumer = consumer_cls(queues=[provider.queue], accept=self.accept,
-                                    on_message=partial(self._raw, provider))
-            consumer.qos(prefetch_count=self.prefetch_count)
-            self._consumers[provider] = consumer
-        return self._consumers.values()
-
-    def _raw(self, provider, message):
-        self.handle_message(provider, None, message)
+class SettlingQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, surviving acks and requeues on a lost connection
+    (nameko catches only amqp's ConnectionError; a reset killed the service)."""
 
     def _settle(self, message, how):
         # The connection is gone: the broker requeues the unacked delivery itself,
@@ -199,6 +188,22 @@ class RawQueueConsumer(QueueConsumer):
 
     def requeue_message(self, message):
         self._settle(message, "requeue")
+
+
+class RawQueueConsumer(SettlingQueueConsumer):
+    """The queue consumer of Praxis event handlers (its own connection): hands each
+    provider the undecoded message."""
+
+    def get_consumers(self, consumer_cls, channel):
+        for provider in self._providers:
+            consumer = consumer_cls(queues=[provider.queue], accept=self.accept,
+                                    on_message=partial(self._raw, provider))
+            consumer.qos(prefetch_count=self.prefetch_count)
+            self._consumers[provider] = consumer
+        return self._consumers.values()
+
+    def _raw(self, provider, message):
+        self.handle_message(provider, None, message)
 
 
 class ReliableEventHandler(EventHandler):

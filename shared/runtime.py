@@ -9,13 +9,14 @@ from datetime import timezone
 from kombu import Connection
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from nameko.extensions import DependencyProvider
-from nameko.rpc import Rpc
+from nameko.rpc import Rpc, RpcConsumer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from werkzeug.wrappers import Response
 
 from . import access as policy
 from . import audit, metrics
-from .consumer import handler_queues
+from .consumer import SettlingQueueConsumer, handler_queues
+from .faults import BROKER_ERRORS
 from .outbox import OutboxRelay
 from .web import Verifier, http, json_response, load_query, principal_of, status_of
 
@@ -66,8 +67,25 @@ class Praxis(DependencyProvider):
         audit.bind(None)
 
 
+class _RpcConsumer(RpcConsumer):
+    """nameko's RPC consumer, for a broker that drops the connection: an ack or a
+    reply that cannot go is logged, never raised (raised, it killed the service).
+    The unacked call is redelivered; the caller may time out and retry."""
+
+    queue_consumer = SettlingQueueConsumer()
+
+    def handle_result(self, message, result, exc_info):
+        try:
+            return super().handle_result(message, result, exc_info)
+        except (OSError, *BROKER_ERRORS) as exc:
+            log.warning("rpc reply not sent, the broker is away: %s", exc)
+            return result, exc_info
+
+
 class AuditedRpc(Rpc):
     """nameko's @rpc, with one audit row per call written before the reply."""
+
+    rpc_consumer = _RpcConsumer()
 
     def __init__(self, resource=None, action="read", **kwargs):
         self.resource, self.action = resource, action
