@@ -192,6 +192,14 @@ def visible(principal, client_column, now=None):
         _mine(principal, now or utc_now(), break_glass=False)))
 
 
+def client_ids(conn, principal, now=None):
+    """The ids `visible` keeps, for a list built in Python; None for other roles."""
+    if principal.role != CLINICIAN:
+        return None
+    return {r.client_id for r in conn.execute(select(care_team.c.client_id).where(
+        _mine(principal, now or utc_now(), break_glass=False)))}
+
+
 def members(conn, organisation_id, client_id, now=None):
     """The client's care team: [{clinician_id, why, until}] (supervisors included),
     active rows only."""

@@ -4,6 +4,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from shared import care_team
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.timeutil import iso, utc_now
 
@@ -243,7 +244,8 @@ class BillingQueries:
         principal.require_clinic(principal.organisation_id, query["clinic_id"])
         statement = (select(charges)
                      .where(charges.c.organisation_id == principal.organisation_id,
-                            charges.c.clinic_id == query["clinic_id"])
+                            charges.c.clinic_id == query["clinic_id"],
+                            care_team.visible(principal, charges.c.client_id))
                      .order_by(charges.c.service_date, charges.c.charge_id)
                      .limit(query["limit"]).offset(query["offset"]))
         if query["client_id"] is not None:

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from shared import metrics
+from shared import care_team, metrics
 from shared.application import Application
 from shared.envelope import Context
 from shared.errors import ConcurrencyError, Conflict, Forbidden, InvalidInput, NotFound, \
@@ -689,6 +689,9 @@ class SchedulingApplication(Application):
         now = now or utc_now()
         with self.store.read() as conn:
             cycles = cadence_models.open_cycles(conn, principal.organisation_id, clinic_id)
+            cared_for = care_team.client_ids(conn, principal)  # None: the role sees all
+            if cared_for is not None:
+                cycles = [c for c in cycles if str(c["client_id"]) in cared_for]
             current = {c["client_id"]: cadence_models.cadence(conn, c["client_id"])
                        for c in cycles}
         due, overdue = [], []

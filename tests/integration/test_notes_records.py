@@ -11,7 +11,7 @@ from kombu import Connection, Exchange, Queue
 from shared.auth import issue_token
 from shared.projection import rebuild
 from tests.integration.test_notes_service import (  # noqa: F401 (the notes fixture)
-    assessed, chart_of, known_client, notes, session_held, stored,
+    add_to_care_team, assessed, chart_of, known_client, notes, session_held, stored,
 )
 from tests.support import SECRET, token, wait_until
 
@@ -171,6 +171,8 @@ def test_diagnoses_are_published_and_stage_keeps_its_history(notes):
 # -- progress notes -------------------------------------------------------------------
 def test_session_held_opens_a_note_signed_locked_and_amended(notes):
     client_id = known_client(notes)
+    # clinician-8 cares for the client too, and is still not the note's author.
+    add_to_care_team(notes, client_id, "clinician-8")
     connection, queue = listen(notes.amqp_uri, "NoteSigned", "ProgressNoteDrafted",
                                "NoteAddendumAdded", "ProgressNoteOpened")
     with connection:
@@ -240,6 +242,8 @@ def test_session_held_opens_a_note_signed_locked_and_amended(notes):
 
 def test_pre_licensed_clinician_needs_the_supervisors_cosignature(notes):
     client_id = known_client(notes)
+    # clinician-8 cares for the client too, and is still not the note's author.
+    add_to_care_team(notes, client_id, "clinician-8")
     admin = token(role="admin")
     api = notes.api
     response = api.put("/clinicians/clinician-7/supervision",

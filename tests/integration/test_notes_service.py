@@ -1,3 +1,4 @@
+import itertools
 import json
 import uuid
 
@@ -22,10 +23,13 @@ def notes(database_url, amqp_uri):
 
 
 # -- events as intake and scheduling send them ---------------------------------
-def registered(client_id, name="Ada Lovelace", org="org-1", clinic="clinic-1"):
+def registered(client_id, name="Ada Lovelace", org="org-1", clinic="clinic-1",
+               primary_clinician_id="user-1"):
+    """The default token's clinician (user-1) is the primary clinician: in the care team."""
     return make_event("intake", "ClientRegistered", {
         "client_id": client_id, "name": name, "date_of_birth": "1990-01-02",
         "contact": {"email": "ada@example.org", "phone": None},
+        "primary_clinician_id": primary_clinician_id,
         "registered_at": "2026-01-05T09:00:00Z"}, f"client-{client_id}", org=org, clinic=clinic)
 
 
@@ -65,11 +69,33 @@ def consumed(name, outcome):
         "service": "notes", "type": name, "outcome": outcome}) or 0.0
 
 
-def known_client(notes, name="Ada Lovelace", **tenancy):
+# Far past the client stream's positions the tests give other intake events.
+_care_team_sequence = itertools.count(1000)
+
+
+def care_team_member_added(client_id, clinician_id, org="org-1", clinic="clinic-1"):
+    """An admin added the clinician to the client's care team (shared/care_team.py)."""
+    return make_event("intake", "CareTeamMemberAdded", {
+        "client_id": client_id, "clinician_id": clinician_id, "added_by": "admin-1",
+        "added_at": "2026-01-05T09:05:00Z"}, f"client-{client_id}", org=org, clinic=clinic,
+        sequence=next(_care_team_sequence))
+
+
+def add_to_care_team(notes, client_id, clinician_id, **tenancy):
+    event = care_team_member_added(client_id, clinician_id, **tenancy)
+    publish_event(notes.amqp_uri, event)
+    wait_until(lambda: stored(notes, event), message=f"{clinician_id} in the care team")
+
+
+def known_client(notes, name="Ada Lovelace", care_team=("clinician-7",), **tenancy):
+    """A registered client; user-1 (the default token) is their primary clinician and
+    the clinicians of `care_team` were added to their care team."""
     client_id = str(uuid.uuid4())
     publish_event(notes.amqp_uri, registered(client_id, name, **tenancy))
     if tenancy.get("org", "org-1") == "org-1" and tenancy.get("clinic", "clinic-1") == "clinic-1":
         wait_until(lambda: chart_of(notes, client_id), message="client registered in notes")
+    for clinician_id in care_team:
+        add_to_care_team(notes, client_id, clinician_id, **tenancy)
     return client_id
 
 
@@ -262,7 +288,7 @@ def test_goal_set_is_published_with_the_event_id_as_message_id(notes):
 
 
 def test_rebuild_reproduces_the_read_models(notes):
-    first = known_client(notes)
+    first = known_client(notes, care_team=())  # user-1, the primary clinician, reads it
     late = str(uuid.uuid4())
     events = [session_held(late, "2026-02-02T09:00:00Z", 1),
               assessed(first, 12, "moderate", "2026-01-05T10:00:00Z"),

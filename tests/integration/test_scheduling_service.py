@@ -37,12 +37,14 @@ def stored_ids(running):
     return {e.id for e in stored(running)}
 
 
-def register(running, org="org-1", clinic="clinic-1"):
-    """intake's ClientRegistered, published as intake's relay would."""
+def register(running, org="org-1", clinic="clinic-1", primary_clinician_id="user-1"):
+    """intake's ClientRegistered, published as intake's relay would; the default token's
+    clinician (user-1) is the primary clinician, so in the care team."""
     client_id = str(uuid.uuid4())
     publish_event(running.amqp_uri, make_event("intake", "ClientRegistered", {
         "client_id": client_id, "name": "Ada Lovelace", "date_of_birth": "1990-01-02",
         "contact": {"email": "ada@example.org", "phone": None},
+        "primary_clinician_id": primary_clinician_id,
         "registered_at": iso(utc_now())}, subject=f"client-{client_id}", org=org, clinic=clinic))
     viewer = token(org=org, clinics=[clinic])
     wait_until(lambda: running.api.get(f"/clients/{client_id}/appointments",
