@@ -9,7 +9,7 @@ import time
 
 from sqlalchemy import select
 
-from . import metrics
+from . import deferred, metrics
 from .auth import ALL_CLINICS
 from .envelope import Context, Event, parse_type
 from .errors import InvalidEvent
@@ -75,13 +75,59 @@ class Application:
         with self.store.unit_of_work() as uow:
             if not uow.record_foreign(original):
                 return "duplicate", event
-            reaction = self.reactions.get(event.name)
-            if reaction is not None:
-                getattr(self, reaction)(uow, event, Context.caused_by(event))
+            self._react(uow, event)
+            for waiting_for in self.awaited_by(event):
+                self._resume(uow, waiting_for)
         return "applied", event
+
+    # -- deferred reactions (shared/deferred.py) ----------------------------------
+    def missing_fact(self, uow, event):
+        """(waiting_for, reason) when the event's reaction needs a fact not here yet."""
+        return None
+
+    def awaited_by(self, event):
+        """The keys of deferred reactions this (recorded) event may complete."""
+        return ()
+
+    def _react(self, uow, event):
+        reaction = self.reactions.get(event.name)
+        if reaction is None:
+            return
+        missing = self.missing_fact(uow, event)
+        if missing is not None:
+            # Kept in this transaction, never a broker retry: it cannot dead-letter.
+            deferred.defer(uow.conn, event, missing[0], missing[1], utc_now())
+            metrics.EVENTS_DEFERRED_TOTAL.labels(self.service, missing[1]).inc()
+            log.info("%s %s deferred: %s", event.name, event.id, missing[1])
+            return
+        getattr(self, reaction)(uow, event, Context.caused_by(event))
+
+    def _resume(self, uow, waiting_for):
+        """Run the reactions waiting for `waiting_for`, in arrival order; one still
+        missing a fact stays deferred."""
+        for position, envelope in deferred.waiting(uow.conn, waiting_for):
+            event = self.store._decode(envelope)
+            with log_context(correlation_id=event.correlationid, event_id=event.id,
+                             event_type=event.type):
+                deferred.resolve(uow.conn, position)
+                self._react(uow, event)
+                if not deferred.is_deferred(uow.conn, position):
+                    log.info("%s %s resumed", event.name, event.id)
+                    metrics.EVENTS_RESUMED_TOTAL.labels(self.service, event.name).inc()
+
+    def deferred_reactions(self, limit=100):
+        with self.store.read() as conn:
+            return deferred.listing(conn, limit)
 
     def refresh_gauges(self):
         """Set the service's practice gauges from its read models (called at scrape)."""
+
+    def refresh_deferred_gauge(self):
+        with self.store.read() as conn:
+            found = deferred.counts(conn)
+        metrics.EVENTS_DEFERRED.clear()
+        for reason, count in found.items():
+            metrics.EVENTS_DEFERRED.labels(self.service, reason).set(count)
 
     def set_practice_gauge(self, gauge, counts):
         """Set a per-clinic gauge, with 0 for every clinic this store has seen, so a

@@ -73,6 +73,21 @@ def cmd_dead_letters(args):
             print(json.dumps({"queue": queue, "total": total, "offset": args.offset,
                               "shown": len(letters),
                               "next_offset": shown_to if shown_to < total else None}))
+    if not args.replay:
+        # Not dead letters but also waiting: reactions deferred in the store for a fact.
+        for row in _deferred(args.service, settings):
+            print(json.dumps({"deferred": True, **row}))
+
+
+def _deferred(service, settings):
+    from . import deferred
+    from .events import catalogue
+    from .store import EventStore
+
+    store = EventStore(settings.database_url, service, catalogue)
+    store.create_schema()
+    with store.read() as conn:
+        return deferred.listing(conn, limit=1000)
 
 
 def _known_service(name):

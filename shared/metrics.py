@@ -29,6 +29,17 @@ EVENTS_REFUSED = Counter(
     "Deliveries dead-lettered unapplied because they are not what their exchange "
     "vouches for (reason: source_mismatch).",
     ["service", "reason"])
+EVENTS_DEFERRED = Gauge(
+    "praxis_events_deferred",
+    "Consumed events whose reaction waits for a fact not here yet (reason: "
+    "client_unknown, client_details_behind), in the service's store.",
+    ["service", "reason"])
+EVENTS_DEFERRED_TOTAL = Counter(
+    "praxis_reactions_deferred_total", "Reactions deferred for a missing fact.",
+    ["service", "reason"])
+EVENTS_RESUMED_TOTAL = Counter(
+    "praxis_reactions_resumed_total", "Deferred reactions run once their fact arrived.",
+    ["service", "type"])
 BREAK_GLASS = Counter(
     "praxis_break_glass_total",
     "Break-glass grants: a clinician outside a client's care team opened their records.",

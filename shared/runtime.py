@@ -197,6 +197,7 @@ class CommonEndpoints:
 
     @http("GET", "/livez", public=True)
     def livez(self, request):
+        application.refresh_deferred_gauge()
         """The process answers (Kubernetes liveness: restart only when this fails)."""
         return {"status": "ok"}
 

@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import select
 
+from shared import client_history
 from shared.application import Application
 from shared.envelope import Context
 from shared.errors import InvalidInput
@@ -14,7 +15,8 @@ from shared.timeutil import parse_date, parse_time, utc_now
 from . import domain
 from .domain import codes, fees, superbill
 from .queries import BillingQueries, check_clinic_id, client_clinic, client_row, visible_row
-from .read_models import charges, consents, describe, invoices, note_status, projection
+from .read_models import charges, client_facts, consents, describe, invoices, note_status, \
+    payer_at, projection
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,34 @@ class BillingApplication(BillingQueries, Application):
         "AppointmentNoShow": "charge_no_show",
         "ClientAssessed": "charge_instrument",
     }
+
+    # A charge is priced only once billing has the client and every change of their
+    # details the producer had seen (details_revision): else it is deferred.
+    PRICED_FOR_A_CLIENT = {"SessionHeld": "start", "AppointmentNoShow": "start",
+                           "AppointmentCancelled": "start", "ClientAssessed": "assessed_at"}
+
+    def missing_fact(self, uow, event):
+        if event.name not in self.PRICED_FOR_A_CLIENT:
+            return None
+        data = event.data
+        if event.name == "AppointmentCancelled" and not (
+                data.get("late") and data.get("cancelled_by") == "client"):
+            return None  # never charged: nothing to wait for
+        org, clinic, client_id = event.organisationid, event.clinicid, str(data["client_id"])
+        waiting_for = _client_key(org, clinic, client_id)
+        if client_row(uow.conn, org, clinic, client_id) is None:
+            return waiting_for, "client_unknown"
+        revision = data.get("client_details_revision") or data.get("details_revision")
+        if revision and not client_history.complete_up_to(uow.conn, client_facts, org, clinic,
+                                                          client_id, revision):
+            return waiting_for, "client_details_behind"
+        return None
+
+    def awaited_by(self, event):
+        if event.name in ("ClientRegistered", "ClientDetailsUpdated"):
+            return (_client_key(event.organisationid, event.clinicid,
+                                str(event.data["client_id"])),)
+        return ()
 
     # -- configuration -------------------------------------------------------------
     def _clinic_context(self, principal, correlation_id, clinic_id):
@@ -97,8 +127,9 @@ class BillingApplication(BillingQueries, Application):
         return domain.SlidingScale.from_events(uow.load(
             domain.sliding_scale_stream(organisation_id, clinic_id, client_id))).percent_on(day)
 
-    def _payer_kind(self, uow, organisation_id, clinic_id, client_id):
-        row = client_row(uow.conn, organisation_id, clinic_id, client_id)
+    def _payer_kind(self, uow, organisation_id, clinic_id, client_id, at):
+        """The payer in force at `at` (when the session took place), not the latest."""
+        row = payer_at(uow.conn, organisation_id, clinic_id, client_id, parse_time(at))
         return row.payer_kind if row else None
 
     def _note(self, uow, organisation_id, clinic_id, appointment_id):
@@ -142,11 +173,15 @@ class BillingApplication(BillingQueries, Application):
                 charges.c.billable.is_(True))).first() is not None
         new_events = domain.record_charge(
             session, self._schedule_on(uow, org, clinic, session.service_date),
-            self._policy(uow, org, clinic), self._payer_kind(uow, org, clinic, session.client_id),
+            self._policy(uow, org, clinic),
+            self._payer_kind(uow, org, clinic, session.client_id, data["start"]),
             self._sliding_percent(uow, org, clinic, session.client_id, session.service_date),
-            self._note(uow, org, clinic, appointment_id), intake_billed, crisis_billed)
+            domain.NoteState(), intake_billed, crisis_billed)
         # Expected version 0 and the deterministic event id: a racing twin fails here.
         (charge,) = uow.append(stream, 0, context, new_events)
+        # Recorded as if the note were unsigned, released here if it is signed already:
+        # the same events whether the signature arrived before the session or after.
+        self.release_held_charge(uow, event, context)
         self._invoice_per_session(uow, context, charge.data["charge_id"])
 
     def release_held_charge(self, uow, event, context):
@@ -182,7 +217,8 @@ class BillingApplication(BillingQueries, Application):
         new_events = fees.missed_appointment_fee(
             kind, data["appointment_id"], data["client_id"], data["clinician_id"], day,
             self._policy(uow, org, clinic), self._schedule_on(uow, org, clinic, day),
-            self._payer_kind(uow, org, clinic, data["client_id"]), given_at, missed_at)
+            self._payer_kind(uow, org, clinic, data["client_id"], data["start"]), given_at,
+            missed_at)
         self._append_fee(uow, context, new_events)
 
     def charge_late_cancel(self, uow, event, context):
@@ -197,7 +233,7 @@ class BillingApplication(BillingQueries, Application):
         data = event.data
         org, clinic = event.organisationid, event.clinicid
         day = parse_time(data["assessed_at"]).date().isoformat()
-        payer = self._payer_kind(uow, org, clinic, data["client_id"])
+        payer = self._payer_kind(uow, org, clinic, data["client_id"], data["assessed_at"])
         percent = 0 if payer in fees.NO_FEE_PAYERS else self._sliding_percent(
             uow, org, clinic, data["client_id"], day)
         self._append_fee(uow, context, fees.instrument_fee(
@@ -342,6 +378,10 @@ class BillingApplication(BillingQueries, Application):
                 command["reason"], principal.user_id))
         return {**event.data, "clinic_id": clinic,
                 "balance": self.balance(principal, client_id)["balances"]}
+
+
+def _client_key(organisation_id, clinic_id, client_id):
+    return f"client:{organisation_id}/{clinic_id}/{client_id}"
 
 
 def _invoiceable(row):

@@ -4,11 +4,12 @@ Handlers are deterministic functions of the event: no clock, no randomness.
 Money columns hold integer minor units.
 """
 import json
+from datetime import timezone
 
 from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, \
     String, Table, Text, and_, delete, insert, select, update
 
-from shared import care_team
+from shared import care_team, client_history
 from shared.projection import Projection
 from shared.timeutil import parse_date, parse_time
 
@@ -60,6 +61,24 @@ billing_clients = Table(  # from intake: who is billed, and by which payer
     Column("client_id", String(36), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("date_of_birth", Date),
+    Column("payer_kind", String(16), nullable=False),
+    Column("insurer_name", String(200)),
+    Column("member_id", String(100)),
+)
+
+# Every ClientRegistered / ClientDetailsUpdated as a fact (shared/client_history.py),
+# and the client's details after each, by the time of the change: a charge is
+# priced for the payer in force when the session took place, whatever the order
+# the events arrived in.
+client_facts = client_history.facts_table(metadata, "billing_client_facts")
+
+billing_client_versions = Table(
+    "billing_client_versions", metadata,
+    *_tenant(primary_key=True),
+    Column("client_id", String(36), primary_key=True),
+    Column("ordinal", Integer, primary_key=True),  # 1: the registration, in intake's order
+    Column("effective_at", DateTime(timezone=True), nullable=False),
+    Column("name", String(200), nullable=False),
     Column("payer_kind", String(16), nullable=False),
     Column("insurer_name", String(200)),
     Column("member_id", String(100)),
@@ -365,31 +384,47 @@ def _of_tenant(table, event, **key):
                 table.c.clinic_id == event.clinicid, *(table.c[k] == v for k, v in key.items()))
 
 
-@projection.on("ClientRegistered")
-def client_registered(conn, event):
-    data = event.data
+def _client_row(details):
+    """billing_clients' columns from a client's folded registration details."""
+    payer = details.get("payer")
+    dob = details.get("date_of_birth")
+    return dict(name=details["name"], date_of_birth=parse_date(dob) if dob else None,
+                **_payer(payer if isinstance(payer, dict) else None))
+
+
+@projection.on("ClientRegistered", "ClientDetailsUpdated")
+def client_details(conn, event):
+    # Kept as a fact, then the client's rows recomputed from every fact in intake's
+    # order: arrival order never matters, an early update waits for its registration.
+    org, clinic, client_id = client_history.record(conn, client_facts, event)
+    key = dict(organisation_id=org, clinic_id=clinic, client_id=client_id)
     conn.execute(delete(billing_clients).where(
-        _of_tenant(billing_clients, event, client_id=data["client_id"])))
-    conn.execute(insert(billing_clients).values(
-        client_id=data["client_id"], organisation_id=event.organisationid,
-        clinic_id=event.clinicid, name=data["name"],
-        date_of_birth=parse_date(data["date_of_birth"]), **_payer(data.get("payer"))))
+        *(billing_clients.c[k] == v for k, v in key.items())))
+    conn.execute(delete(billing_client_versions).where(
+        *(billing_client_versions.c[k] == v for k, v in key.items())))
+    found = client_history.versions(conn, client_facts, org, clinic, client_id)
+    for ordinal, (at, _sequence, details) in enumerate(found, start=1):
+        row = _client_row(details)
+        conn.execute(insert(billing_client_versions).values(
+            **key, ordinal=ordinal, effective_at=at, name=row["name"],
+            payer_kind=row["payer_kind"], insurer_name=row["insurer_name"],
+            member_id=row["member_id"]))
+    if found:
+        conn.execute(insert(billing_clients).values(**key, **_client_row(found[-1][2])))
 
 
-@projection.on("ClientDetailsUpdated")
-def client_details_updated(conn, event):
-    changes = event.data["changes"]
-    values = {}
-    if isinstance(changes.get("name"), str):
-        values["name"] = changes["name"]
-    if isinstance(changes.get("date_of_birth"), str):
-        values["date_of_birth"] = parse_date(changes["date_of_birth"])
-    if "payer" in changes and (changes["payer"] is None or isinstance(changes["payer"], dict)):
-        values.update(_payer(changes["payer"]))
-    if values:
-        conn.execute(update(billing_clients)
-                     .where(_of_tenant(billing_clients, event, client_id=event.data["client_id"]))
-                     .values(**values))
+def payer_at(conn, organisation_id, clinic_id, client_id, at):
+    """The client's version in force at `at` (the registration's before it), or None."""
+    where = and_(billing_client_versions.c.organisation_id == organisation_id,
+                 billing_client_versions.c.clinic_id == clinic_id,
+                 billing_client_versions.c.client_id == client_id)
+    rows = conn.execute(select(billing_client_versions).where(where)
+                        .order_by(billing_client_versions.c.ordinal)).all()
+    chosen = rows[0] if rows else None
+    for row in rows:
+        if _aware(row.effective_at) <= at:
+            chosen = row
+    return chosen
 
 
 @projection.on("ConsentGiven", "ConsentRevoked")
@@ -400,23 +435,37 @@ def consent_changed(conn, event):
         conn.execute(insert(consents).values(
             client_id=data["client_id"], kind=data["kind"],
             organisation_id=event.organisationid, clinic_id=event.clinicid))
+    # The latest change by its own time wins, whichever arrives last.
+    stored = conn.execute(select(consents.c.given_at, consents.c.revoked_at).where(key)).one()
+    at = parse_time(data["given_at"] if event.name == "ConsentGiven" else data["revoked_at"])
+    if any(_aware(t) > at for t in stored if t is not None):
+        return
     if event.name == "ConsentGiven":
         conn.execute(update(consents).where(key).values(
-            given_at=parse_time(data["given_at"]), revoked_at=None,
-            document_version=data["document_version"]))
+            given_at=at, revoked_at=None, document_version=data["document_version"]))
     else:
-        conn.execute(update(consents).where(key).values(revoked_at=parse_time(data["revoked_at"])))
+        conn.execute(update(consents).where(key).values(revoked_at=at))
+
+
+def _aware(moment):
+    """SQLite gives back naive datetimes; they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 @projection.on("DiagnosesSet")
 def diagnoses_set(conn, event):
     data = event.data
+    codes = json.dumps(data["codes"], sort_keys=True)
+    stored = conn.execute(select(diagnoses.c.set_at, diagnoses.c.codes).where(
+        _of_tenant(diagnoses, event, client_id=data["client_id"]))).first()
+    if stored is not None and (_aware(stored.set_at), stored.codes) > (
+            parse_time(data["set_at"]), codes):
+        return  # a later diagnosis is in: an earlier one arriving late changes nothing
     conn.execute(delete(diagnoses).where(
         _of_tenant(diagnoses, event, client_id=data["client_id"])))
     conn.execute(insert(diagnoses).values(
         client_id=data["client_id"], organisation_id=event.organisationid,
-        clinic_id=event.clinicid, codes=json.dumps(data["codes"], sort_keys=True),
-        set_at=parse_time(data["set_at"])))
+        clinic_id=event.clinicid, codes=codes, set_at=parse_time(data["set_at"])))
 
 
 @projection.on("NoteSigned", "NoteCoSigned")

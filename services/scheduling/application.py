@@ -277,8 +277,9 @@ class SchedulingApplication(Application):
                    event_id=None):
         stream = booking.appointment_stream(appointment_id)
         appointment = booking.Appointment.from_events(appointment_id, uow.load(stream))
-        new_events = booking.cancel(appointment, cancelled_by, reason, at,
-                                    settings.late_cancel_window_hours, event_id=event_id)
+        new_events = client_models.stamp_details_revision(uow.conn, booking.cancel(
+            appointment, cancelled_by, reason, at, settings.late_cancel_window_hours,
+            event_id=event_id))
         return uow.append(stream, appointment.version, context, new_events)
 
     def cancel_appointment(self, principal, correlation_id, appointment_id, command):
@@ -338,7 +339,9 @@ class SchedulingApplication(Application):
             record, appointment, context_of = self._load_visible(uow, principal,
                                                                  appointment_id)
             uow.append(booking.appointment_stream(appointment_id), appointment.version,
-                       context_of(correlation_id), decide(appointment, utc_now()))
+                       context_of(correlation_id),
+                       client_models.stamp_details_revision(uow.conn,
+                                                            decide(appointment, utc_now())))
             record = calendar_models.appointment_row(uow.conn, appointment_id)
             settings = calendar_models.clinic_settings(uow.conn, record["organisation_id"],
                                                        record["clinic_id"])
@@ -349,6 +352,7 @@ class SchedulingApplication(Application):
         principal.require_role(*STAFF)
         with self.store.unit_of_work() as uow:
             # Session numbers count the client's sessions held: decide them one at a time.
+            client_models.stamp_details_revision(uow.conn, new_events)
             uow.lock()
             record, appointment, context_of = self._load_visible(uow, principal,
                                                                  appointment_id)

@@ -48,6 +48,8 @@ class ClientRegisteredV1(Schema):
     registered_at = fields.DateTime(required=True)
     # Why there is no phone or e-mail (added within v1: optional).
     no_contact_reason = fields.String(allow_none=True, validate=validate.Length(max=500))
+    # 1; counts the client's details changes (added within v1: optional).
+    details_revision = fields.Integer(validate=validate.Range(min=1))
 
 
 @catalogue.event(SERVICE, "ClientDetailsUpdated", 1,
@@ -57,6 +59,8 @@ class ClientDetailsUpdatedV1(Schema):
     client_id = fields.UUID(required=True)
     changes = fields.Dict(keys=fields.String(), required=True)
     updated_at = fields.DateTime(required=True)
+    # 2 for the first change, +1 each (added within v1: optional).
+    details_revision = fields.Integer(validate=validate.Range(min=1))
 
 
 @catalogue.event(SERVICE, "ConsentGiven", 1,
@@ -119,6 +123,8 @@ class ClientAssessedV1(Schema):
     severity = fields.String(required=True)
     change = fields.Nested(Change, allow_none=True)  # None for the baseline
     assessed_at = fields.DateTime(required=True)
+    # The client's details revision when assessed (added within v1: optional).
+    details_revision = fields.Integer(validate=validate.Range(min=1))
 
 
 @catalogue.event(SERVICE, "RiskFlagRaised", 1,

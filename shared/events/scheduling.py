@@ -84,6 +84,9 @@ class AppointmentCancelledV1(Schema):
     late = fields.Boolean(required=True)
     reason = fields.String(allow_none=True, required=True)
     cancelled_at = fields.DateTime(required=True)
+    # The client's details revision scheduling knew (intake's details_revision): billing
+    # prices only once it has every change up to it (added within v1: optional).
+    client_details_revision = fields.Integer(validate=validate.Range(min=1))
 
 
 @catalogue.event(SERVICE, "AppointmentNoShow", 1, "The client did not come.")
@@ -93,6 +96,9 @@ class AppointmentNoShowV1(Schema):
     clinician_id = fields.String(required=True)
     start = fields.DateTime(required=True)
     recorded_at = fields.DateTime(required=True)
+    # The client's details revision scheduling knew (intake's details_revision): billing
+    # prices only once it has every change up to it (added within v1: optional).
+    client_details_revision = fields.Integer(validate=validate.Range(min=1))
 
 
 @catalogue.event(SERVICE, "ClientCheckedIn", 1, "The client arrived for an appointment.")
@@ -119,6 +125,9 @@ class SessionHeldV1(Schema):
     session_number = fields.Integer(required=True, validate=validate.Range(min=1))  # in episode
     # Family sessions: whether the client took part (90847) or not (90846).
     client_present = fields.Boolean(allow_none=True)
+    # The client's details revision scheduling knew (intake's details_revision): billing
+    # prices only once it has every change up to it (added within v1: optional).
+    client_details_revision = fields.Integer(validate=validate.Range(min=1))
 
 
 @catalogue.event(SERVICE, "ReassessmentDue", 1,

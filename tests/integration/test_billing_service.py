@@ -40,6 +40,16 @@ def session_held(client_id, minutes=45, appointment_id=None, start="2026-03-02T1
         event_id=event_id, sequence=sequence)
 
 
+def known(billing, *client_ids, clinic="clinic-1"):
+    """Intake registers the clients: billing prices a session only for a client it knows
+    (a session before its client waits: test_billing_order_independence.py)."""
+    for client_id in client_ids:
+        publish_event(billing.amqp_uri, make_event("intake", "ClientRegistered", {
+            "client_id": client_id, "name": "Ada Lovelace", "date_of_birth": "1990-01-02",
+            "contact": {"email": "ada@example.org"}, "registered_at": "2026-01-05T09:00:00Z"},
+            subject=f"client-{client_id}", clinic=clinic))
+
+
 def balance(billing, client_id, bearer=BILLING):
     return billing.api.get(f"/clients/{client_id}/balance", bearer=bearer)
 
@@ -87,6 +97,7 @@ def test_session_held_makes_exactly_one_charge_and_publishes_it(billing):
     assert billing.api.put("/clinics/clinic-1/fee-schedule", SCHEDULE,
                            bearer=BILLING).status_code == 200
     client_id = str(uuid.uuid4())
+    known(billing, client_id)
     # 22:30 in New York on 2 March is 3 March in UTC.
     held = session_held(client_id, minutes=45, start="2026-03-02T22:30:00-05:00")
     appointment_id = held.data["appointment_id"]
@@ -134,6 +145,7 @@ def test_balance_sums_sessions_and_lists_charges(billing):
     sessions = [session_held(client_id, minutes=m, start=f"2026-04-0{day}T10:00:00Z")
                 for day, m in ((1, 30), (2, 50), (3, 15), (4, 55))]
     sessions.append(session_held(other_client, minutes=16))
+    known(billing, client_id, other_client)
     for event in sessions:
         publish_event(billing.amqp_uri, event)
     body = wait_for_charges(billing, client_id, 4)
@@ -157,6 +169,7 @@ def test_balance_sums_sessions_and_lists_charges(billing):
 
     # A clinic without a fee schedule: recorded, not billable, no currency.
     elsewhere = str(uuid.uuid4())
+    known(billing, elsewhere, clinic="clinic-2")
     publish_event(billing.amqp_uri, session_held(elsewhere, minutes=45, clinic="clinic-2"))
     everywhere = token(role="billing", clinics=["*"])
     wait_until(lambda: balance(billing, elsewhere, bearer=everywhere).status_code == 200,
@@ -197,6 +210,7 @@ def test_tokens_tenancy_and_roles(billing):
 
     client_id = str(uuid.uuid4())
     assert balance(billing, client_id).status_code == 404  # no charges at all
+    known(billing, client_id)
     publish_event(billing.amqp_uri, session_held(client_id, minutes=40))
     wait_for_charges(billing, client_id, 1)
     assert balance(billing, client_id, bearer=token(org="org-2", clinics=["*"])).status_code == 404
@@ -247,5 +261,6 @@ def test_invalid_session_held_is_dead_lettered_and_charges_nothing(billing):
         assert conn.execute(select(events_table)).all() == []
     # A valid one after it is still charged: the consumer is not stuck.
     good = session_held(client_id, minutes=20)
+    known(billing, client_id)
     publish_event(billing.amqp_uri, good)
     assert wait_for_charges(billing, client_id, 1)["charges"][0]["code"] == "90832"

@@ -116,7 +116,9 @@ def test_book_hold_and_read_back(scheduling):
                            "minutes": 47, "modality": "in_person", "session_number": 1,
                            "session_type": "individual", "place_of_service": "office",
                            "audio_only": False, "episode_id": None,
-                           "client_present": None}
+                           "client_present": None,
+                           # what billing waits for before pricing (issue 13)
+                           "client_details_revision": 1}
 
     again = api.post(f"/appointments/{appointment_id}/held", {"minutes": 47})
     assert again.status_code == 409

@@ -35,7 +35,8 @@ def assess(client, catalogue, rule, assessment_id, code, answers, assessed_at):
         "instrument_version": instrument.version,
         "kind": "initial" if course is None else "reassessment",
         "answers": list(answers), "total": score.total, "severity": score.severity,
-        "change": change, "assessed_at": assessed_at})]
+        "change": change, "assessed_at": assessed_at,
+        "details_revision": client.details_revision})]
 
     for risk, answer in instrument.risks(answers):
         new_events.append(NewEvent("RiskFlagRaised", {

@@ -75,6 +75,9 @@ class Client:
     risk_flags: dict = field(default_factory=dict)  # flag_id -> acknowledged?
     assessments: int = 0
     care_team: set = field(default_factory=set)  # clinicians an admin added
+    # 1 at registration, +1 per ClientDetailsUpdated: stamped on them so a consumer
+    # can tell it has every change up to one (shared/client_history.py).
+    details_revision: int = 0
 
     @property
     def episode(self):
@@ -100,11 +103,13 @@ class Client:
         self.organisation_id, self.clinic_id = event.organisationid, event.clinicid
         self.details = {name: data.get(name) for name in DETAIL_FIELDS}
         self.registered_at = data["registered_at"]
+        self.details_revision = 1
         # Replaced at once by the EpisodeOpened appended with the registration.
         self.episodes = [Episode(implicit_episode_id(self.client_id), data["registered_at"])]
 
     def _on_ClientDetailsUpdated(self, event, data):
         self.details.update(data["changes"])
+        self.details_revision += 1
 
     def _on_ConsentGiven(self, event, data):
         self.consents[data["kind"]] = {"document_version": data["document_version"],
@@ -212,7 +217,7 @@ def register(client_id, episode_id, details, registered_at):
     details = {name: details.get(name) for name in DETAIL_FIELDS}
     check_details(details, registered_at)
     data = {"client_id": client_id, **{k: v for k, v in details.items() if v is not None},
-            "registered_at": registered_at}
+            "registered_at": registered_at, "details_revision": 1}
     return [NewEvent("ClientRegistered", data),
             NewEvent("EpisodeOpened", {"client_id": client_id, "episode_id": episode_id,
                                        "opened_at": registered_at})]
@@ -237,7 +242,8 @@ def update_details(client, changes, updated_at):
         return []
     check_details({**client.details, **differing}, updated_at, changed=differing)
     return [NewEvent("ClientDetailsUpdated", {"client_id": client.client_id,
-                                              "changes": differing, "updated_at": updated_at})]
+                                              "changes": differing, "updated_at": updated_at,
+                                              "details_revision": client.details_revision + 1})]
 
 
 def give_consent(client, kind, document_version, given_at, recorded_by):

@@ -10,6 +10,7 @@ never changes it.
 """
 from sqlalchemy import Column, DateTime, Integer, String, Table, select
 
+from shared import client_history
 from shared.timeutil import parse_time
 
 from .base import metadata, projection, replace as _replace_row
@@ -21,6 +22,9 @@ clients = Table(
     Column("clinic_id", String(64), nullable=False, index=True),
     Column("name", String(200), nullable=False),
 )
+
+# intake's ClientRegistered / ClientDetailsUpdated, folded in intake's order, not arrival
+client_facts = client_history.facts_table(metadata, "client_facts")
 
 chart_assessments = Table(
     "chart_assessments", metadata,
@@ -60,11 +64,14 @@ def _replace(conn, table, key, event, values):
                                     "clinic_id": event.clinicid})
 
 
-@projection.on("ClientRegistered")
-def client_registered(conn, event):
-    data = event.data
-    _replace(conn, clients, "client_id", event, dict(client_id=data["client_id"],
-                                                     name=data["name"]))
+@projection.on("ClientRegistered", "ClientDetailsUpdated")
+def client_details(conn, event):
+    # An update before its registration is kept and counts once the registration is in.
+    org, clinic, client_id = client_history.record(conn, client_facts, event)
+    details = client_history.latest(conn, client_facts, org, clinic, client_id)
+    if details is not None and isinstance(details.get("name"), str) and details["name"]:
+        _replace(conn, clients, "client_id", event, dict(client_id=client_id,
+                                                         name=details["name"]))
 
 
 @projection.on("ClientAssessed")
@@ -84,13 +91,3 @@ def session_held(conn, event):
         clinician_id=data["clinician_id"], start=parse_time(data["start"]),
         minutes=data["minutes"], modality=data["modality"],
         session_number=data["session_number"]))
-
-
-@projection.on("ClientDetailsUpdated")
-def client_details_updated(conn, event):
-    name = event.data["changes"].get("name")
-    if isinstance(name, str) and name:
-        conn.execute(clients.update().where(
-            clients.c.client_id == event.data["client_id"],
-            clients.c.organisation_id == event.organisationid,
-            clients.c.clinic_id == event.clinicid).values(name=name))

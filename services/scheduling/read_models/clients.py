@@ -1,6 +1,7 @@
 """Clients as scheduling knows them (from intake's events) and their episodes of care."""
-from sqlalchemy import Column, DateTime, String, Table, select
+from sqlalchemy import Column, DateTime, Integer, String, Table, select
 
+from shared import client_history
 from shared.timeutil import parse_time
 
 from .base import metadata, projection, upsert
@@ -12,7 +13,12 @@ clients = Table(
     Column("clinic_id", String(64), nullable=False),
     Column("name", String(200)),
     Column("preferred_name", String(200)),
+    # The highest details revision known: stamped on what billing prices for the client.
+    Column("details_revision", Integer),
 )
+
+# intake's ClientRegistered / ClientDetailsUpdated, folded in intake's order, not arrival
+client_facts = client_history.facts_table(metadata, "client_facts")
 
 # Opened and closed by intake; a ClientDischarged may arrive before its EpisodeOpened.
 episodes = Table(
@@ -24,20 +30,18 @@ episodes = Table(
 )
 
 
-@projection.on("ClientRegistered")
-def client_registered(conn, event):
-    data = event.data
-    upsert(conn, clients, {"client_id": data["client_id"]}, {
-        "organisation_id": event.organisationid, "clinic_id": event.clinicid,
-        "name": data["name"], "preferred_name": data.get("preferred_name")})
-
-
-@projection.on("ClientDetailsUpdated")
-def client_details_updated(conn, event):
-    changes = {k: v for k, v in event.data["changes"].items()
-               if k in ("name", "preferred_name")}
-    if changes and client_row(conn, event.data["client_id"]) is not None:
-        upsert(conn, clients, {"client_id": event.data["client_id"]}, changes)
+@projection.on("ClientRegistered", "ClientDetailsUpdated")
+def client_details(conn, event):
+    _org, _clinic, client_id = client_history.record(conn, client_facts, event)
+    tenancy = client_history.latest_registration(conn, client_facts, client_id)
+    if tenancy is None:
+        return  # an update before its registration: kept, applied when it arrives
+    details = client_history.latest(conn, client_facts, *tenancy, client_id)
+    upsert(conn, clients, {"client_id": client_id}, {
+        "organisation_id": tenancy[0], "clinic_id": tenancy[1], "name": details.get("name"),
+        "preferred_name": details.get("preferred_name"),
+        "details_revision": client_history.latest_revision(conn, client_facts, *tenancy,
+                                                           client_id)})
 
 
 @projection.on("EpisodeOpened")
@@ -57,6 +61,20 @@ def client_discharged(conn, event):
 def client_row(conn, client_id):
     row = conn.execute(select(clients).where(clients.c.client_id == str(client_id))).first()
     return row._asdict() if row else None
+
+
+STAMPED = ("SessionHeld", "AppointmentNoShow", "AppointmentCancelled")
+
+
+def stamp_details_revision(conn, new_events):
+    """Put the client's known details revision on what billing prices, so billing
+    waits until it has every change of the client's details up to it."""
+    for new in new_events:
+        if new.name in STAMPED:
+            row = client_row(conn, new.data["client_id"])
+            if row is not None and row.get("details_revision"):
+                new.data["client_details_revision"] = row["details_revision"]
+    return new_events
 
 
 def open_episode_id(conn, client_id):

@@ -1,0 +1,246 @@
+"""Billing ends in one state whatever order intake's, scheduling's and notes' events
+arrive in, duplicated or not: every charge is priced for the payer the client had
+when the session took place (issue 13: a billing restarted after an outage drained
+its queues in an order of their own and billed insurer clients as self-pay).
+
+A generated history (clients registered with some payer, their payer switched or
+their name changed, sessions held between the changes, notes signed, diagnoses
+set) is built as the producers publish it and fed to `application.consume()` of a
+fresh billing: once in order, once shuffled with duplicates. Read models, the
+ChargeRecorded events and a rebuild must all agree.
+"""
+import random
+import tempfile
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from services.billing.application import BillingApplication
+from shared.auth import Principal
+from shared.envelope import Event
+from shared.events import catalogue
+from shared.projection import rebuild
+from shared.timeutil import iso
+
+pytestmark = pytest.mark.integration
+
+ORG, CLINIC = "org-1", "clinic-1"
+ADMIN = Principal("admin-1", "admin", ORG, (CLINIC,))
+PRICES = {"90832": 9000, "90834": 12000, "90837": 16000}
+BEGIN = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+PAYERS = {
+    "self_pay": None,
+    "insurer": {"kind": "insurer", "insurer_name": "Acme Health", "member_id": "A-1"},
+    "insurer_b": {"kind": "insurer", "insurer_name": "Blue Shield", "member_id": "B-7"},
+    "medicaid": {"kind": "medicaid", "insurer_name": "State Medicaid", "member_id": "M-3"},
+}
+
+
+def _id(*parts):
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(map(str, parts))))
+
+
+def _event(service, name, data, subject, sequence, time):
+    event = Event(id=_id(service, subject, sequence, name), source=f"/praxis/{service}",
+                  type=catalogue.latest_type(service, name), subject=subject,
+                  time=iso(time), data=data, sequence=sequence, organisationid=ORG,
+                  clinicid=CLINIC, correlationid=_id("correlation", subject, sequence))
+    catalogue.validate(event)  # as the producer's store checks it
+    return event
+
+
+# -- a history, and the events it publishes ------------------------------------------
+step = st.one_of(
+    st.tuples(st.just("payer"), st.sampled_from(sorted(PAYERS))),
+    st.tuples(st.just("rename"), st.sampled_from(["Ada King", "Ada Byron", "A. Lovelace"])),
+    st.tuples(st.just("session"), st.sampled_from([30, 45, 60])),
+    st.tuples(st.just("diagnoses"), st.sampled_from([["F32.1"], ["F41.1"], ["F33.0"]])),
+)
+client_history = st.tuples(st.sampled_from(sorted(PAYERS)),
+                           st.lists(step, min_size=1, max_size=6))
+histories = st.lists(client_history, min_size=1, max_size=4)
+
+
+def publish(history):
+    """-> (events in the order they happened, {appointment_id: expected payer kind},
+    {client_id: latest name})."""
+    events, expected, names = [], {}, {}
+    clock = BEGIN
+    for number, (payer, steps) in enumerate(history):
+        client_id = _id("client", number)
+        client_stream = f"client-{client_id}"
+        sequence, revision = 1, 1
+        name = "Ada Lovelace"
+        events.append(_event("intake", "ClientRegistered", {
+            "client_id": client_id, "name": name, "date_of_birth": "1990-01-02",
+            "contact": {"email": "ada@example.org"}, "payer": PAYERS[payer],
+            "registered_at": iso(clock), "details_revision": 1}, client_stream, 1, clock))
+        sequence += 1  # intake's EpisodeOpened: billing does not consume it
+        in_force = (PAYERS[payer] or {}).get("kind", "self_pay")
+        for index, (kind, value) in enumerate(steps):
+            clock += timedelta(hours=1)
+            if kind in ("payer", "rename"):
+                sequence += 1
+                revision += 1
+                changes = {"payer": PAYERS[value]} if kind == "payer" else {"name": value}
+                events.append(_event("intake", "ClientDetailsUpdated", {
+                    "client_id": client_id, "changes": changes, "updated_at": iso(clock),
+                    "details_revision": revision}, client_stream, sequence, clock))
+                if kind == "payer":
+                    in_force = (PAYERS[value] or {}).get("kind", "self_pay")
+                else:
+                    name = value
+            elif kind == "session":
+                appointment_id = _id("appointment", number, index)
+                stream = f"appointment-{appointment_id}"
+                events.append(_event("scheduling", "SessionHeld", {
+                    "appointment_id": appointment_id, "client_id": client_id,
+                    "clinician_id": "clin-1", "start": iso(clock), "minutes": value,
+                    "modality": "in_person", "session_type": "individual",
+                    "place_of_service": "office", "audio_only": False, "episode_id": None,
+                    "session_number": 1, "client_details_revision": revision},
+                    stream, 2, clock + timedelta(minutes=value)))
+                expected[appointment_id] = in_force
+                if index % 2 == 0:  # some notes signed: the hold/release path too
+                    events.append(_event("notes", "NoteSigned", {
+                        "note_id": _id("note", appointment_id),
+                        "appointment_id": appointment_id, "client_id": client_id,
+                        "clinician_id": "clin-1", "format": "SOAP", "signed_by": "clin-1",
+                        "signed_at": iso(clock + timedelta(minutes=90)),
+                        "pending_supervision": False},
+                        f"note-{appointment_id}", 1, clock + timedelta(minutes=90)))
+            else:
+                events.append(_event("notes", "DiagnosesSet", {
+                    "client_id": client_id, "codes": value, "set_by": "clin-1",
+                    "set_at": iso(clock)}, f"diagnoses-{client_id}", index + 1, clock))
+        names[client_id] = name
+    return events, expected, names
+
+
+# -- a fresh billing, fed ------------------------------------------------------------
+@contextmanager
+def fresh_billing(url=None):
+    with tempfile.TemporaryDirectory() as folder, \
+            mock.patch("shared.store.utc_now", lambda: FIXED_NOW):
+        application = BillingApplication(url or f"sqlite:///{folder}/billing.db")
+        application.set_fee_schedule(ADMIN, "setup", CLINIC,
+                                     {"currency": "USD", "prices": PRICES})
+        application.set_policy(ADMIN, "setup", CLINIC, {"bill_only_signed_notes": True})
+        yield application
+        application.store.engine.dispose()
+
+
+def feed(application, events):
+    with mock.patch("shared.store.utc_now", lambda: FIXED_NOW):
+        for event in events:
+            application.consume(event.to_dict())
+
+
+def outcome(application):
+    store = application.store
+    with store.read() as conn:
+        snapshot = store.projection.snapshot(conn)
+    charges = sorted((e.id, e.subject, e.sequence, repr(sorted(e.data.items())))
+                     for _, e in store.read_all(limit=100000)
+                     if e.name in ("ChargeRecorded", "ChargeReleased"))
+    return snapshot, charges
+
+
+def charged_payers(application):
+    return {e.data["appointment_id"]: e.data["payer_kind"]
+            for _, e in application.store.read_all(limit=100000) if e.name == "ChargeRecorded"}
+
+
+def client_names(application):
+    snapshot, _ = outcome(application)
+    return sorted(snapshot["billing_clients"])
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(history=histories, seed=st.integers(min_value=0, max_value=2 ** 32 - 1))
+def test_any_order_with_duplicates_ends_as_in_order_delivery(history, seed):
+    events, expected, names = publish(history)
+    shuffled = events + random.Random(seed).sample(events, k=len(events) // 2)
+    random.Random(seed + 1).shuffle(shuffled)
+
+    with fresh_billing() as in_order:
+        feed(in_order, events)
+        reference = outcome(in_order)
+        assert charged_payers(in_order) == expected
+        assert in_order.deferred_reactions() == []
+
+    with fresh_billing() as billing:
+        feed(billing, shuffled)
+        assert billing.deferred_reactions() == []
+        assert charged_payers(billing) == expected
+        got = outcome(billing)
+        assert got[1] == reference[1]  # the same charges, ids and all
+        assert got[0] == reference[0]  # the same read models, row for row
+        with billing.store.read() as conn:
+            from services.billing.read_models import billing_clients
+            latest = {r.client_id: r.name for r in conn.execute(billing_clients.select())}
+        assert latest == names
+        rebuild(billing.store)
+        assert outcome(billing) == got  # a replay of the store gives the same rows
+
+
+def test_a_session_before_its_client_waits_and_is_priced_when_the_client_arrives():
+    """Deferred, not priced for no payer: kept in the store (listed, counted) and
+    charged in the unit of work of the registration, for the payer then in force."""
+    events, expected, _ = publish([("insurer", [("session", 45), ("payer", "self_pay"),
+                                                ("session", 60)])])
+    registered, session, switched, later = [e for e in events if e.name != "NoteSigned"]
+    with fresh_billing() as billing:
+        feed(billing, [later, session])
+        waiting = billing.deferred_reactions()
+        assert [(w["event_id"], w["reason"]) for w in waiting] == \
+            [(later.id, "client_unknown"), (session.id, "client_unknown")]
+        assert charged_payers(billing) == {}
+        feed(billing, [registered])
+        # The later session still waits for the change it was held after (revision 2).
+        assert [(w["event_id"], w["reason"]) for w in billing.deferred_reactions()] == \
+            [(later.id, "client_details_behind")]
+        assert charged_payers(billing) == {session.data["appointment_id"]: "insurer"}
+        feed(billing, [switched])
+        assert billing.deferred_reactions() == []
+        assert charged_payers(billing) == expected
+
+
+def test_an_update_before_its_registration_is_kept_and_applied():
+    events, _, names = publish([("self_pay", [("rename", "Ada King"),
+                                              ("payer", "medicaid")])])
+    registered, renamed, switched = events
+    with fresh_billing() as billing:
+        feed(billing, [switched, renamed])
+        assert client_names(billing) == []
+        feed(billing, [registered])
+        (row,) = outcome(billing)[0]["billing_clients"]
+        assert "'Ada King'" in row and "'medicaid'" in row and "'State Medicaid'" in row
+
+
+def test_postgresql_one_shuffled_history(postgres_url):
+    history = [("insurer", [("session", 45), ("payer", "self_pay"), ("rename", "Ada King"),
+                            ("session", 60), ("payer", "medicaid"), ("session", 30)]),
+               ("self_pay", [("payer", "insurer_b"), ("session", 45), ("diagnoses",
+                                                                       ["F32.1"])]),
+               ("medicaid", [("session", 30), ("diagnoses", ["F41.1"]),
+                             ("diagnoses", ["F33.0"])])]
+    events, expected, names = publish(history)
+    shuffled = list(reversed(events)) + events[::2]
+    with fresh_billing() as in_order:
+        feed(in_order, events)
+        reference_charges = outcome(in_order)[1]
+    with fresh_billing(postgres_url) as billing:
+        feed(billing, shuffled)
+        assert billing.deferred_reactions() == []
+        assert charged_payers(billing) == expected
+        snapshot, charges = outcome(billing)
+        assert charges == reference_charges
+        rebuild(billing.store)
+        assert outcome(billing) == (snapshot, charges)
