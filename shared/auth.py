@@ -15,6 +15,7 @@ Two ways to sign in, never both at once (verifier_from_config picks):
 """
 import json
 import logging
+import re
 import threading
 import time
 import urllib.request
@@ -25,6 +26,7 @@ import jwt
 from . import audit
 from . import care_team as care_teams
 from .errors import Forbidden, NotFound, PraxisError, Unauthorized
+from .limits import ID_PATTERN, MAX_USER_ID
 
 ALGORITHM = "HS256"
 ISSUER = "praxis"
@@ -120,6 +122,10 @@ def principal_from_claims(claims, names):
     user = _claim(claims, names.user)
     if not isinstance(user, str) or not user:
         raise Unauthorized(f"token has no user claim {names.user!r}")
+    if len(user) > MAX_USER_ID or not re.fullmatch(ID_PATTERN, user):
+        # A user id is stored in String(64) columns (recorded_by, issued_by, ...).
+        raise Unauthorized(f"token claim {names.user!r} is longer than {MAX_USER_ID} "
+                           "characters or has some other than letters, digits and . _ - @ : |")
     role = _claim(claims, names.role)
     if isinstance(role, list):  # providers often send a list of roles: exactly one must be ours
         ours = [r for r in role if r in ROLES]

@@ -16,6 +16,7 @@ import re
 import sys
 import time
 import uuid
+from datetime import date, datetime
 
 from marshmallow import ValidationError
 from nameko.extensions import SharedExtension
@@ -29,6 +30,7 @@ from . import audit, metrics
 from .auth import principal_from_header, verifier_from_config
 from .errors import (ContentTooLarge, Forbidden, InvalidInput, MalformedRequest,
                      PraxisError, UnsupportedMediaType)
+from .limits import ID_ALPHABET, ID_PATTERN
 from .faults import RETRY_AFTER_SECONDS, is_transient, what_is_away
 from .logs import log_context
 
@@ -153,10 +155,15 @@ class _ProblemApp(WsgiApp):
                 environ["wsgi.input_terminated"] = True
             request = _Request(environ, max_body)
             provider, values = self.url_map.bind_to_environ(environ).match()
+            # A path id reaches headers (an .ics filename), file names and queries.
+            odd = {name: [ID_ALPHABET.error] for name, value in values.items()
+                   if isinstance(value, str) and not re.fullmatch(ID_PATTERN, value)}
+            if odd:
+                raise InvalidInput("invalid path", odd)
         except Exception as exc:
             response = error_response(exc)
             # No route matched: logged without the path (it may carry ids, secrets).
-            log.info("%s (no route) %s %.1fms", environ.get("REQUEST_METHOD"),
+            log.info("%s (not routed) %s %.1fms", environ.get("REQUEST_METHOD"),
                      response.status_code, (time.perf_counter() - started) * 1000)
             return response(environ, start_response)
         request.path_values = values
@@ -392,7 +399,7 @@ def load_body(request, schema):
         raise MalformedRequest("body must be a JSON object")
     refuse_bad_strings(body)
     try:
-        return schema.load(body)
+        return refuse_out_of_range(schema.load(body), schema)
     except ValidationError as exc:
         raise InvalidInput("invalid input", exc.normalized_messages())
 
@@ -435,6 +442,42 @@ def load_query(request, schema):
     query = request.args.to_dict()
     refuse_bad_strings(query, "invalid query parameters")
     try:
-        return schema.load(query)
+        loaded = schema.load(query)
     except ValidationError as exc:
         raise InvalidInput("invalid query parameters", exc.normalized_messages())
+    return refuse_out_of_range(loaded, schema, "invalid query parameters")
+
+
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200  # a date outside is a typo, and 0001 or 9999
+MAX_INTEGER = 2 ** 63 - 1                 # with an offset overflow datetime; BIGINT
+
+
+def _range_faults(value, where):
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not -MAX_INTEGER <= value <= MAX_INTEGER:
+            yield where, "is out of range"
+    elif isinstance(value, (date, datetime)):
+        if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+            yield where, f"must be in the years {EARLIEST_YEAR} to {LATEST_YEAR}"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _range_faults(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _range_faults(item, f"{where}.{index}")
+
+
+def refuse_out_of_range(loaded, schema, message="invalid input"):
+    """422 naming each date outside the sane years or integer past 64 bits, in
+    the request's own field names (a field's data_key)."""
+    faults = {}
+    for where, why in _range_faults(loaded, ""):
+        head, _, rest = where.partition(".")
+        field = getattr(schema, "fields", {}).get(head)
+        name = (field.data_key or head) if field is not None else head
+        faults.setdefault(f"{name}.{rest}" if rest else name, []).append(why)
+    if faults:
+        raise InvalidInput(message, faults)
+    return loaded

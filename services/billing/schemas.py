@@ -11,18 +11,26 @@ INVOICE_STATUSES = ["draft", "issued", "paid", "void"]
 MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be a month YYYY-MM")
 
 
+# Ceilings in minor units: a fee of 10**20 once made every later charge fail (and
+# dead-letter); an amount must also fit the BIGINT columns it is summed into.
+MAX_FEE = 10 ** 8        # 1,000,000.00 for one session or fee
+MAX_AMOUNT = 10 ** 11    # 1,000,000,000.00 for one payment, refund or write-off
+MAX_OFFSET = 10 ** 6
+
+
 def _money(**kwargs):
-    return fields.Integer(strict=True, validate=validate.Range(min=0), **kwargs)
+    return fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_FEE), **kwargs)
 
 
 def _positive_money(**kwargs):
-    return fields.Integer(strict=True, validate=validate.Range(min=1), **kwargs)
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT), **kwargs)
 
 
 class FeeScheduleSchema(Schema):
     currency = fields.String(required=True, validate=CURRENCY)
     prices = fields.Dict(keys=fields.String(validate=SERVICE_CODE),
-                         values=fields.Integer(strict=True, validate=validate.Range(min=0)),
+                         values=fields.Integer(strict=True,
+                                               validate=validate.Range(min=0, max=MAX_FEE)),
                          required=True, validate=validate.Length(min=1))
     # absent: replaces the schedule for every session priced from now on
     effective_from = fields.Date(load_default=None)
@@ -64,7 +72,7 @@ class ChargesQuery(Schema):
     client_id = fields.UUID(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(CHARGE_STATUSES))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class DraftInvoiceSchema(Schema):
@@ -109,7 +117,7 @@ class InvoicesQuery(Schema):
     client_id = fields.UUID(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(INVOICE_STATUSES))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class ReceivablesQuery(Schema):

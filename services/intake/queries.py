@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 
 from shared import care_team
 from shared.errors import Forbidden, InvalidInput, NotFound
+from shared.limits import like_literal
 from shared.timeutil import iso
 
 from . import domain
@@ -94,9 +95,10 @@ class IntakeQueries:
                  clients.c.clinic_id == query["clinic_id"],
                  care_team.visible(principal, clients.c.client_id)]
         if query["name"]:
-            pattern = f"%{query['name']}%"
-            where.append(or_(clients.c.name.ilike(pattern),
-                             clients.c.preferred_name.ilike(pattern)))
+            # % and _ in a search are letters, not wildcards
+            pattern = f"%{like_literal(query['name'])}%"
+            where.append(or_(clients.c.name.ilike(pattern, escape="\\"),
+                             clients.c.preferred_name.ilike(pattern, escape="\\")))
         if query["status"]:
             where.append(clients.c.episode_status == query["status"])
         statement = (select(clients).where(*where)

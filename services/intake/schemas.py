@@ -6,6 +6,9 @@ Every field added since the first release is optional, so older requests
 from marshmallow import Schema, fields, validate
 
 from shared.events.intake import CONSENT_KINDS, DISCHARGE_REASONS, PAYER_KINDS
+from shared.limits import ID_ALPHABET, fits
+
+from .read_models import clients
 
 MAX_NAME = 200
 MAX_NO_CONTACT_REASON = 500
@@ -20,7 +23,7 @@ class Scoped(Schema):
 
 
 class ContactSchema(Schema):
-    email = fields.Email(load_default=None)
+    email = fields.Email(load_default=None, validate=fits(clients, "email"))
     phone = fields.String(load_default=None, validate=validate.Length(max=40))
     # Permissions: absent means not asked (consumers treat that as no).
     email_ok = fields.Boolean()
@@ -30,7 +33,7 @@ class ContactSchema(Schema):
 
 class ContactChangeSchema(Schema):
     """On update: only the contact fields given change (merged into the contact)."""
-    email = fields.Email(allow_none=True)
+    email = fields.Email(allow_none=True, validate=fits(clients, "email"))
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
     email_ok = fields.Boolean()
     text_ok = fields.Boolean()
@@ -41,7 +44,7 @@ class GuardianSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NAME))
     relationship = fields.String(required=True, validate=validate.Length(min=1, max=60))
     phone = fields.String(load_default=None, validate=validate.Length(max=40))
-    email = fields.Email(load_default=None)
+    email = fields.Email(load_default=None, validate=fits(clients, "email"))
 
 
 class PayerSchema(Schema):
@@ -152,11 +155,11 @@ class NotOnTrackRuleSchema(Scoped):
 
 
 class ClinicQuery(Schema):
-    clinic_id = fields.String(required=True)
-    name = fields.String(load_default=None)
+    clinic_id = fields.String(required=True, validate=fits(clients, "clinic_id"))
+    name = fields.String(load_default=None, validate=fits(clients, "name"))
     status = fields.String(load_default=None, validate=validate.OneOf(["open", "discharged"]))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10 ** 6))
 
 
 class RiskFlagQuery(Scoped):
@@ -184,7 +187,8 @@ class InstrumentQuery(Schema):
 
 
 class CareTeamMemberSchema(Schema):
-    clinician_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    clinician_id = fields.String(required=True, validate=[validate.Length(min=1, max=200),
+                                                          ID_ALPHABET])
 
 
 class BreakGlassSchema(Schema):

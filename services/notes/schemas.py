@@ -14,6 +14,7 @@ from .domain.treatment_plan import GOAL_STATUSES, LEVEL_TEXT_MAX, REASON_MAX, ST
 
 _levels = dict(keys=fields.String(), values=fields.String(
     validate=validate.Length(min=1, max=LEVEL_TEXT_MAX)), allow_none=True)
+MAX_TARGET_SCORE = 1000  # above any instrument's total score
 _reason = dict(load_default=None, allow_none=True, validate=validate.Length(max=REASON_MAX))
 
 
@@ -24,7 +25,7 @@ class SetGoalSchema(Schema):
                                validate=validate.Length(min=1, max=INSTRUMENT_MAX))
     # "Needs an instrument" is the domain's rule (domain.set_goal), not a type check.
     target_score = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                  validate=validate.Range(min=0))
+                                  validate=validate.Range(min=0, max=MAX_TARGET_SCORE))
     weight = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100))
     # The five Goal Attainment Scaling levels: {"-2": ..., "-1": ..., "0": ..., "+1": ..., "+2": ...}
     levels = fields.Dict(load_default=None, **_levels)
@@ -36,7 +37,8 @@ class ReviseGoalSchema(Schema):
     description = fields.String(validate=validate.Length(min=1, max=DESCRIPTION_MAX))
     target_date = fields.Date()
     instrument = fields.String(allow_none=True, validate=validate.Length(min=1, max=INSTRUMENT_MAX))
-    target_score = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0))
+    target_score = fields.Integer(allow_none=True, strict=True,
+                                  validate=validate.Range(min=0, max=MAX_TARGET_SCORE))
     weight = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
     levels = fields.Dict(**_levels)
     reason = fields.String(**_reason)

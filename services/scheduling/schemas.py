@@ -5,6 +5,8 @@ domain documents, so earlier requests stay valid.
 """
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
+from shared.limits import ID_ALPHABET
+
 from .domain import appointments as booking
 from .domain import cadence, feeds
 from .domain import calendar as settings
@@ -17,7 +19,8 @@ class _Appointment(Schema):
     organisation_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     clinic_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     client_id = fields.UUID(required=True)
-    clinician_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    clinician_id = fields.String(required=True,
+                                 validate=[validate.Length(min=1, max=64), ID_ALPHABET])
     start = fields.AwareDateTime(required=True)
     duration_minutes = fields.Integer(required=True, strict=True,
                                       validate=validate.Range(min=1, max=MAX_MINUTES))

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from services.intake.service import Service as Intake
-from tests.support import RunningService, token
+from tests.support import RunningService, token, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -211,3 +211,168 @@ def test_deep_nesting_is_400_without_recursion(intake):
     response = intake.api.post("/clients", new_client(referral_source="[[[[" * 50))
     assert response.status_code == 201, response.text
     assert_alive(intake)
+
+
+# --- B: each attack input, against the service it reaches ----------------------
+
+CLINICIAN = token(role="clinician", clinics=["clinic-1"])  # user-1: the primary clinician
+BILLING = token(role="billing")
+BIG = 10 ** 20
+EARLY, LATE = "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"
+
+
+@pytest.fixture(scope="module")
+def notes(tmp_path_factory, vhost):
+    from services.notes.service import Service as Notes
+    with running(Notes, tmp_path_factory, vhost) as running_service:
+        yield running_service
+
+
+@pytest.fixture(scope="module")
+def billing(tmp_path_factory, vhost):
+    from services.billing.service import Service as Billing
+    with running(Billing, tmp_path_factory, vhost) as running_service:
+        yield running_service
+
+
+@pytest.fixture(scope="module")
+def world(intake, scheduling, notes, billing):
+    """Every service, and one client intake registered (relayed to the others)."""
+    response = intake.api.post("/clients", new_client())
+    assert response.status_code == 201, response.text
+    client_id = response.json()["client_id"]
+    wait_until(lambda: notes.api.get(f"/clients/{client_id}/chart", bearer=CLINICIAN)
+               .status_code == 200, message="client known to notes")
+    return {"intake": intake, "scheduling": scheduling, "notes": notes, "billing": billing,
+            "client_id": client_id}
+
+
+def booking(**overrides):
+    return {"organisation_id": "org-1", "clinic_id": "clinic-1", "client_id": "{c}",
+            "clinician_id": "dr-1", "start": "2031-03-03T10:00:00Z", "duration_minutes": 50,
+            "modality": "in_person", "override_working_hours": True, **overrides}
+
+
+def payment(amount):
+    return {"amount_minor": amount, "currency": "EUR", "method": "card"}
+
+
+# (service, method, path, body, query, bearer, status, field): {c} is the client.
+ATTACKS = [
+    ("intake", "POST", "/clients", new_client(contact={"email": "a" * 250 + "@example.org"}),
+     None, None, 422, "contact"),
+    ("intake", "POST", "/clients", new_client(clinic_id="c" * 100), None, None, 422, "clinic_id"),
+    ("intake", "POST", "/clients", new_client(name="Ada\x00Lovelace"), None, None, 422, "name"),
+    ("intake", "POST", "/clients", new_client(name="Ada \ud800"), None, None, 422, "name"),
+    ("intake", "POST", "/clients", new_client(contact={"phone": "\udc00"}), None, None, 422,
+     "contact.phone"),
+    ("intake", "POST", "/clients", new_client(date_of_birth="0001-01-01"), None, None, 422,
+     "date_of_birth"),
+    ("intake", "POST", "/clients/{c}/assessments",
+     {"instrument": "PHQ-9", "answers": [0] * 9, "assessed_at": EARLY}, None, None, 422,
+     "assessed_at"),
+    ("intake", "POST", "/clients/{c}/assessments",
+     {"instrument": "PHQ-9", "answers": [0] * 9, "assessed_at": LATE}, None, None, 422,
+     "assessed_at"),
+    ("intake", "POST", "/clients/{c}/care-team", {"clinician_id": "dr-2\r\nX-Evil: 1"}, None,
+     None, 422, "clinician_id"),
+    ("intake", "GET", "/clients", None, {"clinic_id": "clinic-1", "offset": str(BIG)}, None,
+     422, "offset"),
+    ("intake", "GET", "/clients", None, {"clinic_id": "clinic-1", "name": "Ada\x00"}, None,
+     422, "name"),
+    ("intake", "GET", "/clients", None, {"clinic_id": "clinic-1", "name": "x" * 300}, None,
+     422, "name"),
+    ("intake", "GET", "/clients", None, {"clinic_id": "c" * 100}, None, 422, "clinic_id"),
+    ("intake", "POST", "/clients", new_client(), None,
+     token(role="admin", clinics=["*"], user="u" * 100), 401, None),
+    ("intake", "POST", "/clients", new_client(), None,
+     token(role="admin", clinics=["*"], user="user\r\n1"), 401, None),
+    ("scheduling", "PUT", "/clinics/clinic-1", {"name": "Main", "time_zone": "America"}, None,
+     None, 422, "time_zone"),
+    ("scheduling", "PUT", "/clinics/clinic-1", {"name": "Main", "time_zone": "../../etc/passwd"},
+     None, None, 422, "time_zone"),
+    ("scheduling", "POST", "/appointments", booking(start=EARLY), None, None, 422, "start"),
+    ("scheduling", "POST", "/appointments", booking(start=LATE), None, None, 422, "start"),
+    ("scheduling", "POST", "/appointments", booking(clinician_id="dr\r\nX-Evil: 1"), None, None,
+     422, "clinician_id"),
+    ("scheduling", "GET", "/clinicians/dr%0D%0AX-Evil:%201/calendar.ics", None,
+     {"feed_token": "x"}, "", 422, "clinician_id"),
+    ("scheduling", "GET", "/clinicians/dr%00/week", None, None, None, 422, "clinician_id"),
+    ("billing", "PUT", "/clinics/clinic-1/fee-schedule",
+     {"currency": "EUR", "prices": {"90837": BIG}}, None, BILLING, 422, "prices"),
+    ("billing", "PUT", "/clinics/clinic-1/fee-schedule",
+     {"currency": "EUR", "prices": {"90837": 10 ** 8 + 1}}, None, BILLING, 422, "prices"),
+    ("billing", "PUT", "/clinics/clinic-1/fee-schedule",
+     {"currency": "EUR", "prices": {"90837": 2 ** 63}}, None, BILLING, 422, "prices"),
+    ("billing", "POST", "/clients/{c}/payments", payment(BIG), None, BILLING, 422,
+     "amount_minor"),
+    ("billing", "POST", "/clients/{c}/payments", payment(10 ** 11 + 1), None, BILLING, 422,
+     "amount_minor"),
+    ("billing", "POST", "/clients/{c}/payments", {**payment(100), "received_on": "0001-01-01"},
+     None, BILLING, 422, "received_on"),
+    ("billing", "GET", "/invoices", None, {"clinic_id": "clinic-1", "offset": str(BIG)},
+     BILLING, 422, "offset"),
+    ("notes", "POST", "/clients/{c}/goals",
+     {"description": "PHQ-9 below 5", "target_date": "2031-06-30", "instrument": "PHQ-9",
+      "target_score": BIG}, None, CLINICIAN, 422, "target_score"),
+    ("notes", "POST", "/clients/{c}/goals",
+     {"description": "PHQ-9 below 5", "target_date": "9999-12-31", "instrument": "PHQ-9",
+      "target_score": 4}, None, CLINICIAN, 422, "target_date"),
+]
+
+
+def dotted(fields, prefix=""):
+    """{"contact": {"email": [...]}} and {"contact.email": [...]}: both contact.email."""
+    for key, value in fields.items():
+        yield prefix + str(key)
+        if isinstance(value, dict):
+            yield from dotted(value, f"{prefix}{key}.")
+
+
+def _fill(value, client_id):
+    if isinstance(value, str):
+        return value.replace("{c}", client_id)
+    if isinstance(value, dict):
+        return {k: _fill(v, client_id) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("service,method,path,body,query,bearer,status,field", ATTACKS,
+                         ids=[f"{a[0]}-{a[1]}-{a[2]}-{a[7]}-{i}" for i, a in enumerate(ATTACKS)])
+def test_each_attack_input_is_refused_naming_its_field(world, service, method, path, body,
+                                                       query, bearer, status, field):
+    target = world[service]
+    before = events(target)
+    response = target.api.request(
+        method, _fill(path, world["client_id"]), params=query,
+        bearer=ADMIN if bearer is None else bearer,
+        json=_fill(body, world["client_id"]) if body is not None else None)
+    problem = assert_problem(response, status)
+    if field:
+        named = set(dotted(problem["fields"]))
+        assert field in named or any(n.startswith(field + ".") for n in named), problem
+    assert "\r" not in "".join(response.headers.values())
+    assert events(target) == before, "nothing is stored"
+    assert_alive(target)
+
+
+def test_name_search_takes_wildcards_literally(world):
+    api = world["intake"].api
+    everyone = api.get("/clients", params={"clinic_id": "clinic-1"}).json()
+    assert everyone and all(c["name"] for c in (everyone.get("clients", everyone)
+                                                 if isinstance(everyone, dict) else everyone))
+    for wildcard in ("%", "_", "Ada%Lovelace", "A_a"):
+        found = api.get("/clients", params={"clinic_id": "clinic-1", "name": wildcard})
+        assert found.status_code == 200, found.text
+        rows = found.json()
+        rows = rows.get("clients", rows) if isinstance(rows, dict) else rows
+        assert rows == [], (wildcard, rows)
+    rows = api.get("/clients", params={"clinic_id": "clinic-1", "name": "love"}).json()
+    rows = rows.get("clients", rows) if isinstance(rows, dict) else rows
+    assert rows, "a plain search still finds"
+
+
+def test_a_fee_at_the_ceiling_is_kept(world):
+    response = world["billing"].api.put("/clinics/clinic-1/fee-schedule", {
+        "currency": "EUR", "prices": {"90837": 10 ** 8}}, bearer=BILLING)
+    assert response.status_code in (200, 201), response.text

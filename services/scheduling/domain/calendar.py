@@ -5,10 +5,11 @@ turned into the clinic's wall-clock time only to check working hours, lay out
 a day or a week, or show them. A clinic never configured has the defaults
 below (UTC, a 24 hour late-cancel window, no video link template).
 """
+import functools
 import string
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from shared.envelope import NewEvent
 from shared.errors import InvalidInput
@@ -20,9 +21,16 @@ VIDEO_LINK_FIELDS = ("appointment_id", "clinic_id", "clinician_id")
 MINUTES_PER_DAY = 24 * 60
 
 
+@functools.lru_cache(maxsize=1)
+def _zone_names():
+    return frozenset(available_timezones())
+
+
 def zone_of(name):
     """The IANA zone; InvalidInput naming `time_zone` when there is none such."""
     try:
+        if name not in _zone_names():  # "America" is a directory: IsADirectoryError
+            raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise InvalidInput(f"unknown time zone {name!r}",
