@@ -28,6 +28,13 @@ from shared.web import routes
 
 OWN, OTHER_CLINIC, OTHER_ORG, MADE_UP = "own", "other_clinic", "other_org", "made_up"
 TARGETS = (OWN, OTHER_CLINIC, OTHER_ORG, MADE_UP)
+# For a path with a record under another (a client's goal, a clinic's room, a
+# clinician's feed): the caller's own parent with another clinic's or organisation's
+# child. {mixed target: where the child comes from}.
+MIXED = {"own_parent_other_clinic_child": OTHER_CLINIC,
+         "own_parent_other_org_child": OTHER_ORG}
+# Path variables that name no record of a tenant (a consent kind, an instrument code).
+NOT_RECORDS = ("kind", "instrument")
 VARIANTS = ("plain", "with_clinic_id")
 ORG_A, ORG_B = "org-alpha", "org-bravo"
 OWN_CLINIC = "clinic-1"
@@ -406,6 +413,7 @@ class Case:
     query: dict = None
     body: object = None
     same_as_own: bool = False
+    samples: dict = None
 
     @property
     def name(self):
@@ -415,9 +423,25 @@ class Case:
         return self.path + json.dumps(self.query or {}) + json.dumps(self.body)
 
 
+def children(route):
+    """The record variables of a path below its first one (e.g. a client's goal)."""
+    return [p for p in route.params[1:] if p not in NOT_RECORDS]
+
+
 def targets_of(route):
     spec = ROUTES[route.key]
-    return TARGETS if route.params or spec.carrier else (OWN,)
+    found = TARGETS if route.params or spec.carrier else (OWN,)
+    return found + tuple(MIXED) if children(route) else found
+
+
+def samples_of(route, target, samples):
+    if target not in MIXED:
+        return samples[target]
+    mixed = dict(samples[OWN])
+    for name in children(route):
+        key = sample_key(route.url, name)
+        mixed[key] = samples[MIXED[target]][key]
+    return mixed
 
 
 def roles_of(route):
@@ -427,7 +451,7 @@ def roles_of(route):
 def build(route, role, target, variant, samples):
     """The request of one case: path, query and body from the target's samples."""
     spec = ROUTES[route.key]
-    s = {**samples[target], "role": role}
+    s = {**samples_of(route, target, samples), "role": role}
     path = route.url
     for match in re.finditer(r"<(?:(\w+):)?(\w+)>", route.url):
         path = path.replace(match.group(0), str(s[sample_key(route.url, match.group(2))]))
@@ -437,7 +461,7 @@ def build(route, role, target, variant, samples):
         query["clinic_id"] = OWN_CLINIC
         if route.method in ("POST", "PUT", "PATCH") and isinstance(body, dict):
             body = {**body, "clinic_id": OWN_CLINIC}
-    return Case(route, role, target, variant, path, query, body)
+    return Case(route, role, target, variant, path, query, body, samples=s)
 
 
 def cases_of(route, samples, roles=None):
@@ -457,7 +481,7 @@ def named_clinics(case, samples):
     """The clinic ids the request names: in its path, its query or its body."""
     found = []
     if "clinic_id" in case.route.params:
-        found.append(samples[case.target]["clinic_id"])
+        found.append(case.samples["clinic_id"])
     for source in (case.query or {}, case.body if isinstance(case.body, dict) else {}):
         if source.get("clinic_id"):
             found.append(source["clinic_id"])
