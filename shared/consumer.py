@@ -197,13 +197,21 @@ class RawQueueConsumer(SettlingQueueConsumer):
     def get_consumers(self, consumer_cls, channel):
         for provider in self._providers:
             consumer = consumer_cls(queues=[provider.queue], accept=self.accept,
-                                    on_message=partial(self._raw, provider))
+                                    on_message=partial(self._raw, provider),
+                                    on_decode_error=partial(self._undecodable, provider))
             consumer.qos(prefetch_count=self.prefetch_count)
             self._consumers[provider] = consumer
         return self._consumers.values()
 
     def _raw(self, provider, message):
         self.handle_message(provider, None, message)
+
+    def _undecodable(self, provider, message, exc):
+        # kombu could not even unpack it (a compression that fails): kombu's default
+        # acks and drops it; Praxis dead-letters it.
+        self.container.spawn_managed_thread(partial(
+            provider.refuse, message, "undecodable",
+            f"kombu could not unpack the body: {type(exc).__name__}: {exc}"))
 
 
 class ReliableEventHandler(EventHandler):
@@ -270,7 +278,10 @@ class ReliableEventHandler(EventHandler):
         if refused is None:
             super().handle_message(body, message)
             return
-        reason, detail = refused
+        self.refuse(message, *refused)
+
+    def refuse(self, message, reason, detail):
+        """Dead-letter a delivery unapplied, with the reason, and count it."""
         metrics.EVENTS_REFUSED.labels(self.container.service_name, reason).inc()
         log.error("event refused on %s: %s", self.queue.name, detail)
         self.park(message, self.dead_letter_queue, f"refused ({reason}): {detail}")

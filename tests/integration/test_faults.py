@@ -324,13 +324,14 @@ def test_broker_outage_the_service_survives_and_reconnects(own_rabbit, tmp_path)
 
 
 # -- (3) deliveries that cannot be decoded -------------------------------------------------
-def publish_raw(amqp_uri, body, content_type, message_id):
+def publish_raw(amqp_uri, body, content_type, message_id, headers=None):
     exchange = Exchange("intake.events", type="topic", durable=True)
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         connection.Producer().publish(body, exchange=exchange, declare=[exchange],
                                       routing_key="org-1.ClientRegistered",
                                       content_type=content_type, content_encoding="utf-8",
-                                      message_id=message_id, delivery_mode=2)
+                                      message_id=message_id, delivery_mode=2,
+                                      headers=headers)
 
 
 def test_undecodable_deliveries_are_dead_lettered_with_a_reason_and_counted(sqlite_url,
@@ -342,16 +343,20 @@ def test_undecodable_deliveries_are_dead_lettered_with_a_reason_and_counted(sqli
         publish_raw(amqp_uri, b"\xff\xfe\x00binary", "application/json", "binary")
         publish_raw(amqp_uri, good.to_json().encode(), "text/plain", "plain-text")
         publish_raw(amqp_uri, b"\x80\x04K\x01.", "application/x-python-serialize", "pickle")
+        # A compression that fails: kombu itself cannot unpack it.
+        publish_raw(amqp_uri, b"not gzip", CONTENT_TYPE, "bad-gzip",
+                    headers={"compression": "application/x-gzip"})
         publish_event(amqp_uri, good)  # the consumer goes on after them
         wait_until(lambda: known(billing.application.store, good.data["client_id"]),
                    message="a good event after the bad ones applied")
-        wait_until(lambda: depth(amqp_uri, CLIENT_QUEUE + ".dead-letter") == 4,
-                   message="four dead letters")
-        assert refused("undecodable") == undecodable + 2
+        wait_until(lambda: depth(amqp_uri, CLIENT_QUEUE + ".dead-letter") == 5,
+                   message="five dead letters")
+        assert refused("undecodable") == undecodable + 3
         assert refused("content_type") == content_type + 2
         letters = {letter["event_id"]: letter
                    for letter in cli_letters(amqp_uri, CLIENT_QUEUE)}
-        assert set(letters) == {"not-json", "binary", "plain-text", "pickle"}
+        assert set(letters) == {"not-json", "binary", "plain-text", "pickle", "bad-gzip"}
+        assert "could not unpack" in letters["bad-gzip"]["error"]
         assert "undecodable" in letters["not-json"]["error"]
         assert "not JSON" in letters["binary"]["error"]
         assert "content_type" in letters["plain-text"]["error"]
