@@ -60,7 +60,7 @@ def test_from_registration_through_two_reassessments_to_recovery_and_a_risk_flag
         "organisation_id": ORG, "clinic_id": CLINIC, "name": "Grace Hopper",
         "preferred_name": "Grace", "pronouns": "she/her", "date_of_birth": "1986-12-09",
         "contact": {"email": "grace@example.org", "email_ok": True},
-        "referral_source": "self", "primary_clinician_id": "clinician-1",
+        "referral_source": "self", "primary_clinician_id": "dr-lind",  # the clinician below
         "payer": {"kind": "self_pay"}})
     assert registered.status_code == 201, registered.text
     client_id = registered.json()["client_id"]

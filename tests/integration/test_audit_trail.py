@@ -26,8 +26,10 @@ from tests.support import RunningService, token
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
+# The default token's clinician (user-1) is the primary clinician: in the care team.
 CLIENT = {"organisation_id": "org-1", "clinic_id": "clinic-1", "name": "Ada Lovelace",
-          "date_of_birth": "1990-01-02", "contact": {"email": "ada@example.org"}}
+          "date_of_birth": "1990-01-02", "contact": {"email": "ada@example.org"},
+          "primary_clinician_id": "user-1"}
 
 
 # -- the chain, on the store alone --------------------------------------------
@@ -246,7 +248,9 @@ def test_one_row_per_request_with_ids_only(intake, database_url, amqp_uri):
     (row,) = rows_of(intake, correlation_id="twice")
     assert (row["outcome"], row["status"], row["action"]) == ("failed", 409, "change")
 
-    # An RPC read is audited like an HTTP one.
+    # An RPC read is audited like an HTTP one (by a clinician of the care team).
+    assert api.post(f"/clients/{client_id}/care-team", {"clinician_id": "rpc-user"},
+                    bearer=token(role="admin", user="admin-1")).status_code == 201
     with ClusterRpcProxy({"AMQP_URI": amqp_uri}) as rpc:
         assert rpc.intake.client(token(user="rpc-user"), client_id)["client_id"] == client_id
     (row,) = rows_of(intake, user_id="rpc-user")
@@ -275,8 +279,11 @@ def test_one_row_per_request_with_ids_only(intake, database_url, amqp_uri):
 
 def test_the_privacy_officer_asks_who_looked_and_what_a_user_looked_at(intake):
     api = intake.api
-    client_id = api.post("/clients", CLIENT).json()["client_id"]
-    other_id = api.post("/clients", {**CLIENT, "name": "Grace Hopper"}).json()["client_id"]
+    # reader-1 is their primary clinician; user-1 registers them.
+    client_id = api.post("/clients", {**CLIENT, "primary_clinician_id": "reader-1"}
+                         ).json()["client_id"]
+    other_id = api.post("/clients", {**CLIENT, "name": "Grace Hopper",
+                                     "primary_clinician_id": "reader-1"}).json()["client_id"]
     reader = token(user="reader-1")
     for _ in range(3):
         assert api.get(f"/clients/{client_id}", bearer=reader).status_code == 200

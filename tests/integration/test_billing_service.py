@@ -46,7 +46,8 @@ def known(billing, *client_ids, clinic="clinic-1"):
     for client_id in client_ids:
         publish_event(billing.amqp_uri, make_event("intake", "ClientRegistered", {
             "client_id": client_id, "name": "Ada Lovelace", "date_of_birth": "1990-01-02",
-            "contact": {"email": "ada@example.org"}, "registered_at": "2026-01-05T09:00:00Z"},
+            "contact": {"email": "ada@example.org"}, "registered_at": "2026-01-05T09:00:00Z",
+            "primary_clinician_id": "user-1"},  # token()'s clinician: in the care team
             subject=f"client-{client_id}", clinic=clinic))
 
 

@@ -13,7 +13,8 @@ def test_intake_client_over_rpc(sqlite_url, amqp_uri):
     with RunningService(Intake, sqlite_url, amqp_uri) as intake:
         client_id = intake.api.post("/clients", {
             "organisation_id": "org-1", "clinic_id": "clinic-1", "name": "Ada",
-            "date_of_birth": "1990-01-02", "contact": {"email": "ada@example.org"}}
+            "date_of_birth": "1990-01-02", "contact": {"email": "ada@example.org"},
+            "primary_clinician_id": "user-1"}  # token(): in the care team
         ).json()["client_id"]
         with ClusterRpcProxy({"AMQP_URI": amqp_uri}) as rpc:
             record = rpc.intake.client(token(), client_id)
