@@ -296,6 +296,7 @@ class ReliableEventHandler(EventHandler):
             # Infrastructure, not the event: back to the queue uncounted, in place.
             away = what_is_away(error)
             delay = self.backoff.failed(away)
+            metrics.HANDLER_WAITS.labels(self.container.service_name, away).inc()
             log.warning("%s away while handling on %s; redelivering after %.1fs (not "
                         "counted as an attempt): %s: %s", away, self.queue.name, delay,
                         type(error).__name__, error)

@@ -21,6 +21,10 @@ HANDLER_DURATION = Histogram(
 HANDLER_RETRIES = Counter(
     "praxis_event_handler_retries_total", "Failed deliveries sent back for another attempt.",
     ["service", "type"])
+HANDLER_WAITS = Counter(
+    "praxis_event_handler_waits_total",
+    "Deliveries put back uncounted because the database or broker was away (away).",
+    ["service", "away"])
 DEAD_LETTERED = Counter(
     "praxis_events_dead_lettered_total", "Deliveries moved to a dead-letter queue.",
     ["service", "type"])

@@ -251,6 +251,8 @@ def test_database_outage_is_waited_out_without_dead_letters(own_postgres, amqp_u
         assert api.get("/readyz", bearer="").status_code == 200
         assert depth(amqp_uri, SESSION_QUEUE + ".dead-letter") == 0
         assert dead_lettered() == letters
+        assert (REGISTRY.get_sample_value("praxis_event_handler_waits_total", {
+            "service": "billing", "away": "database"}) or 0) > 0
         recorded = [e.id for _, e in store.read_all(limit=10_000) if e.name == "SessionHeld"]
         assert sorted(recorded) == sorted(e.id for e in before + during + after)
         charged = [e for _, e in store.read_all(limit=10_000) if e.name == "ChargeRecorded"]
