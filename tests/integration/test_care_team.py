@@ -12,11 +12,14 @@ in the privacy officer's list, the audit rows marked and the metric counted.
 import uuid
 
 import pytest
+from nameko.exceptions import RemoteError
+from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import create_engine, select, text
 
 from services.intake.service import Service as Intake
 from services.notes.service import Service as Notes
 from shared import audit
+from shared.projection import rebuild
 from tests.support import RunningService, make_event, publish_event, token, wait_until
 
 pytestmark = pytest.mark.integration
@@ -131,6 +134,15 @@ def test_a_clinician_outside_the_care_team_gets_404_and_no_listing(services):
     answered = intake.api.post(f"/clients/{client_id}/assessments",
                                {"instrument": "PHQ-9", "answers": [3] * 9}, bearer=outsider)
     assert answered.status_code == 404
+    # The RPC twins refuse alike.
+    with ClusterRpcProxy({"AMQP_URI": intake.settings.amqp_uri}) as rpc:
+        with pytest.raises(RemoteError) as refused:
+            rpc.intake.client(outsider, client_id)
+        assert refused.value.exc_type == "NotFound"
+        with pytest.raises(RemoteError) as refused:
+            rpc.notes.chart(outsider, client_id)
+        assert refused.value.exc_type == "NotFound"
+        assert rpc.intake.client(ADMIN, client_id)["client_id"] == client_id
     # Other roles keep their role's view.
     assert both(intake, notes, client_id, ADMIN) == (200, 200)
     assert client_id in directory(intake, ADMIN)
@@ -190,6 +202,16 @@ def test_each_relation_opens_the_clients_records(services, amqp_uri):
                message="the supervisor reaches the supervisee's client")
     assert added in directory(intake, clinician("dr-supervisor"))
     assert session not in directory(intake, clinician("dr-supervisor"))
+
+    # The care-team rows are a function of the events: a rebuild gives them back.
+    for service in (intake, notes):
+        store, projection = service.application.store, service.application.projection
+        with store.read() as conn:
+            before = projection.snapshot(conn)
+        assert before["care_team"] and before["care_team_supervision"]
+        rebuild(store)
+        with store.read() as conn:
+            assert projection.snapshot(conn) == before
 
 
 def test_break_glass_opens_a_client_for_its_time_and_is_reviewed(databases, amqp_uri):
