@@ -18,6 +18,7 @@ from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
+from prometheus_client import REGISTRY
 
 from services.billing.application import BillingApplication
 from shared.auth import Principal
@@ -202,6 +203,9 @@ def test_a_session_before_its_client_waits_and_is_priced_when_the_client_arrives
         assert [(w["event_id"], w["reason"]) for w in waiting] == \
             [(later.id, "client_unknown"), (session.id, "client_unknown")]
         assert charged_payers(billing) == {}
+        billing.refresh_deferred_gauge()  # as /metrics does at a scrape
+        assert REGISTRY.get_sample_value("praxis_events_deferred", {
+            "service": "billing", "reason": "client_unknown"}) == 2
         feed(billing, [registered])
         # The later session still waits for the change it was held after (revision 2).
         assert [(w["event_id"], w["reason"]) for w in billing.deferred_reactions()] == \
