@@ -25,6 +25,7 @@
 | PRAXIS_CALENDAR_FEED_DAYS | 90 days a calendar feed (scheduling) lives unless revoked |
 | PRAXIS_BREAK_GLASS_MINUTES | 60 minutes a break-glass grant (intake) opens a client's records |
 | PRAXIS_MAX_BODY_BYTES | 1048576 (1 MiB): a larger request body is refused with 413 before it is read |
+| PRAXIS_IDEMPOTENCY_HOURS | 24 hours an Idempotency-Key's answer is kept for retries (shared/idempotency.py) |
 
 A claim name is looked up as is, then as a dotted path (`realm_access.roles`).
 """
@@ -65,6 +66,7 @@ class Settings:
     calendar_feed_days: int = 90
     break_glass_minutes: float = 60.0
     max_body_bytes: int = 1024 * 1024
+    idempotency_hours: float = 24.0
 
     @property
     def base_url(self):
@@ -99,6 +101,7 @@ def load(service, env=None):
         calendar_feed_days=int(env.get("PRAXIS_CALENDAR_FEED_DAYS", 90)),
         break_glass_minutes=float(env.get("PRAXIS_BREAK_GLASS_MINUTES", 60)),
         max_body_bytes=int(env.get("PRAXIS_MAX_BODY_BYTES", 1024 * 1024)),
+        idempotency_hours=float(env.get("PRAXIS_IDEMPOTENCY_HOURS", 24)),
     )
 
 
@@ -156,4 +159,5 @@ def nameko_config(settings):
         "PRAXIS_CALENDAR_FEED_DAYS": settings.calendar_feed_days,
         "PRAXIS_BREAK_GLASS_MINUTES": settings.break_glass_minutes,
         "PRAXIS_MAX_BODY_BYTES": settings.max_body_bytes,
+        "PRAXIS_IDEMPOTENCY_HOURS": settings.idempotency_hours,
     }

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from werkzeug.wrappers import Response
 
 from . import access as policy
-from . import audit, metrics
+from . import audit, idempotency, metrics
 from .consumer import SettlingQueueConsumer, handler_queues
 from .faults import BROKER_ERRORS
 from .outbox import OutboxRelay
@@ -62,9 +62,13 @@ class Praxis(DependencyProvider):
         # the entrypoint's result write its audit row (shared/audit.py).
         begin = getattr(worker_ctx.entrypoint, "audit_access", None)
         audit.bind(begin(worker_ctx) if begin is not None else None)
+        # Likewise its Idempotency-Key, which the unit of work claims (shared/idempotency.py).
+        keyed = getattr(worker_ctx.entrypoint, "idempotency_key", None)
+        idempotency.bind(keyed(worker_ctx) if keyed is not None else None)
 
     def worker_teardown(self, worker_ctx):
         audit.bind(None)
+        idempotency.bind(None)
 
 
 class _RpcConsumer(RpcConsumer):

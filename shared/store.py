@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, metrics
+from . import audit, idempotency, metrics
 from .envelope import Context, Event, NewEvent, format_time, utc_now  # noqa: F401
 from .errors import ConcurrencyError, InvalidEvent
 
@@ -115,6 +115,7 @@ class EventStore:
         with self.write() as conn:
             store_metadata.create_all(conn)
             audit.create_schema(conn)
+            idempotency.create_schema(conn)
             if self.projection is not None:
                 self.projection.metadata.create_all(conn)
 
@@ -145,10 +146,15 @@ class EventStore:
     def unit_of_work(self):
         """Events appended here and the read-model changes made here commit together."""
         with self.write() as conn:
+            # First: the request's Idempotency-Key row commits with its events, and a
+            # concurrent twin waits here (shared/idempotency.py).
+            keyed = idempotency.claim(self, conn)
             uow = UnitOfWork(self, conn)
             yield uow
             # The request's audit row commits with its events (shared/audit.py).
             access = audit.record_change(self, conn, uow.appended)
+        if keyed is not None:
+            keyed.claimed = True
         if access is not None:
             access.recorded = True
         for event in uow.appended:

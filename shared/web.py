@@ -9,6 +9,10 @@ Every other route names its `resource` (and `action`: read for GET, change
 otherwise, unless given) in the access policy (shared/access.py): the role is
 checked right after the token, before the body is read, and the handler's
 result is shaped by the policy (fields the role may not see are absent).
+
+A POST with an `Idempotency-Key` answers a retry with its first result
+(shared/idempotency.py: checked here before the handler, claimed by the unit of
+work, its response kept here after).
 """
 import json
 import logging
@@ -16,6 +20,7 @@ import re
 import sys
 import time
 import uuid
+from datetime import timedelta
 from datetime import date, datetime
 
 from marshmallow import ValidationError
@@ -26,7 +31,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from . import access as policy
-from . import audit, metrics
+from . import audit, idempotency, metrics
 from .auth import principal_from_header, verifier_from_config
 from .errors import (ContentTooLarge, Forbidden, InvalidInput, MalformedRequest,
                      PraxisError, UnsupportedMediaType)
@@ -58,6 +63,7 @@ logging.getLogger("nameko.web.server").addFilter(_NoAccessLines())
 PRINCIPAL = "praxis.principal"
 CORRELATION = "praxis.correlation_id"
 AUDIT = "praxis.audit_access"
+IDEMPOTENCY = "praxis.idempotency"
 
 
 def json_response(payload, status=200, headers=None):
@@ -200,8 +206,13 @@ class JsonHttp(HttpRequestHandler):
     server = PraxisWebServer()
     verifier = Verifier()
 
-    def __init__(self, method, url, public=False, resource=None, action=None, **kwargs):
+    def __init__(self, method, url, public=False, resource=None, action=None,
+                 idempotent=True, **kwargs):
         self.public = public
+        # A POST honours an Idempotency-Key; idempotent=False for one whose answer
+        # must not be stored (a secret shown once): a key there is 422. Other
+        # methods ignore the header.
+        self.idempotent = idempotent if method == "POST" and not public else None
         # What the route touches, in the access policy's terms (shared/access.py):
         # the resource name and "read" or "change" (by default from the method).
         self.resource = resource
@@ -218,6 +229,7 @@ class JsonHttp(HttpRequestHandler):
         started = time.perf_counter()
         correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
         request.environ[CORRELATION] = correlation_id
+        keyed = None
         with log_context(correlation_id=correlation_id):
             try:
                 if not self.public:
@@ -228,10 +240,18 @@ class JsonHttp(HttpRequestHandler):
                     # A path variable addresses one record: a concealed one reads 404.
                     policy.require(principal.role, self.resource, self.action,
                                    one_record="<" in self.url)
-                response = super().handle_request(request)
+                    keyed = request.environ[IDEMPOTENCY] = self.keyed(request, principal)
+                # A retry is answered from the kept row, its handler never runs.
+                replayed = keyed is not None and idempotency.replay(keyed)
+                if replayed:
+                    response = replayed
+                    answered(request.environ.get(AUDIT), response)
+                else:
+                    response = super().handle_request(request)
             except Exception as exc:
                 response = self.response_from_exception(exc)
                 refused(request.environ.get(AUDIT), response.status_code)
+            idempotency.keep(keyed, response)
         response.headers["X-Correlation-Id"] = correlation_id
         elapsed = time.perf_counter() - started
         with log_context(correlation_id=correlation_id):
@@ -272,10 +292,40 @@ class JsonHttp(HttpRequestHandler):
         """For the runtime, which binds it to the worker (None on public routes)."""
         return worker_ctx.args[0].environ.get(AUDIT)
 
+    def keyed(self, request, principal):
+        """The request's Idempotency-Key and what it asks, or None without one."""
+        if self.idempotent is None:
+            return None
+        key = idempotency.key_of(request.headers)
+        store = audit.store_of(self.container)
+        if key is None or store is None:
+            return None
+        if not self.idempotent:
+            raise InvalidInput(f"{self.method} {self.url} keeps no answer to repeat (it "
+                               f"shows a secret once); send it without {idempotency.HEADER}",
+                               {idempotency.HEADER: ["not accepted on this route"]})
+        hours = float(self.container.config.get("PRAXIS_IDEMPOTENCY_HOURS", 24))
+        request.shallow = False  # the body is read before nameko's handler would allow it
+        return idempotency.Keyed(
+            key, principal.organisation_id, principal.user_id, f"{self.method} {self.url}",
+            idempotency.request_hash(request.method, request.path,
+                                     request.query_string, request.get_data()),
+            timedelta(hours=hours), store)
+
+    def idempotency_key(self, worker_ctx):
+        """For the runtime, which binds it to the worker for the unit of work."""
+        return worker_ctx.args[0].environ.get(IDEMPOTENCY)
+
     def handle_result(self, event, worker_ctx, result, exc_info):
         if exc_info is None and not self.public:
             try:
                 result = self.shaped(principal_of(worker_ctx.args[0]).role, result)
+            except Exception:
+                result, exc_info = None, sys.exc_info()
+        if exc_info is not None and isinstance(exc_info[1], idempotency.KeyTaken):
+            # A twin with this key committed first: its answer is this one's.
+            try:
+                result, exc_info = idempotency.replay(exc_info[1].keyed, taken=True), None
             except Exception:
                 result, exc_info = None, sys.exc_info()
         # In the worker, before the response leaves: a read that cannot be
@@ -330,6 +380,16 @@ def routes(service_cls):
             if isinstance(entrypoint, JsonHttp):
                 found.append((name, entrypoint))
     return sorted(found, key=lambda pair: (pair[1].url, pair[1].method))
+
+
+def answered(access, response):
+    """A request answered before its handler ran (an Idempotency-Key's replay)
+    leaves its row, naming the client its answer is about."""
+    try:
+        access.learn(json.loads(response.get_data()))
+    except (AttributeError, ValueError):
+        pass
+    refused(access, response.status_code)
 
 
 def refused(access, status):

@@ -85,8 +85,9 @@ class Service(CommonEndpoints):
                                               query.get("clinic_id"),
                                               query["include_cancelled"])
 
+    # Its answer carries the feed's secret, which no table may keep: no Idempotency-Key.
     @http("POST", "/clinicians/<clinician_id>/calendar-feeds", resource="calendar",
-          action="issue_feed")
+          action="issue_feed", idempotent=False)
     def issue_calendar_feed(self, request, clinician_id):
         command = load_body(request, IssueFeedSchema()) if request.get_data() else {}
         return 201, self.praxis.issue_calendar_feed(
