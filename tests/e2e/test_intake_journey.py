@@ -133,7 +133,8 @@ def test_from_registration_through_two_reassessments_to_recovery_and_a_risk_flag
     # Item 9 above 0 raises a risk flag whatever the total.
     other = intake.post("/clients", {
         "organisation_id": ORG, "clinic_id": CLINIC, "name": "Alan Turing",
-        "date_of_birth": "1992-06-23", "contact": {"phone": "+44 161 000 0000"}}).json()
+        "date_of_birth": "1992-06-23", "contact": {"phone": "+44 161 000 0000"},
+        "primary_clinician_id": "dr-lind"}).json()
     risky = intake.post(f"/clients/{other['client_id']}/assessments",
                         {"instrument": "PHQ-9", "answers": [0, 1, 0, 0, 0, 0, 0, 0, 1]},
                         bearer=clinician)
