@@ -148,6 +148,12 @@ def bench_pipeline(url_factory, amqp_uri):
     runner = eventlet.spawn(relay.run)
     try:
         client_id = str(uuid.uuid4())
+        # Billing prices sessions only for a client it knows (else they wait, deferred).
+        from tests.support import make_event
+        billing.consume(make_event("intake", "ClientRegistered", {
+            "client_id": client_id, "name": "Bench Client", "date_of_birth": "1990-01-02",
+            "contact": {"email": "bench@example.org"}, "registered_at": "2026-11-01T09:00:00Z"},
+            subject=f"client-{client_id}").to_dict())
         started = time.perf_counter()
         for _ in range(N):
             appointment_id = str(uuid.uuid4())
