@@ -17,8 +17,10 @@ cases run in a fixed order, so the run is deterministic.
 import io
 import json
 import os
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlparse
 
@@ -243,7 +245,6 @@ def world(request, amqp_base_uri, tmp_path_factory):
         for service in SERVICES:
             praxis.start(service)
         api = Client(praxis, None)
-        from concurrent.futures import ThreadPoolExecutor
         with ThreadPoolExecutor(max_workers=len(m.TENANTS)) as pool:  # three tenants at once
             made = pool.map(lambda target: make_tenant(Client(praxis, None), target), m.TENANTS)
             samples = dict(zip(m.TENANTS, made))
@@ -426,11 +427,9 @@ def run_route(world, route, role, session):
 
 
 def run_matrix(world):
-    """Every case, reads first (four at a time: they change nothing), then writes, one
-    service after another in a fixed order per service (four services at once; what
-    one service's write does to another's records travels as events anyway)."""
-    from concurrent.futures import ThreadPoolExecutor
-    import threading
+    """Every case: reads first, then writes in a fixed order per service (the four
+    services side by side: what one service's write does to another's records travels
+    as events anyway, and only ever to the caller's own records)."""
 
     local = threading.local()
 
