@@ -228,6 +228,10 @@ def test_retry_dead_letter_and_replay_run_as_the_services_own_user(services, bro
     monkeypatch.setattr(application, "charge_session", flaky)
 
     client_id = register_client(services["intake"])
+    # Billing charges only a client it knows (else the session waits, deferred).
+    wait_until(lambda: any(e.name == "ClientRegistered" and e.data["client_id"] == client_id
+                           for _, e in application.store.read_all(origin="intake")),
+               message="billing knows the client")
     event = session_held(client_id)
     publish(broker["scheduling"], event.to_dict(), "scheduling.events", "org-1.SessionHeld",
             event.id)
