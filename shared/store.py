@@ -77,7 +77,9 @@ def _file_lock(url):
 
 def make_engine(url):
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # hide_parameters: a failed statement's error (logged) never lists its values.
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               hide_parameters=True)
 
         @sa_event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection, _record):
@@ -94,7 +96,8 @@ def make_engine(url):
             write = connection.get_execution_options().get("praxis_write")
             connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                         hide_parameters=True)
 
 
 class EventStore:
