@@ -243,7 +243,8 @@ def test_break_glass_opens_a_client_for_its_time_and_is_reviewed(databases, amqp
         assert both(intake, notes, client_id, clinician("dr-primary")) == (200, 200)
         for service in (intake, notes):
             rows = audit_rows(service, client_id)
-            marked = [r for r in rows if r["user_id"] == "dr-on-call" and r["outcome"] == "allowed"]
+            marked = [r for r in rows
+                      if r["user_id"] == "dr-on-call" and r["outcome"] == "allowed"]
             assert marked and all(r["break_glass"] for r in marked), service.settings.service
             assert not any(r["break_glass"] for r in rows if r["user_id"] == "dr-primary")
         # The privacy officer's list of the clinic; the metric counted it.
