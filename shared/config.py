@@ -25,6 +25,9 @@
 | PRAXIS_CALENDAR_FEED_DAYS | 90 days a calendar feed (scheduling) lives unless revoked |
 | PRAXIS_BREAK_GLASS_MINUTES | 60 minutes a break-glass grant (intake) opens a client's records |
 | PRAXIS_MAX_BODY_BYTES | 1048576 (1 MiB): a larger request body is refused with 413 before it is read |
+| PRAXIS_RATE_LIMIT_PER_PRINCIPAL | 600 requests a minute per user (organisation and user id) and replica; 0 is off |
+| PRAXIS_RATE_LIMIT_PER_ADDRESS | 1200 requests a minute per client address and replica; 0 is off |
+| PRAXIS_RATE_LIMIT_AUTH_FAILURES | 10 failed authentications (401) a minute per client address; then 429 until one is back; 0 is off |
 | PRAXIS_IDEMPOTENCY_HOURS | 24 hours an Idempotency-Key's answer is kept for retries (shared/idempotency.py) |
 
 A claim name is looked up as is, then as a dotted path (`realm_access.roles`).
@@ -66,6 +69,7 @@ class Settings:
     calendar_feed_days: int = 90
     break_glass_minutes: float = 60.0
     max_body_bytes: int = 1024 * 1024
+    rate_limits: tuple = (600, 1200, 10)  # per principal, per address, failed authentications
     idempotency_hours: float = 24.0
 
     @property
@@ -101,6 +105,9 @@ def load(service, env=None):
         calendar_feed_days=int(env.get("PRAXIS_CALENDAR_FEED_DAYS", 90)),
         break_glass_minutes=float(env.get("PRAXIS_BREAK_GLASS_MINUTES", 60)),
         max_body_bytes=int(env.get("PRAXIS_MAX_BODY_BYTES", 1024 * 1024)),
+        rate_limits=(float(env.get("PRAXIS_RATE_LIMIT_PER_PRINCIPAL", 600)),
+                     float(env.get("PRAXIS_RATE_LIMIT_PER_ADDRESS", 1200)),
+                     float(env.get("PRAXIS_RATE_LIMIT_AUTH_FAILURES", 10))),
         idempotency_hours=float(env.get("PRAXIS_IDEMPOTENCY_HOURS", 24)),
     )
 
@@ -159,5 +166,8 @@ def nameko_config(settings):
         "PRAXIS_CALENDAR_FEED_DAYS": settings.calendar_feed_days,
         "PRAXIS_BREAK_GLASS_MINUTES": settings.break_glass_minutes,
         "PRAXIS_MAX_BODY_BYTES": settings.max_body_bytes,
+        "PRAXIS_RATE_LIMIT_PER_PRINCIPAL": settings.rate_limits[0],
+        "PRAXIS_RATE_LIMIT_PER_ADDRESS": settings.rate_limits[1],
+        "PRAXIS_RATE_LIMIT_AUTH_FAILURES": settings.rate_limits[2],
         "PRAXIS_IDEMPOTENCY_HOURS": settings.idempotency_hours,
     }

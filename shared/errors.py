@@ -81,5 +81,10 @@ class UnsupportedMediaType(PraxisError):
 
 
 class TooManyRequests(PraxisError):
+    """Over a rate limit (shared/ratelimit.py); Retry-After says when to come back."""
     status = 429
     code = "too_many_requests"
+
+    def __init__(self, message, retry_after=1):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(max(1, int(-(-retry_after // 1))))}

@@ -61,6 +61,9 @@ RELAY_FAILURES = Counter(
 HTTP_REQUESTS = Counter(
     "praxis_http_requests_total", "HTTP requests by route template and status.",
     ["service", "method", "route", "status"])
+RATE_LIMITED = Counter(
+    "praxis_rate_limited_total", "Requests refused 429 by a rate limit (shared/ratelimit.py).",
+    ["service", "limit"])
 HTTP_DURATION = Histogram(
     "praxis_http_request_duration_seconds", "HTTP request latency by route template.",
     ["service", "method", "route"])

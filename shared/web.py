@@ -31,7 +31,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from . import access as policy
-from . import audit, idempotency, metrics
+from . import audit, idempotency, metrics, ratelimit
 from .auth import principal_from_header, verifier_from_config
 from .errors import (ContentTooLarge, Forbidden, InvalidInput, MalformedRequest,
                      PraxisError, UnsupportedMediaType)
@@ -94,7 +94,8 @@ HTTP_CODES = {400: "malformed_request", 404: "not_found", 405: "method_not_allow
 
 def error_response(exc):
     if isinstance(exc, PraxisError):
-        return problem_response(exc.status, exc.code, exc.message, exc.fields)
+        return problem_response(exc.status, exc.code, exc.message, exc.fields,
+                                headers=getattr(exc, "headers", None))
     if isinstance(exc, ValidationError):
         return error_response(InvalidInput("invalid input", exc.normalized_messages()))
     if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
@@ -192,6 +193,10 @@ class PraxisWebServer(WebServer):
     def setup(self):
         self.max_body_bytes = int(self.container.config.get("PRAXIS_MAX_BODY_BYTES")
                                   or MAX_BODY_BYTES)
+        service = self.container.service_name
+        self.limiter = ratelimit.Limiter.from_config(
+            self.container.config,
+            lambda limit: metrics.RATE_LIMITED.labels(service, limit).inc())
 
     def get_wsgi_app(self):
         return _ProblemApp(self)
@@ -200,6 +205,10 @@ class PraxisWebServer(WebServer):
         server = super().get_wsgi_server(sock, wsgi_app, **kwargs)
         server.log_output = False  # its errors still reach nameko.web.server's log
         return server
+
+
+# Probes and scrapes are never rate limited.
+UNLIMITED = ("/livez", "/readyz", "/healthz", "/metrics")
 
 
 class JsonHttp(HttpRequestHandler):
@@ -231,10 +240,14 @@ class JsonHttp(HttpRequestHandler):
         request.environ[CORRELATION] = correlation_id
         keyed = None
         with log_context(correlation_id=correlation_id):
+            address = request.remote_addr or "-"
             try:
+                if self.url not in UNLIMITED:
+                    self.server.limiter.before_authentication(address)
                 if not self.public:
                     principal = principal_from_header(
                         self.verifier, request.headers.get("Authorization"))
+                    self.server.limiter.after_authentication(principal)
                     request.environ[PRINCIPAL] = principal
                     request.environ[AUDIT] = self.access_of(request, principal)
                     # A path variable addresses one record: a concealed one reads 404.
@@ -252,6 +265,8 @@ class JsonHttp(HttpRequestHandler):
                 response = self.response_from_exception(exc)
                 refused(request.environ.get(AUDIT), response.status_code)
             idempotency.keep(keyed, response)
+            if response.status_code == 401:  # a wrong token or feed secret
+                self.server.limiter.failed(address)
         response.headers["X-Correlation-Id"] = correlation_id
         elapsed = time.perf_counter() - started
         with log_context(correlation_id=correlation_id):

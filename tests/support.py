@@ -9,6 +9,8 @@ from shared import config
 from shared.auth import issue_token
 
 SECRET = "praxis-test-secret-0123456789abcdef0123"
+RATE_LIMITS_OFF = {"PRAXIS_RATE_LIMIT_PER_PRINCIPAL": "0", "PRAXIS_RATE_LIMIT_PER_ADDRESS": "0",
+                   "PRAXIS_RATE_LIMIT_AUTH_FAILURES": "0"}
 
 
 def token(role="clinician", org="org-1", clinics=("clinic-1",), user="user-1"):
@@ -66,6 +68,9 @@ def service_config(service, database_url, amqp_uri, port=None, **overrides):
         "PRAXIS_TOKEN_SECRET": SECRET,
         "PRAXIS_RETRY_DELAY_MS": "100",
         "PRAXIS_MAX_ATTEMPTS": "3",
+        # Tests send hundreds of requests and 401s from one address in a minute;
+        # tests/integration/test_rate_limits.py turns the limits on.
+        **RATE_LIMITS_OFF,
     }
     env.update({k: str(v) for k, v in overrides.items()})
     settings = config.load(service, env)
