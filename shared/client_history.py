@@ -9,7 +9,6 @@ the registration, +1 per update, stamped by intake) lets a consumer tell it has
 every change up to a revision (see `complete_up_to`).
 """
 import json
-from datetime import timezone
 
 from sqlalchemy import Column, DateTime, Integer, String, Table, Text, delete, insert, select
 
@@ -85,18 +84,6 @@ def latest(conn, facts, organisation_id, clinic_id, client_id):
     return found[-1][2] if found else None
 
 
-def in_force(found, at):
-    """The details in force at `at` (a datetime): the last version from before it, or
-    the registration's for a time before the registration."""
-    if not found:
-        return None
-    chosen = found[0][2]
-    for version_at, _sequence, details in found:
-        if _aware(version_at) <= _aware(at):
-            chosen = details
-    return chosen
-
-
 def latest_revision(conn, facts, organisation_id, clinic_id, client_id):
     """The highest details revision known to exist (to stamp on what depends on it)."""
     rows = _facts(conn, facts, organisation_id, clinic_id, client_id)
@@ -113,6 +100,3 @@ def complete_up_to(conn, facts, organisation_id, clinic_id, client_id, revision)
     held = sum(1 for r in rows if r.revision is None or r.revision <= (revision or 1))
     return held >= (revision or 1)
 
-
-def _aware(moment):
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
