@@ -207,6 +207,7 @@ class PraxisWebServer(WebServer):
         return server
 
 
+CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 # Probes and scrapes are never rate limited.
 UNLIMITED = ("/livez", "/readyz", "/healthz", "/metrics")
 
@@ -236,7 +237,9 @@ class JsonHttp(HttpRequestHandler):
 
     def handle_request(self, request):
         started = time.perf_counter()
-        correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
+        correlation_id = request.headers.get("X-Correlation-Id") or ""
+        if not CORRELATION_ID.fullmatch(correlation_id):  # echoed, logged, in events
+            correlation_id = str(uuid.uuid4())
         request.environ[CORRELATION] = correlation_id
         keyed = None
         with log_context(correlation_id=correlation_id):

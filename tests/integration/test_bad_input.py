@@ -376,3 +376,12 @@ def test_a_fee_at_the_ceiling_is_kept(world):
     response = world["billing"].api.put("/clinics/clinic-1/fee-schedule", {
         "currency": "EUR", "prices": {"90837": 10 ** 8}}, bearer=BILLING)
     assert response.status_code in (200, 201), response.text
+
+
+def test_an_odd_correlation_id_is_replaced_not_echoed(intake):
+    for odd in ("x" * 500, "a b<script>", "id;drop"):
+        response = intake.api.get("/livez", bearer="", headers={"X-Correlation-Id": odd})
+        assert response.headers["X-Correlation-Id"] != odd
+        assert len(response.headers["X-Correlation-Id"]) == 36  # a fresh UUID
+    response = intake.api.get("/livez", bearer="", headers={"X-Correlation-Id": "req-42.a:b"})
+    assert response.headers["X-Correlation-Id"] == "req-42.a:b"
