@@ -197,11 +197,11 @@ class CommonEndpoints:
         for queue, depth in queue_depths(application.amqp_uri, application.handler_queues):
             metrics.CONSUMER_BACKLOG.labels(service, queue).set(depth)
         application.refresh_gauges()
+        application.refresh_deferred_gauge()
         return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
 
     @http("GET", "/livez", public=True)
     def livez(self, request):
-        application.refresh_deferred_gauge()
         """The process answers (Kubernetes liveness: restart only when this fails)."""
         return {"status": "ok"}
 

@@ -352,7 +352,6 @@ class SchedulingApplication(Application):
         principal.require_role(*STAFF)
         with self.store.unit_of_work() as uow:
             # Session numbers count the client's sessions held: decide them one at a time.
-            client_models.stamp_details_revision(uow.conn, new_events)
             uow.lock()
             record, appointment, context_of = self._load_visible(uow, principal,
                                                                  appointment_id)
@@ -364,6 +363,7 @@ class SchedulingApplication(Application):
                                       command.get("place_of_service"),
                                       command.get("audio_only"),
                                       command.get("client_present"), at=utc_now())
+            client_models.stamp_details_revision(uow.conn, new_events)
             (held,) = uow.append(booking.appointment_stream(appointment_id),
                                  appointment.version, context_of(correlation_id), new_events)
             self._decide_reassessment(uow, appointment.client_id, Context.caused_by(held),
