@@ -127,7 +127,8 @@ class RiskItemSchema(Schema):
 
 class InstrumentDefinitionSchema(Schema):
     """An organisation's own instrument (or a new version of one), as data."""
-    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    # A code is a path id too (/instruments/<code>): the path ids' alphabet.
+    code = fields.String(required=True, validate=[validate.Length(min=1, max=40), ID_ALPHABET])
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     items = fields.List(fields.String(validate=validate.Length(min=1, max=1000)),
                         required=True, validate=validate.Length(min=1, max=200))
