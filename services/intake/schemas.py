@@ -67,13 +67,16 @@ class ClientDetailsSchema(Schema):
         validate.Regexp(r"\S", error="must say why (not only spaces)")])
     guardian = fields.Nested(GuardianSchema, allow_none=True)
     referral_source = fields.String(allow_none=True, validate=validate.Length(max=200))
-    primary_clinician_id = fields.String(allow_none=True, validate=validate.Length(max=64))
+    primary_clinician_id = fields.String(allow_none=True,
+                                         validate=[validate.Length(max=64), ID_ALPHABET])
     payer = fields.Nested(PayerSchema, allow_none=True)
 
 
 class RegisterClientSchema(ClientDetailsSchema):
     organisation_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    clinic_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    # a path id of every clinic route: the path ids' alphabet
+    clinic_id = fields.String(required=True, validate=[validate.Length(min=1, max=64),
+                                                       ID_ALPHABET])
     name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NAME))
     date_of_birth = fields.Date(required=True)
     contact = fields.Nested(ContactSchema, load_default=lambda: ContactSchema().load({}))
