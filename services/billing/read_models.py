@@ -435,15 +435,22 @@ def consent_changed(conn, event):
         conn.execute(insert(consents).values(
             client_id=data["client_id"], kind=data["kind"],
             organisation_id=event.organisationid, clinic_id=event.clinicid))
-    # The latest change by its own time wins, whichever arrives last.
+    # By their own times, whichever arrives last: the latest consent given, and the
+    # latest withdrawal unless a consent was given after it.
     stored = conn.execute(select(consents.c.given_at, consents.c.revoked_at).where(key)).one()
-    at = parse_time(data["given_at"] if event.name == "ConsentGiven" else data["revoked_at"])
-    if any(_aware(t) > at for t in stored if t is not None):
-        return
+    given = _aware(stored.given_at) if stored.given_at is not None else None
+    revoked = _aware(stored.revoked_at) if stored.revoked_at is not None else None
     if event.name == "ConsentGiven":
+        at = parse_time(data["given_at"])
+        if given is not None and given >= at:
+            return
         conn.execute(update(consents).where(key).values(
-            given_at=at, revoked_at=None, document_version=data["document_version"]))
+            given_at=at, document_version=data["document_version"],
+            revoked_at=stored.revoked_at if revoked is not None and revoked > at else None))
     else:
+        at = parse_time(data["revoked_at"])
+        if (given is not None and given > at) or (revoked is not None and revoked >= at):
+            return
         conn.execute(update(consents).where(key).values(revoked_at=at))
 
 

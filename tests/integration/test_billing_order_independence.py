@@ -248,3 +248,33 @@ def test_postgresql_one_shuffled_history(postgres_url):
         assert charges == reference_charges
         rebuild(billing.store)
         assert outcome(billing) == (snapshot, charges)
+
+
+def test_a_consent_given_then_revoked_reads_revoked_in_either_order():
+    """A late ConsentGiven older than the revocation billing holds changes nothing
+    (a late-cancel fee needs the cancellation policy accepted and not withdrawn)."""
+    client_id = _id("client", "consent")
+    stream = f"client-{client_id}"
+    given = _event("intake", "ConsentGiven", {
+        "client_id": client_id, "kind": "cancellation_policy", "document_version": "v1",
+        "given_at": "2026-11-02T09:00:00Z", "recorded_by": "desk-1"}, stream, 3, BEGIN)
+    revoked = _event("intake", "ConsentRevoked", {
+        "client_id": client_id, "kind": "cancellation_policy",
+        "revoked_at": "2026-11-05T09:00:00Z", "recorded_by": "desk-1"}, stream, 4, BEGIN)
+    again = _event("intake", "ConsentGiven", {
+        "client_id": client_id, "kind": "cancellation_policy", "document_version": "v2",
+        "given_at": "2026-11-09T09:00:00Z", "recorded_by": "desk-1"}, stream, 5, BEGIN)
+    snapshots = []
+    for order in ([given, revoked], [revoked, given]):
+        with fresh_billing() as billing:
+            feed(billing, order)
+            snapshots.append(outcome(billing)[0]["billing_consents"])
+    assert snapshots[0] == snapshots[1] and "None" not in snapshots[0][0][-1]
+    # Given again later: in force whatever the order of the three.
+    again_rows = []
+    for order in ([given, revoked, again], [again, revoked, given], [revoked, again, given]):
+        with fresh_billing() as billing:
+            feed(billing, order)
+            again_rows.append(outcome(billing)[0]["billing_consents"])
+    assert again_rows[0] == again_rows[1] == again_rows[2]
+    assert again_rows[0][0][-1] == "None" and "'v2'" in again_rows[0][0]
