@@ -60,13 +60,14 @@ def cmd_dead_letters(args):
     queues = [args.queue] if args.queue else handler_queues(args.service)
     for queue in queues:
         if args.replay:
-            count = dead_letters.replay(settings.amqp_uri, queue)
+            count = dead_letters.replay(settings.amqp_uri, queue,
+                                        queue_type=settings.queue_type)
             print(json.dumps({"queue": queue, "replayed": count}))
         else:
             # Paged (--offset, --limit; all by default); the last line of each queue
             # says how many it holds and where the next page starts.
             letters, total = dead_letters.page(settings.amqp_uri, queue, args.offset,
-                                               args.limit)
+                                               args.limit, settings.queue_type)
             for letter in letters:
                 print(json.dumps({"queue": queue, **letter}, default=str))
             shown_to = args.offset + len(letters)

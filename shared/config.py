@@ -21,6 +21,7 @@
 | PRAXIS_OIDC_LEEWAY_SECONDS | 30 of clock skew allowed on exp, iat, nbf |
 | PRAXIS_MAX_ATTEMPTS | 5 deliveries of an event before it is dead-lettered |
 | PRAXIS_RETRY_DELAY_MS | 1000 between deliveries |
+| PRAXIS_QUEUE_TYPE | classic; `quorum` (deploy/ sets it) declares the handler, retry and dead-letter queues as replicated quorum queues (RabbitMQ 3.10+) |
 | PRAXIS_MAX_WORKERS | 10 concurrent workers (also the consumer prefetch) |
 | PRAXIS_CALENDAR_FEED_DAYS | 90 days a calendar feed (scheduling) lives unless revoked |
 | PRAXIS_BREAK_GLASS_MINUTES | 60 minutes a break-glass grant (intake) opens a client's records |
@@ -42,6 +43,7 @@ SERVICES = ("intake", "scheduling", "notes", "billing")
 DEFAULT_PORTS = {"intake": 8001, "scheduling": 8002, "notes": 8003, "billing": 8004}
 DEV_TOKEN_SECRET = "praxis-development-secret-not-for-production"
 ENVIRONMENTS = ("production", "development")
+QUEUE_TYPES = ("classic", "quorum")
 DEFAULT_CLAIMS = asdict(ClaimNames())
 
 
@@ -71,6 +73,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     rate_limits: tuple = (600, 1200, 10)  # per principal, per address, failed authentications
     idempotency_hours: float = 24.0
+    queue_type: str = "classic"
 
     @property
     def base_url(self):
@@ -109,7 +112,19 @@ def load(service, env=None):
                      float(env.get("PRAXIS_RATE_LIMIT_PER_ADDRESS", 1200)),
                      float(env.get("PRAXIS_RATE_LIMIT_AUTH_FAILURES", 10))),
         idempotency_hours=float(env.get("PRAXIS_IDEMPOTENCY_HOURS", 24)),
+        queue_type=queue_type(env),
     )
+
+
+def queue_type(env=None):
+    """PRAXIS_QUEUE_TYPE. Classic by default: a broker already holding Praxis's
+    queues holds classic ones, and RabbitMQ refuses to redeclare a queue as
+    another type (PRECONDITION_FAILED); deploy/ sets quorum for a new cluster."""
+    env = os.environ if env is None else env
+    value = (env.get("PRAXIS_QUEUE_TYPE") or "classic").strip().lower()
+    if value not in QUEUE_TYPES:
+        raise ConfigError(f"PRAXIS_QUEUE_TYPE is {value!r}; one of {', '.join(QUEUE_TYPES)}")
+    return value
 
 
 def check(settings):
@@ -170,4 +185,5 @@ def nameko_config(settings):
         "PRAXIS_RATE_LIMIT_PER_ADDRESS": settings.rate_limits[1],
         "PRAXIS_RATE_LIMIT_AUTH_FAILURES": settings.rate_limits[2],
         "PRAXIS_IDEMPOTENCY_HOURS": settings.idempotency_hours,
+        "PRAXIS_QUEUE_TYPE": settings.queue_type,
     }

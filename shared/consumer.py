@@ -38,6 +38,7 @@ from nameko.events import SERVICE_POOL, EventHandler
 from nameko.messaging import QueueConsumer
 
 from . import metrics
+from .config import queue_type as configured_queue_type
 from .envelope import CONTENT_TYPE, binding_key, parse_type
 from .errors import InvalidEvent
 from .faults import BROKER_ERRORS, Backoff, is_transient, what_is_away
@@ -79,30 +80,47 @@ def consuming_service(queue_name):
     return queue_name.split("--", 1)[1].split(".", 1)[0]
 
 
-def retry_queue(queue_name):
+def durability(queue_type=None):
+    """The queue arguments of PRAXIS_QUEUE_TYPE (shared/config.py): none for a
+    classic queue (as earlier releases declared them, so their queues still match),
+    x-queue-type for a quorum queue, replicated over the broker's nodes."""
+    queue_type = queue_type or configured_queue_type()
+    return {} if queue_type == "classic" else {"x-queue-type": queue_type}
+
+
+def retry_queue(queue_name, queue_type=None):
     """Where a failed delivery waits: each copy expires after the retry delay (a
     per-message TTL, so changing the delay never clashes with the declared queue)
     and is dead-lettered back to the handler's queue through the service's
     redelivery exchange (RabbitMQ wants write permission on a queue's dead-letter
     exchange, and nobody may write to the default one). Earlier releases used
-    "<queue>.retry" with the default exchange; those drain by themselves."""
+    "<queue>.retry" with the default exchange; those drain by themselves.
+
+    A quorum retry queue (RabbitMQ 3.10+ expires per-message TTLs there too)
+    dead-letters at least once: the copy leaves it only once the handler's queue
+    confirmed it (RabbitMQ's default for quorum queues is at most once, which
+    drops it if that fails; at-least-once needs overflow reject-publish)."""
     name = f"{queue_name}.retrying"
     exchange = redelivery_exchange(consuming_service(queue_name))
+    arguments = durability(queue_type)
+    if arguments.get("x-queue-type") == "quorum":
+        arguments.update({"x-dead-letter-strategy": "at-least-once",
+                          "x-overflow": "reject-publish"})
     return Queue(name, exchange=exchange, routing_key=name, durable=True, queue_arguments={
         "x-dead-letter-exchange": exchange.name,
-        "x-dead-letter-routing-key": queue_name})
+        "x-dead-letter-routing-key": queue_name, **arguments})
 
 
-def dead_letter_queue(queue_name):
+def dead_letter_queue(queue_name, queue_type=None):
     name = f"{queue_name}.dead-letter"
     return Queue(name, exchange=redelivery_exchange(consuming_service(queue_name)),
-                 routing_key=name, durable=True)
+                 routing_key=name, durable=True, queue_arguments=durability(queue_type))
 
 
-def replay_route(queue_name):
+def replay_route(queue_name, queue_type=None):
     """The handler queue's binding to its service's redelivery exchange."""
     return Queue(queue_name, exchange=redelivery_exchange(consuming_service(queue_name)),
-                 routing_key=queue_name, durable=True)
+                 routing_key=queue_name, durable=True, queue_arguments=durability(queue_type))
 
 
 def publish_copy(amqp_uri, message, queue_name, headers, declare=(), expiration=None):
@@ -228,21 +246,24 @@ class ReliableEventHandler(EventHandler):
         self.max_attempts = int(config.get("PRAXIS_MAX_ATTEMPTS", 5))
         self.retry_delay_seconds = int(config.get("PRAXIS_RETRY_DELAY_MS", 1000)) / 1000
         self.backoff = Backoff()
+        queue_type = config.get("PRAXIS_QUEUE_TYPE") or configured_queue_type()
         # Every organisation's events of this type; passive, so this service needs
         # no configure permission on the producer's exchange.
         source = events_exchange(self.source_service, passive=True)
         self.queue = Queue(self.queue.name, exchange=source,
-                           routing_key=binding_key(self.event_type), durable=True)
+                           routing_key=binding_key(self.event_type), durable=True,
+                           queue_arguments=durability(queue_type))
         self.redelivery = redelivery_exchange(self.container.service_name)
-        self.retry_queue = retry_queue(self.queue.name)
-        self.dead_letter_queue = dead_letter_queue(self.queue.name)
+        self.replay_route = replay_route(self.queue.name, queue_type)
+        self.retry_queue = retry_queue(self.queue.name, queue_type)
+        self.dead_letter_queue = dead_letter_queue(self.queue.name, queue_type)
         wait_for_exchange(self.amqp_uri, source)
         with Connection(self.amqp_uri) as connection:
             channel = connection.default_channel
             # Bound before the service answers /readyz: on a first start, events
             # published from then on are kept for this handler, not routed nowhere.
             self.queue(channel).declare()
-            replay_route(self.queue.name)(channel).declare()
+            self.replay_route(channel).declare()
             self.retry_queue(channel).declare()
             self.dead_letter_queue(channel).declare()
 

@@ -49,16 +49,17 @@ def _text(value):
     return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
 
 
-def inspect(amqp_uri, queue_name, offset=0, limit=None):
+def inspect(amqp_uri, queue_name, offset=0, limit=None, queue_type=None):
     """Peek at a handler's dead letters without removing them (all by default)."""
-    return page(amqp_uri, queue_name, offset, limit)[0]
+    return page(amqp_uri, queue_name, offset, limit, queue_type)[0]
 
 
-def page(amqp_uri, queue_name, offset=0, limit=None):
+def page(amqp_uri, queue_name, offset=0, limit=None, queue_type=None):
     """The dead letters from `offset` on, at most `limit` (None: all), without
-    removing them; returns (letters, how many the queue holds)."""
+    removing them; returns (letters, how many the queue holds). `queue_type`:
+    PRAXIS_QUEUE_TYPE unless given."""
     found = []
-    queue = dead_letter_queue(queue_name)
+    queue = dead_letter_queue(queue_name, queue_type)
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
         bound = queue(channel)
@@ -83,9 +84,9 @@ def page(amqp_uri, queue_name, offset=0, limit=None):
     return found, total
 
 
-def replay(amqp_uri, queue_name, limit=None):
+def replay(amqp_uri, queue_name, limit=None, queue_type=None):
     """Send dead letters back to the handler's queue with a fresh attempt count."""
-    queue = dead_letter_queue(queue_name)
+    queue = dead_letter_queue(queue_name, queue_type)
     replayed = 0
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
@@ -102,7 +103,7 @@ def replay(amqp_uri, queue_name, limit=None):
                 headers = {k: v for k, v in (message.headers or {}).items()
                            if not k.startswith("x-praxis-")}
                 publish_copy(amqp_uri, message, queue_name, headers,
-                             declare=[replay_route(queue_name)])
+                             declare=[replay_route(queue_name, queue_type)])
                 message.ack()
                 replayed += 1
         finally:
