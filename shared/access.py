@@ -138,8 +138,11 @@ TABLE = _resources(
     Resource("billing_report", "a clinic's charges, unbilled, receivables and revenue", {
         READ: FINANCE}),
     # -- every service ----------------------------------------------------------------
+    # An integrator's feed follows the same minimum-necessary rule as a client's record:
+    # no item answers, scores or free text (the broker copy is the deployment's choice).
     Resource("events_feed", "the service's published events, for the organisation",
-             {READ: {ADMIN, INTEGRATOR}}, fields=_fields({ADMIN}, *FREE_TEXT)),
+             {READ: {ADMIN, INTEGRATOR}},
+             fields=_fields({ADMIN}, *ANSWERS, *SCORES, *FREE_TEXT)),
     Resource("audit", "who read or changed which record, break-glass access",
              {READ: {PRIVACY_OFFICER, ADMIN}}),
 )

@@ -41,12 +41,7 @@ ROUTE_BY_KEY = {r.key: r for r in ROUTES}
 
 # (service, method, url, role) -> why: a case that leaks, known and reported. Empty
 # means none is known; an entry becomes a strict xfail, so a fix shows up.
-KNOWN_LEAKS = {
-    ("intake", "GET", "/events", "integrator"):
-        "leak: intake's event feed gives an integrator each ClientAssessed's item answers "
-        "('answers', and 'answer' of a risk flag): the policy's events_feed hides only free "
-        "text from integrators, not answers or scores as the client resource does",
-}
+KNOWN_LEAKS = {}  # (service, method, url, role) -> the leak, as a strict xfail
 FAILED = set()  # engines with a failed case: their services' logs are printed
 
 
