@@ -13,7 +13,7 @@ CLINIC ?= clinic-1
 # USER only from the command line: the shell's USER is the login name.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),--user '$(USER)')
 
-.PHONY: run test install test-provider unit integration e2e rebuild token dead-letters replay-dead-letters bench catalogue access-table clean
+.PHONY: run test install test-provider unit integration e2e rebuild backup restore token dead-letters replay-dead-letters bench catalogue access-table clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ e2e: $(STAMP)
 ## Drop and replay a service's read models: make rebuild SERVICE=billing
 rebuild: $(STAMP)
 	$(BIN)/python -m shared.cli rebuild $(SERVICE)
+
+## A service's PostgreSQL store to a file (pg_dump -Fc): make backup SERVICE=billing [FILE=billing.dump]
+backup: $(STAMP)
+	$(BIN)/python -m shared.cli backup $(SERVICE) --file $(or $(FILE),$(SERVICE).dump)
+
+## Into a fresh database (PRAXIS_<SERVICE>_DATABASE_URL), then rebuild: make restore SERVICE=billing FILE=billing.dump
+restore: $(STAMP)
+	$(BIN)/python -m shared.cli restore $(SERVICE) --file $(FILE)
 
 ## A development token: make -s token ROLE=clinician CLINIC=clinic-1 USER=dr-lee; ROLE=client needs CLIENT_ID=
 token: $(STAMP)

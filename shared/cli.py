@@ -1,5 +1,5 @@
 """Operator commands: `python -m shared.cli
-{token,rebuild,dead-letters,audit-verify,audit-report} ...`."""
+{token,rebuild,dead-letters,backup,restore,audit-verify,audit-report} ...`."""
 import argparse
 import importlib
 import json
@@ -51,6 +51,66 @@ def cmd_rebuild(args):
     store.create_schema()
     count = rebuild(store)
     print(f"{args.service}: read models rebuilt from {count} events")
+
+
+def libpq_url(database_url):
+    """The service's PostgreSQL URL as pg_dump and pg_restore take it (no SQLAlchemy
+    driver suffix); a SQLite store has no such tools (copy its file with the
+    service stopped)."""
+    scheme, sep, rest = database_url.partition("://")
+    if not sep or scheme.split("+")[0] not in ("postgresql", "postgres"):
+        raise SystemExit(f"backup and restore are for a PostgreSQL store; this one is "
+                         f"{scheme or database_url!r} (a SQLite store: copy its file while "
+                         "the service is stopped)")
+    return "postgresql://" + rest
+
+
+def cmd_backup(args):
+    """pg_dump -Fc of the service's store: its events, outbox, audit trail and read
+    models, in one consistent snapshot (pg_dump reads in one transaction)."""
+    import subprocess
+
+    url = libpq_url(config.load(args.service).database_url)
+    subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
+                    f"--file={args.file}", f"--dbname={url}"], check=True)
+    print(json.dumps({"service": args.service, "backup": args.file}))
+
+
+def cmd_restore(args):
+    """pg_restore a backup into the service's database, which must be fresh (made
+    here if missing; refused if it holds any table), then rebuild the read models
+    from the restored events with this release's projections."""
+    import subprocess
+
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.engine import make_url
+
+    url = libpq_url(config.load(args.service).database_url)
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": target.database}).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
+    engine = create_engine(target)
+    try:
+        tables = inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    if tables:
+        print(f"restore: database {target.database!r} is not fresh (it holds "
+              f"{', '.join(sorted(tables)[:5])}...); restore into a new, empty database "
+              "(point PRAXIS_" + args.service.upper() + "_DATABASE_URL at it)", file=sys.stderr)
+        return 2
+    subprocess.run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
+                    "--single-transaction", f"--dbname={url}", args.file], check=True)
+    print(json.dumps({"service": args.service, "restored": args.file}))
+    if not args.no_rebuild:
+        return cmd_rebuild(args)
 
 
 def cmd_dead_letters(args):
@@ -187,6 +247,20 @@ def main(argv=None):
     rebuild = commands.add_parser("rebuild", help="drop and replay a service's read models")
     rebuild.add_argument("service", choices=config.SERVICES)
     rebuild.set_defaults(run=cmd_rebuild)
+
+    backup = commands.add_parser("backup", help="pg_dump -Fc of a service's PostgreSQL "
+                                                "store (PRAXIS_<SERVICE>_DATABASE_URL)")
+    backup.add_argument("service", choices=config.SERVICES)
+    backup.add_argument("--file", required=True, help="where to write the dump")
+    backup.set_defaults(run=cmd_backup)
+
+    restore = commands.add_parser("restore", help="pg_restore a backup into a fresh "
+                                                  "database, then rebuild the read models")
+    restore.add_argument("service", choices=config.SERVICES)
+    restore.add_argument("--file", required=True, help="a dump made by backup")
+    restore.add_argument("--no-rebuild", action="store_true",
+                         help="keep the read models as dumped")
+    restore.set_defaults(run=cmd_restore)
 
     letters = commands.add_parser("dead-letters", help="inspect or replay dead-lettered events")
     letters.add_argument("service", choices=config.SERVICES)
