@@ -228,6 +228,12 @@ class CommonEndpoints:
     def healthz(self, request):
         return self.readyz(request)
 
+    @http("GET", "/openapi.json", public=True)
+    def openapi(self, request):
+        """This service's OpenAPI 3.1 document (shared/openapi.py), public like /livez."""
+        from . import openapi  # it walks the service class, which imports this module
+        return openapi.cached(type(self))
+
     @http("GET", "/events", resource="events_feed")
     def events(self, request):
         """Replay: this service's events in store order, for the caller's organisation."""

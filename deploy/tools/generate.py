@@ -3,7 +3,6 @@ never drift apart and the alerts exist once:
 
   deploy/k8s/base/praxis-<service>.yaml           Deployment, Service, PDB, HPA, NetworkPolicy
   deploy/k8s/components/postgres/clusters.yaml    one CloudNativePG Cluster per service
-  deploy/k8s/components/backups/scheduledbackups.yaml  a nightly ScheduledBackup per Cluster
   deploy/k8s/components/rabbitmq/identities.yaml  a broker User and Permission per service
   deploy/k8s/integrators/example-org.yaml         an organisation's integrator user (a template)
   deploy/k8s/components/monitoring/prometheusrule.yaml   from rules/praxis.rules.yml
@@ -249,24 +248,6 @@ def postgres_cluster(service):
             "postgresql": {"parameters": {"max_connections": "200",
                                           "shared_buffers": "128MB"}},
         },
-    }
-
-
-def scheduled_backup(service):
-    """A base backup of the service's Cluster every night at 02:00 (CloudNativePG's
-    cron has seconds first), and one at once when it is first applied; WAL is
-    archived continuously (the Cluster's spec.backup, components/backups), so any
-    moment since the oldest kept base backup can be recovered."""
-    cluster = database_cluster(service)
-    return {
-        "apiVersion": "postgresql.cnpg.io/v1", "kind": "ScheduledBackup",
-        "metadata": {"name": f"{cluster}-nightly", "labels": {
-            "app.kubernetes.io/name": cluster,
-            "app.kubernetes.io/component": f"{service}-database",
-            "app.kubernetes.io/part-of": "praxis"}},
-        "spec": {"schedule": "0 0 2 * * *", "immediate": True,
-                 "backupOwnerReference": "self", "method": "barmanObjectStore",
-                 "target": "prefer-standby", "cluster": {"name": cluster}},
     }
 
 
@@ -528,8 +509,6 @@ def outputs():
             autoscaler(service), network_policy(service))
     files[K8S / "components" / "postgres" / "clusters.yaml"] = to_yaml(
         *(postgres_cluster(s) for s in SERVICES))
-    files[K8S / "components" / "backups" / "scheduledbackups.yaml"] = to_yaml(
-        *(scheduled_backup(s) for s in SERVICES))
     files[K8S / "components" / "rabbitmq" / "identities.yaml"] = to_yaml(
         *(doc for s in SERVICES for doc in service_identity(s)))
     files[K8S / "integrators" / f"{EXAMPLE_ORGANISATION}.yaml"] = to_yaml(

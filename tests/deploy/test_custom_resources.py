@@ -1,6 +1,5 @@
 """The custom resources (RabbitmqCluster, the topology operator's User, Permission and
-TopicPermission, CloudNativePG Cluster and ScheduledBackup, ServiceMonitor,
-PrometheusRule) against the
+TopicPermission, CloudNativePG Cluster, ServiceMonitor, PrometheusRule) against the
 operators' CRD schemas kept in deploy/crds.
 
 Validation is strict like the API server with kubectl's field validation: where a
@@ -18,7 +17,7 @@ from tests.deploy.conftest import DEPLOY, K8S, OVERLAYS
 
 KINDS = {("rabbitmq.com", "RabbitmqCluster"), ("rabbitmq.com", "User"),
          ("rabbitmq.com", "Permission"), ("rabbitmq.com", "TopicPermission"),
-         ("postgresql.cnpg.io", "Cluster"), ("postgresql.cnpg.io", "ScheduledBackup"),
+         ("postgresql.cnpg.io", "Cluster"),
          ("monitoring.coreos.com", "ServiceMonitor"), ("monitoring.coreos.com", "PrometheusRule")}
 
 
@@ -77,9 +76,8 @@ def test_crd_files_stay_small():
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_custom_resources_match_their_crds(rendered, overlay):
     resources = custom_resources(rendered[overlay])
-    # broker, a User and a Permission per service, four databases, ServiceMonitor, rules;
-    # prod: a ScheduledBackup per database
-    assert len(resources) == {"dev": 15, "prod": 19}[overlay]
+    # broker, a User and a Permission per service, four databases, ServiceMonitor, rules
+    assert len(resources) == 15
     problems = {f"{d['kind']}/{d['metadata']['name']}": errors_of(d) for d in resources}
     assert not {k: v for k, v in problems.items() if v}
 
@@ -118,10 +116,6 @@ def test_the_integrator_template_matches_its_crds():
     ("User", ("spec", "tags"), ["root"]),                          # not one of its tags
     ("Cluster", ("spec", "bootstrap", "initdb", "db"), "intake"),  # unknown nested field
     ("Cluster", ("spec", "instances"), 0),                         # below the minimum
-    ("Cluster", ("spec", "backup", "retentionPolicy"), "30 days"),  # not its pattern
-    ("Cluster", ("spec", "backup", "barmanObjectStore", "wal", "compression"), "zip"),
-    ("ScheduledBackup", ("spec", "method"), "pg_dump"),           # not one of its methods
-    ("ScheduledBackup", ("spec", "clusterName"), "praxis-intake-db"),
     ("ServiceMonitor", ("spec", "endpoints", 0, "honorLabel"), True),
     ("PrometheusRule", ("spec", "groups", 0, "rules", 0, "for"), "ten minutes"),
 ])

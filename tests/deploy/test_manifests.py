@@ -137,24 +137,6 @@ def test_prod_is_replicated(rendered):
     assert not [d for d in docs if d["kind"] == "Secret"], "prod must not ship a secret"
 
 
-def test_prod_backs_up_every_database_and_dev_none(rendered):
-    clusters = of_kind(rendered["prod"], "Cluster")
-    for name, cluster in clusters.items():
-        backup = cluster["spec"]["backup"]
-        assert backup["retentionPolicy"] == "30d"
-        store = backup["barmanObjectStore"]
-        assert store["destinationPath"].startswith("s3://")
-        assert {ref["name"] for ref in store["s3Credentials"].values()} == {"praxis-backup-s3"}
-        assert store["wal"]["compression"] == "gzip"
-    scheduled = of_kind(rendered["prod"], "ScheduledBackup")
-    assert sorted(b["spec"]["cluster"]["name"] for b in scheduled.values()) == sorted(clusters)
-    for backup in scheduled.values():
-        assert backup["spec"]["method"] == "barmanObjectStore"
-        assert len(backup["spec"]["schedule"].split()) == 6  # CloudNativePG: seconds first
-    assert not of_kind(rendered["dev"], "ScheduledBackup")
-    assert not [c for c in of_kind(rendered["dev"], "Cluster").values() if "backup" in c["spec"]]
-
-
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_network_policies_allow_only_dns_broker_and_own_database(rendered, overlay):
     for service in SERVICES:
