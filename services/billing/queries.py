@@ -444,7 +444,8 @@ class BillingQueries:
             {"client_id": client_id, "name": client.name if client else None,
              "date_of_birth": _day(client.date_of_birth) if client else None,
              "payer_kind": payer_kind, "insurer_name": client.insurer_name if client else None,
-             "member_id": client.member_id if client else None},
+             "member_id": client.member_id if client else None,
+             "address": client.address if client else None},
             json.loads(codes) if codes else [], services, start, end, currency, received)
 
 

@@ -64,6 +64,7 @@ billing_clients = Table(  # from intake: who is billed, and by which payer
     Column("payer_kind", String(16), nullable=False),
     Column("insurer_name", String(200)),
     Column("member_id", String(100)),
+    Column("address", String(700)),  # the postal address as a superbill prints it
 )
 
 # Every ClientRegistered / ClientDetailsUpdated as a fact (shared/client_history.py),
@@ -388,8 +389,18 @@ def _client_row(details):
     """billing_clients' columns from a client's folded registration details."""
     payer = details.get("payer")
     dob = details.get("date_of_birth")
+    address = details.get("address")
     return dict(name=details["name"], date_of_birth=parse_date(dob) if dob else None,
+                address=postal_address(address) if isinstance(address, dict) else None,
                 **_payer(payer if isinstance(payer, dict) else None))
+
+
+def postal_address(address):
+    """One line per part, as an envelope or a claim form shows it."""
+    place = " ".join(p for p in (address.get("region"), address.get("postal_code")) if p)
+    town = ", ".join(p for p in (address.get("city"), place) if p)
+    return "\n".join(p for p in (address.get("line1"), address.get("line2"), town,
+                                 address.get("country")) if p)
 
 
 @projection.on("ClientRegistered", "ClientDetailsUpdated")

@@ -2,6 +2,7 @@
 payer and member id, the rendering clinicians, ICD-10 codes with their pointers
 A-L, a ruled table of services, totals and a signature line."""
 from io import BytesIO
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import LETTER
@@ -26,10 +27,16 @@ def _text(value, missing="-"):
     return str(value) if value not in (None, "") else missing
 
 
+def _markup(value):
+    """A value as Paragraph markup: what a client typed (a name with "<" or "&") is
+    text, never markup, and an address keeps its lines."""
+    return escape(_text(value)).replace("\n", "<br/>")
+
+
 def _box(title, rows):
     """The rows of a titled box: label / value."""
     return [[Paragraph(title, HEAD), ""]] + [
-        [Paragraph(label, CELL), Paragraph(_text(value), CELL)] for label, value in rows]
+        [Paragraph(label, CELL), Paragraph(_markup(value), CELL)] for label, value in rows]
 
 
 def _two_boxes(left, right):

@@ -47,6 +47,16 @@ class GuardianSchema(Schema):
     email = fields.Email(load_default=None, validate=fits(clients, "email"))
 
 
+class AddressSchema(Schema):
+    line1 = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    line2 = fields.String(load_default=None, validate=validate.Length(max=200))
+    city = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    region = fields.String(load_default=None, validate=validate.Length(max=100))
+    postal_code = fields.String(load_default=None, validate=validate.Length(max=20))
+    country = fields.String(load_default=None, validate=validate.Regexp(
+        r"^[A-Z]{2}$", error="an ISO 3166 alpha-2 country code, e.g. US"))
+
+
 class PayerSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(PAYER_KINDS))
     insurer_name = fields.String(load_default=None, validate=validate.Length(max=200))
@@ -70,6 +80,7 @@ class ClientDetailsSchema(Schema):
     primary_clinician_id = fields.String(allow_none=True,
                                          validate=[validate.Length(max=64), ID_ALPHABET])
     payer = fields.Nested(PayerSchema, allow_none=True)
+    address = fields.Nested(AddressSchema, allow_none=True)
 
 
 class RegisterClientSchema(ClientDetailsSchema):

@@ -26,6 +26,15 @@ class Guardian(Schema):
     email = fields.Email(allow_none=True)
 
 
+class Address(Schema):
+    line1 = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    line2 = fields.String(allow_none=True, validate=validate.Length(max=200))
+    city = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    region = fields.String(allow_none=True, validate=validate.Length(max=100))
+    postal_code = fields.String(allow_none=True, validate=validate.Length(max=20))
+    country = fields.String(allow_none=True, validate=validate.Length(equal=2))  # ISO 3166
+
+
 class Payer(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(PAYER_KINDS))
     insurer_name = fields.String(allow_none=True)
@@ -46,6 +55,8 @@ class ClientRegisteredV1(Schema):
     primary_clinician_id = fields.String(allow_none=True)
     payer = fields.Nested(Payer, allow_none=True)  # absent or null: self-pay
     registered_at = fields.DateTime(required=True)
+    # The postal address a superbill carries (added within v1: optional).
+    address = fields.Nested(Address, allow_none=True)
     # Why there is no phone or e-mail (added within v1: optional).
     no_contact_reason = fields.String(allow_none=True, validate=validate.Length(max=500))
     # 1; counts the client's details changes (added within v1: optional).

@@ -51,7 +51,9 @@ def test_session_to_paid_invoice_and_superbill(praxis):
 
     client = intake.post("/clients", {
         "organisation_id": ORG, "clinic_id": CLINIC, "name": "Ada Lovelace",
-        "date_of_birth": "1990-01-02", "contact": {"email": "ada@example.org"}})
+        "date_of_birth": "1990-01-02", "contact": {"email": "ada@example.org"},
+        "address": {"line1": "12 St James's Square", "city": "London",
+                    "postal_code": "SW1Y 4JH", "country": "GB"}})
     assert client.status_code == 201, client.text
     client_id = client.json()["client_id"]
 
@@ -101,13 +103,15 @@ def test_session_to_paid_invoice_and_superbill(praxis):
                              + "\n".join(problems[-40:]))
     assert bill["client"] == {"client_id": client_id, "name": "Ada Lovelace",
                               "date_of_birth": "1990-01-02", "payer_kind": "self_pay",
-                              "insurer_name": None, "member_id": None}
+                              "insurer_name": None, "member_id": None,
+                              "address": "12 St James's Square\nLondon, SW1Y 4JH\nGB"}
     assert [(s["code"], s["fee_minor"], s["paid_minor"]) for s in bill["services"]] == \
         [("90834", 12000, 12000)]
     pdf = billing.get(f"/clients/{client_id}/superbill.pdf", params={"from": day, "to": day})
     assert pdf.status_code == 200
     lines = pdf_lines(pdf.content)
     for row in (["Name", "Praxis Clinic"], ["NPI", "1234567893"], ["Name", "Ada Lovelace"],
+                ["Address", "12 St James's Square"], ["London, SW1Y 4JH"],
                 [day, "10", "90834", "95", "1"], ["Total paid", "USD 120.00"],
                 ["Balance due", "USD 0.00"]):
         assert has_row(lines, row), (row, lines)

@@ -78,6 +78,16 @@ def test_the_pdf_is_a_ruled_form_with_every_fact_in_its_place():
     assert across >= 15 and down >= 10, (across, down)
 
 
+def test_the_client_box_prints_the_address_by_lines_and_typed_text_as_text():
+    client = {**CLIENT, "name": "Ada <b>Lovelace</b> & Co",
+              "address": "1 Rue <Haute>\n75001 Paris\nFR"}
+    bill = superbills.superbill(PROVIDER, client, [], [], "2026-03-01", "2026-03-31", None, 0)
+    lines = pdf_lines(superbill_pdf.render(bill))
+    assert has_row(lines, ["Name", "Ada <b>Lovelace</b> & Co"]), lines
+    assert has_row(lines, ["Address", "1 Rue <Haute>"]), lines
+    assert has_row(lines, ["75001 Paris"]) and has_row(lines, ["FR"]), lines
+
+
 def test_a_period_without_services_still_renders_the_form():
     bill = superbills.superbill(PROVIDER, {**CLIENT, "insurer_name": None, "member_id": None,
                                            "payer_kind": "self_pay"},

@@ -14,7 +14,7 @@ ADULT_AGE = 18
 # The details ClientRegistered carries and ClientDetailsUpdated may change.
 DETAIL_FIELDS = ("name", "preferred_name", "pronouns", "date_of_birth", "contact",
                  "no_contact_reason", "guardian", "referral_source", "primary_clinician_id",
-                 "payer")
+                 "payer", "address")
 # The details that decide whether the clinic can reach the client.
 REACH_FIELDS = {"contact", "no_contact_reason", "guardian"}
 NAMESPACE = uuid.UUID("1d5b7f0e-4a39-4c55-9a53-6e0c2f7b9a10")
