@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # The OpenID provider the integration tests run (node); npm ci empties node_modules first.
 OIDC_STAMP := tests/oidc/node_modules/.installed-$(shell cat tests/oidc/package-lock.json | cksum | cut -d' ' -f1)
+# The official AsyncAPI CLI, which validates docs/events/asyncapi.json in the unit tests.
+ASYNCAPI_STAMP := tests/asyncapi/node_modules/.installed-$(shell cat tests/asyncapi/package-lock.json | cksum | cut -d' ' -f1)
 
 SERVICE ?= intake
 ROLE ?= admin
@@ -13,7 +15,7 @@ CLINIC ?= clinic-1
 # USER only from the command line: the shell's USER is the login name.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),--user '$(USER)')
 
-.PHONY: run test install test-provider unit integration e2e rebuild backup restore token dead-letters replay-dead-letters bench catalogue access-table clean
+.PHONY: run test install test-provider asyncapi-cli unit integration e2e rebuild backup restore token dead-letters replay-dead-letters bench catalogue access-table clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,15 +31,22 @@ $(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
 ## The test OpenID Connect provider (npm's oidc-provider) in tests/oidc/node_modules
 test-provider: $(OIDC_STAMP)
 
+$(ASYNCAPI_STAMP): tests/asyncapi/package.json tests/asyncapi/package-lock.json
+	npm ci --prefix tests/asyncapi --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## The AsyncAPI CLI (npm's @asyncapi/cli) in tests/asyncapi/node_modules
+asyncapi-cli: $(ASYNCAPI_STAMP)
+
 ## Run the four services on SQLite against the local RabbitMQ.
 run: $(STAMP)
 	PRAXIS_ENV=development $(BIN)/python -m shared.launcher
 
 ## The whole suite: unit, integration (RabbitMQ + SQLite + PostgreSQL), end-to-end.
-test: $(STAMP) $(OIDC_STAMP)
+test: $(STAMP) $(OIDC_STAMP) $(ASYNCAPI_STAMP)
 	$(BIN)/python -m pytest
 
-unit: $(STAMP)
+unit: $(STAMP) $(ASYNCAPI_STAMP)
 	$(BIN)/python -m pytest tests/unit
 
 integration: $(STAMP) $(OIDC_STAMP)
@@ -75,9 +84,11 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) var .pytest_cache
 
-## Rewrite the README's event catalogue from the schemas
+## Rewrite the README's event catalogue and the contract files in docs/events
+## (AsyncAPI document, a JSON Schema per type and version) from the schemas
 catalogue: $(STAMP)
 	$(BIN)/python -m shared.catalogue_doc --write README.md
+	$(BIN)/python -m shared.asyncapi --write docs/events
 
 ## Rewrite the README's access policy table from shared/access.py
 access-table: $(STAMP)

@@ -17,7 +17,7 @@ TYPE_PREFIX = "praxis"
 
 ATTRIBUTES = (
     "specversion", "id", "source", "type", "subject", "time", "datacontenttype",
-    "sequence", "organisationid", "clinicid", "correlationid", "causationid",
+    "dataschema", "sequence", "organisationid", "clinicid", "correlationid", "causationid",
 )
 
 
@@ -54,6 +54,16 @@ def event_type(service, name, version):
     return f"{TYPE_PREFIX}.{service}.{name}.v{version}"
 
 
+# Where each type's JSON Schema is published (docs/events/schemas/, `make catalogue`).
+DATASCHEMA_BASE = "https://praxis.example/events/schemas/"
+
+
+def dataschema_uri(type_):
+    """'praxis.intake.ClientAssessed.v1' -> '<base>intake.ClientAssessed.v1.json'."""
+    service, name, version = parse_type(type_)
+    return f"{DATASCHEMA_BASE}{service}.{name}.v{version}.json"
+
+
 def parse_type(type_):
     """-> (service, name, version); ValueError when the type is not Praxis-shaped."""
     parts = type_.split(".")
@@ -75,6 +85,7 @@ class Event:
     clinicid: str
     correlationid: str
     causationid: str = None
+    dataschema: str = None  # absent in events stored before it was set
     specversion: str = SPECVERSION
     datacontenttype: str = "application/json"
 
@@ -92,14 +103,18 @@ class Event:
         return parse_type(self.type)[2]
 
     def with_data(self, data, type_=None):
-        return replace(self, data=data, type=type_ or self.type)
+        changes = {"data": data, "type": type_ or self.type}
+        if type_ and self.dataschema:  # an upcast event names its new version's schema
+            changes["dataschema"] = dataschema_uri(type_)
+        return replace(self, **changes)
 
     def to_dict(self):
         body = {a: getattr(self, a) for a in ATTRIBUTES}
         # CloudEvents' sequence extension is a String.
         body["sequence"] = str(self.sequence)
-        if body["causationid"] is None:
-            del body["causationid"]
+        for optional in ("causationid", "dataschema"):
+            if body[optional] is None:
+                del body[optional]
         body["data"] = self.data
         return body
 
@@ -131,7 +146,7 @@ class Event:
             subject=body["subject"], time=body["time"], data=body["data"],
             sequence=sequence, organisationid=body["organisationid"],
             clinicid=body["clinicid"], correlationid=body["correlationid"],
-            causationid=body.get("causationid"),
+            causationid=body.get("causationid"), dataschema=body.get("dataschema"),
             datacontenttype=body.get("datacontenttype", "application/json"),
         )
 

@@ -53,6 +53,12 @@ class EventRegistry:
             return fn
         return decorate
 
+    def has_version(self, service, name, version):
+        return (service, name, version) in self._specs
+
+    def has_upcaster(self, service, name, from_version):
+        return (service, name, from_version) in self._upcasters
+
     def latest_type(self, service, name):
         version = self._latest.get((service, name))
         if version is None:

@@ -1,6 +1,6 @@
 """nameko glue: the dependency that gives workers the application and runs the
 outbox relay, the audited RPC entrypoint, and the endpoints every service has
-(/metrics, /healthz, /events, /audit/accesses)."""
+(/metrics, /healthz, /events, /audit/accesses, /asyncapi.json)."""
 import inspect
 import logging
 import sys
@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from werkzeug.wrappers import Response
 
 from . import access as policy
-from . import audit, idempotency, metrics
+from . import asyncapi, audit, idempotency, metrics
 from .consumer import SettlingQueueConsumer, handler_queues
 from .faults import BROKER_ERRORS
 from .outbox import OutboxRelay
@@ -227,6 +227,11 @@ class CommonEndpoints:
     @http("GET", "/healthz", public=True)
     def healthz(self, request):
         return self.readyz(request)
+
+    @http("GET", "/asyncapi.json", public=True)
+    def asyncapi_document(self, request):
+        """The event contract (AsyncAPI 3.0, every service's events; shared/asyncapi.py)."""
+        return Response(asyncapi.dumps(asyncapi.served()), mimetype="application/json")
 
     @http("GET", "/openapi.json", public=True)
     def openapi(self, request):

@@ -27,7 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, idempotency, metrics
-from .envelope import Context, Event, NewEvent, format_time, utc_now  # noqa: F401
+from .envelope import (  # noqa: F401
+    Context, Event, NewEvent, dataschema_uri, format_time, utc_now)
 from .errors import ConcurrencyError, InvalidEvent
 
 Position = BigInteger().with_variant(Integer, "sqlite")
@@ -274,14 +275,17 @@ class UnitOfWork:
         now = utc_now()
         appended = []
         for offset, new in enumerate(new_events, start=1):
+            type_ = registry.latest_type(self.store.service, new.name)
             event = Event(
                 id=new.id or str(uuid.uuid4()),
                 source=self.store.source,
-                type=registry.latest_type(self.store.service, new.name),
+                type=type_,
                 subject=stream_id, time=format_time(now), data=new.data,
                 sequence=expected_version + offset,
                 organisationid=context.organisation_id, clinicid=context.clinic_id,
                 correlationid=context.correlation_id, causationid=context.causation_id,
+                # the published JSON Schema (docs/events/schemas/); private ones have none
+                dataschema=None if registry.is_private(type_) else dataschema_uri(type_),
             )
             registry.validate(event)
             if new.id is not None and self.conn.execute(_SEEN, {"event_id": new.id}).first():

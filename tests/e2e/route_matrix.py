@@ -190,7 +190,8 @@ ROUTES = {
                            "page of the caller's own rows")
        for svc in SERVICES},
     **{(svc, "GET", path): _s() for svc in SERVICES
-       for path in ("/metrics", "/healthz", "/livez", "/readyz", "/openapi.json")},
+       for path in ("/metrics", "/healthz", "/livez", "/readyz", "/openapi.json",
+                    "/asyncapi.json")},
     # -- intake ----------------------------------------------------------------------
     ("intake", "GET", "/clients"): _s(
         query=lambda s: {"clinic_id": s["clinic_id"]}, carrier=True),

@@ -49,6 +49,8 @@ def test_append_stamps_the_envelope_and_fills_outbox_and_read_model(store):
     assert event.type == "praxis.intake.ClientRegistered.v1"
     assert event.source == "/praxis/intake" and event.subject == f"client-{client_id}"
     assert event.sequence == 1 and event.organisationid == "org-1"
+    assert event.dataschema == ("https://praxis.example/events/schemas/"
+                                "intake.ClientRegistered.v1.json")
     (stored,) = store.read_stream(f"client-{client_id}")
     assert stored.to_json() == event.to_json()
     with store.read() as conn:

@@ -166,6 +166,7 @@ def test_every_route_of_every_service_names_a_resource_some_role_may_use():
     assert len(events) == 4 and {e.resource for e in events} == {"events_feed"}
     public = {e.url for _, _, e in found if e.public}
     assert public == {"/metrics", "/livez", "/readyz", "/healthz", "/openapi.json",
+                      "/asyncapi.json",
                       "/clinicians/<clinician_id>/calendar.ics"}
 
 

@@ -43,7 +43,7 @@ def test_every_operation_documents_its_success_and_every_problem(name):
             for status in PROBLEMS:
                 assert str(status) in responses, (method, path, status)
             public = path in ("/metrics", "/livez", "/readyz", "/healthz", "/openapi.json",
-                              "/clinicians/{clinician_id}/calendar.ics")
+                              "/asyncapi.json", "/clinicians/{clinician_id}/calendar.ics")
             assert ("security" not in operation) == public, (method, path)
     problem = doc["components"]["responses"]["Problem422"]["content"]
     assert list(problem) == ["application/problem+json"]
