@@ -5,6 +5,8 @@
 | PRAXIS_ENV | production; `development` (set by `make run`) allows the built-in token secret |
 | PRAXIS_AMQP_URI | amqp://guest:guest@127.0.0.1:5672/ |
 | PRAXIS_<SERVICE>_AMQP_URI | PRAXIS_AMQP_URI; the service's own broker user (see shared/broker_identity.py) |
+| PRAXIS_AMQP_CA_FILE | with an amqps:// URL: the CA bundle (PEM) the broker's certificate must chain to; unset: the system's CAs. The certificate must name the URL's host |
+| PRAXIS_AMQP_CERT_FILE, PRAXIS_AMQP_KEY_FILE | with amqps://: a client certificate and its key, for a broker that verifies its peers |
 | PRAXIS_<SERVICE>_DATABASE_URL | sqlite:///<PRAXIS_DATA_DIR>/<service>.db |
 | PRAXIS_DATA_DIR | ./var |
 | PRAXIS_<SERVICE>_PORT | intake 8001, scheduling 8002, notes 8003, billing 8004 |
@@ -74,6 +76,7 @@ class Settings:
     rate_limits: tuple = (600, 1200, 10)  # per principal, per address, failed authentications
     idempotency_hours: float = 24.0
     queue_type: str = "classic"
+    amqp_ssl: dict = None  # kombu's `ssl` for an amqps:// URL (amqp_ssl())
 
     @property
     def base_url(self):
@@ -86,6 +89,9 @@ def load(service, env=None):
     if service not in SERVICES and prefix + "PORT" not in env:
         raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
     data_dir = env.get("PRAXIS_DATA_DIR", "var")
+    amqp_uri = (env.get(prefix + "AMQP_URI")
+                or env.get("PRAXIS_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"))
+    _AMQP_SSL[amqp_uri] = amqp_ssl(amqp_uri, env)
     return Settings(
         service=service,
         host=env.get("PRAXIS_HOST", "127.0.0.1"),
@@ -113,7 +119,53 @@ def load(service, env=None):
                      float(env.get("PRAXIS_RATE_LIMIT_AUTH_FAILURES", 10))),
         idempotency_hours=float(env.get("PRAXIS_IDEMPOTENCY_HOURS", 24)),
         queue_type=queue_type(env),
+        amqp_ssl=_AMQP_SSL[amqp_uri],
     )
+
+
+# Every broker URL a Settings was loaded for in this process, with its TLS options:
+# Praxis's own connections (amqp_connection) use the same as nameko's AMQP_SSL.
+_AMQP_SSL = {}
+
+
+def amqp_connection(amqp_uri, **kwargs):
+    """A kombu Connection to `amqp_uri`, over TLS for amqps:// with the options
+    load() found for it (else those of this process's environment)."""
+    from kombu import Connection
+
+    ssl = _AMQP_SSL[amqp_uri] if amqp_uri in _AMQP_SSL else amqp_ssl(amqp_uri)
+    return Connection(amqp_uri, ssl=ssl or False, **kwargs)
+
+
+def amqp_ssl(amqp_uri, env=None):
+    """kombu's (and nameko's AMQP_SSL) `ssl` option for `amqp_uri`: None for amqp://;
+    for amqps:// the broker's certificate is verified, always, against
+    PRAXIS_AMQP_CA_FILE (else the system's CAs) and must name the URL's host;
+    PRAXIS_AMQP_CERT_FILE and PRAXIS_AMQP_KEY_FILE add a client certificate."""
+    env = os.environ if env is None else env
+    ca, cert, key = (env.get(f"PRAXIS_AMQP_{name}_FILE") or None
+                     for name in ("CA", "CERT", "KEY"))
+    parsed = urlparse(amqp_uri)
+    if parsed.scheme != "amqps":
+        if ca or cert or key:
+            raise ConfigError("PRAXIS_AMQP_CA_FILE, _CERT_FILE or _KEY_FILE is set but the "
+                              f"broker URL is {parsed.scheme}://, not amqps://: the "
+                              "connection would not use TLS")
+        return None
+    if bool(cert) != bool(key):
+        raise ConfigError("PRAXIS_AMQP_CERT_FILE and PRAXIS_AMQP_KEY_FILE go together")
+    for path in (ca, cert, key):
+        if path and not os.path.isfile(path):
+            raise ConfigError(f"{path} (a PRAXIS_AMQP_*_FILE) is not a readable file")
+    if ca is None and cert is None:
+        # The system's CAs (ssl.create_default_context), hostname checked.
+        return {"context": {"check_hostname": True}, "server_hostname": parsed.hostname}
+    import ssl
+    options = {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": parsed.hostname,
+               "ca_certs": ca or ssl.get_default_verify_paths().cafile}
+    if cert:
+        options.update(certfile=cert, keyfile=key)
+    return options
 
 
 def queue_type(env=None):
@@ -163,6 +215,8 @@ def nameko_config(settings):
     """The nameko config dict for a service's container."""
     return {
         "AMQP_URI": settings.amqp_uri,
+        # nameko's own connections (consumers, dispatchers); Praxis's take it from here.
+        "AMQP_SSL": settings.amqp_ssl,
         "WEB_SERVER_ADDRESS": f"{settings.host}:{settings.port}",
         "max_workers": settings.max_workers,
         "SERIALIZERS": {"cloudevents": {

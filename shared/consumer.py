@@ -31,13 +31,14 @@ from functools import partial
 
 
 from amqp.exceptions import AccessRefused, NotFound
-from kombu import Connection, Exchange, Queue
+from kombu import Exchange, Queue
 from kombu.pools import producers
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.messaging import QueueConsumer
 
 from . import metrics
+from .config import amqp_connection as Connection
 from .config import queue_type as configured_queue_type
 from .envelope import CONTENT_TYPE, binding_key, parse_type
 from .errors import InvalidEvent

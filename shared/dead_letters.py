@@ -8,7 +8,7 @@ event that fails again is not replayed twice in one run.
 """
 import json
 
-from kombu import Connection
+from .config import amqp_connection as Connection
 
 from .consumer import ATTEMPTS_HEADER, dead_letter_queue, publish_copy, replay_route
 

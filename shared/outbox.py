@@ -21,10 +21,10 @@ import threading
 import time
 
 import amqp
-from kombu import Connection
 from sqlalchemy import text
 
 from . import metrics
+from .config import amqp_connection as Connection
 from .envelope import CONTENT_TYPE, parse_type, routing_key
 
 log = logging.getLogger(__name__)

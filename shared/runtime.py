@@ -6,7 +6,6 @@ import logging
 import sys
 from datetime import timezone
 
-from kombu import Connection
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc, RpcConsumer
@@ -15,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from . import access as policy
 from . import asyncapi, audit, idempotency, metrics
+from .config import amqp_connection as Connection
 from .consumer import SettlingQueueConsumer, handler_queues
 from .faults import BROKER_ERRORS
 from .outbox import OutboxRelay
