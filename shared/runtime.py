@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from werkzeug.wrappers import Response
 
 from . import access as policy
-from . import asyncapi, audit, idempotency, metrics
+from . import asyncapi, audit, idempotency, metrics, paging
 from .config import amqp_connection as Connection
 from .consumer import SettlingQueueConsumer, handler_queues
 from .faults import BROKER_ERRORS
@@ -244,7 +244,9 @@ class CommonEndpoints:
         """Replay: this service's events in store order, for the caller's organisation."""
         principal = principal_of(request)  # roles: the policy's events_feed
         query = load_query(request, FeedQuery())
-        return {"events": self.praxis.event_feed(principal, query["after"], query["limit"])}
+        rows = self.praxis.event_feed(principal, query["after"], query["limit"] + 1)
+        return paging.position_page("events", rows, query["limit"],
+                                    lambda row: row["position"])
 
     @http("GET", "/audit/accesses", resource="audit", action="read")
     def audit_accesses(self, request):
@@ -264,4 +266,5 @@ class CommonEndpoints:
                 "X-Next-Cursor": str(page["next_cursor"])}
             return Response(audit.to_csv(page["accesses"]), headers=headers,
                             mimetype="text/csv")
-        return page
+        return paging.page("accesses", page["accesses"], query["limit"],
+                           page["next_cursor"], next_cursor=page["next_cursor"])

@@ -2,9 +2,9 @@
 import json
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from shared import care_team
+from shared import care_team, paging
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.timeutil import iso, utc_now
 
@@ -246,15 +246,18 @@ class BillingQueries:
                      .where(charges.c.organisation_id == principal.organisation_id,
                             charges.c.clinic_id == query["clinic_id"],
                             care_team.visible(principal, charges.c.client_id))
-                     .order_by(charges.c.service_date, charges.c.charge_id)
-                     .limit(query["limit"]).offset(query["offset"]))
+                     .order_by(charges.c.service_date, charges.c.charge_id))
         if query["client_id"] is not None:
             statement = statement.where(charges.c.client_id == str(query["client_id"]))
         if query.get("status") is not None:
             statement = statement.where(charges.c.status == query["status"])
         with self.store.read() as conn:
-            rows = conn.execute(statement).all()
-        return {"charges": [charge_view(r._asdict()) for r in rows]}
+            rows = conn.execute(statement.limit(query["limit"] + 1)
+                                .offset(query["offset"])).all()
+            total = conn.execute(select(func.count()).select_from(
+                statement.order_by(None).subquery())).scalar()
+        return paging.offset_page("charges", [charge_view(r._asdict()) for r in rows],
+                                  query["limit"], query["offset"], total)
 
     def charge(self, principal, charge_id):
         with self.store.read() as conn:
@@ -301,7 +304,11 @@ class BillingQueries:
             statement = statement.where(invoices.c.status == query["status"])
         statement = visible(statement, invoices, principal)
         with self.store.read() as conn:
-            rows = conn.execute(statement.limit(query["limit"]).offset(query["offset"])).all()
+            fetched = conn.execute(statement.limit(query["limit"] + 1)
+                                   .offset(query["offset"])).all()
+            rows, _ = paging.trimmed(fetched, query["limit"])
+            total = conn.execute(select(func.count()).select_from(
+                statement.order_by(None).subquery())).scalar()
             lines = {}
             for line in conn.execute(select(invoice_lines).where(
                     invoice_lines.c.invoice_id.in_([r.invoice_id for r in rows]))
@@ -310,8 +317,9 @@ class BillingQueries:
         counts = {}
         for row in rows:
             counts[row.status] = counts.get(row.status, 0) + 1
-        return {"invoices": [invoice_view(r, lines.get(r.invoice_id, [])) for r in rows],
-                "by_status": counts}
+        views = [invoice_view(r, lines.get(r.invoice_id, [])) for r in fetched]
+        return paging.offset_page("invoices", views, query["limit"], query["offset"], total,
+                                  by_status=counts)
 
     def receivables(self, principal, clinic_id, as_of=None):
         """What clients owe on issued invoices, aged by days since issue."""

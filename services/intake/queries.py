@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import func, or_, select
 
-from shared import care_team
+from shared import care_team, paging
 from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.limits import like_literal
 from shared.timeutil import iso
@@ -108,9 +108,10 @@ class IntakeQueries:
             rows = conn.execute(statement).all()
             total = conn.execute(select(func.count()).select_from(clients).where(*where)).scalar()
         following = query["offset"] + len(rows)
-        return {"clients": [client_view(r._asdict()) for r in rows], "total": total,
-                "limit": query["limit"], "offset": query["offset"],
-                "next_offset": following if following < total else None}
+        following = following if following < total else None
+        return paging.page("clients", [client_view(r._asdict()) for r in rows],
+                           query["limit"], following, total, offset=query["offset"],
+                           next_offset=following)
 
     def consents(self, principal, client_id):
         with self.store.read() as conn:

@@ -1,0 +1,97 @@
+"""Every list pages the same way (shared/paging.py): `limit`, an `offset` or an
+`after`/`cursor` position, and `next` (what to ask for next, null at the end).
+Paging through N items in pages of k gives every item exactly once."""
+import uuid
+
+import pytest
+
+from services.billing.service import Service as Billing
+from services.intake.service import Service as Intake
+from tests.integration.test_billing_service import (SCHEDULE, known, session_held,
+                                                    wait_for_charges)
+from tests.support import RunningService, publish_event, token
+
+pytestmark = pytest.mark.integration
+
+N, K = 5, 2
+ADMIN = token(role="admin", user="pager-1")
+BILLING = token(role="billing", user="pager-1")
+OFFICER = token(role="privacy_officer", user="officer-1")
+
+
+@pytest.fixture
+def billing(database_url, amqp_uri):
+    with RunningService(Billing, database_url, amqp_uri) as running:
+        running.amqp_uri = amqp_uri
+        yield running
+
+
+def pages(api, path, key, cursor_name, bearer, **params):
+    """Every page of a list, following `next` from the first page to the null one."""
+    seen, cursor, count = [], None, 0
+    while True:
+        asked = {**params, "limit": K, **({} if cursor is None else {cursor_name: cursor})}
+        response = api.get(path, params=asked, bearer=bearer)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["limit"] == K and len(body[key]) <= K
+        seen += body[key]
+        count += 1
+        assert count <= 100, "next never ends"
+        cursor = body["next"]
+        if cursor is None:
+            return seen, body
+        assert len(body[key]) == K  # a page before the last is full
+
+
+def test_charges_invoices_events_and_the_audit_trail_page_with_next(billing):
+    api = billing.api
+    assert api.put("/clinics/clinic-1/fee-schedule", SCHEDULE, bearer=BILLING).status_code == 200
+    clients = [str(uuid.uuid4()) for _ in range(N)]
+    known(billing, *clients)
+    for day, client_id in enumerate(clients, start=1):
+        publish_event(billing.amqp_uri,
+                      session_held(client_id, minutes=50, start=f"2026-04-0{day}T10:00:00Z"))
+    for client_id in clients:
+        wait_for_charges(billing, client_id, 1)
+        drafted = api.post(f"/clients/{client_id}/invoices", {
+            "period_start": "2026-04-01", "period_end": "2026-04-30"}, bearer=BILLING)
+        assert drafted.status_code == 201, drafted.text
+
+    charges, last = pages(api, "/charges", "charges", "offset", BILLING, clinic_id="clinic-1")
+    assert sorted(c["client_id"] for c in charges) == sorted(clients)
+    assert len({c["charge_id"] for c in charges}) == N and last["total"] == N
+
+    invoices, last = pages(api, "/invoices", "invoices", "offset", BILLING,
+                           clinic_id="clinic-1")
+    assert sorted(i["client_id"] for i in invoices) == sorted(clients)
+    assert len({i["invoice_id"] for i in invoices}) == N and last["total"] == N
+
+    everything = api.get("/events", params={"limit": 1000}, bearer=ADMIN).json()
+    assert everything["next"] is None and len(everything["events"]) > N
+    events, _ = pages(api, "/events", "events", "after", ADMIN)
+    assert [e["position"] for e in events] == [e["position"] for e in everything["events"]]
+
+    trail = api.get("/audit/accesses", params={"user_id": "pager-1", "limit": 1000},
+                    bearer=OFFICER).json()
+    assert trail["next"] is None and len(trail["accesses"]) > K  # more than a page
+    accesses, last = pages(api, "/audit/accesses", "accesses", "cursor", OFFICER,
+                           user_id="pager-1")
+    assert [a["seq"] for a in accesses] == [a["seq"] for a in trail["accesses"]]
+    assert last["next_cursor"] is None
+
+
+def test_the_client_directory_pages_with_next_and_total(database_url, amqp_uri):
+    with RunningService(Intake, database_url, amqp_uri) as intake:
+        made = set()
+        for number in range(N):
+            registered = intake.api.post("/clients", {
+                "organisation_id": "org-1", "clinic_id": "clinic-1",
+                "name": f"Pager Client {number}", "date_of_birth": "1990-01-02",
+                "contact": {"email": f"pager{number}@example.org"}}, bearer=ADMIN)
+            assert registered.status_code == 201, registered.text
+            made.add(registered.json()["client_id"])
+        listed, last = pages(intake.api, "/clients", "clients", "offset", ADMIN,
+                             clinic_id="clinic-1")
+        assert sorted(c["client_id"] for c in listed) == sorted(made)
+        assert last["total"] == N and last["next_offset"] is None
