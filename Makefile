@@ -15,7 +15,7 @@ CLINIC ?= clinic-1
 # USER only from the command line: the shell's USER is the login name.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),--user '$(USER)')
 
-.PHONY: run test install test-provider asyncapi-cli unit integration e2e rebuild backup restore token dead-letters replay-dead-letters bench catalogue access-table clean
+.PHONY: run test install test-provider asyncapi-cli unit integration e2e rebuild backup restore token dead-letters replay-dead-letters bench catalogue openapi access-table clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -89,6 +89,10 @@ clean:
 catalogue: $(STAMP)
 	$(BIN)/python -m shared.catalogue_doc --write README.md
 	$(BIN)/python -m shared.asyncapi --write docs/events
+
+## Each service's OpenAPI 3.1 document (also served at GET /openapi.json)
+openapi: $(STAMP)
+	$(BIN)/python -m shared.openapi --write docs/openapi
 
 ## Rewrite the README's access policy table from shared/access.py
 access-table: $(STAMP)

@@ -205,3 +205,28 @@ def _resolve(expression, names):
     if isinstance(expression, ast.Attribute):
         return getattr(_resolve(expression.value, names), expression.attr)
     raise ValueError(f"cannot tell the schema of {ast.dump(expression)}")
+
+
+def main(argv=None):
+    """python -m shared.openapi --write docs/openapi: one <service>.json per service."""
+    import argparse
+    import importlib
+    import json
+    from pathlib import Path
+
+    from .config import SERVICES
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--write", metavar="DIR", required=True)
+    args = parser.parse_args(argv)
+    folder = Path(args.write)
+    folder.mkdir(parents=True, exist_ok=True)
+    for service in SERVICES:
+        service_cls = importlib.import_module(f"services.{service}.service").Service
+        path = folder / f"{service}.json"
+        path.write_text(json.dumps(document(service_cls), indent=2, sort_keys=True) + "\n")
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

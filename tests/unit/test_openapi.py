@@ -68,3 +68,14 @@ def test_path_ids_bodies_and_queries_come_from_the_routes_and_schemas():
     feed = document(service_class("scheduling"))
     audit = feed["paths"]["/audit/accesses"]["get"]
     assert {p["name"] for p in audit["parameters"]} >= {"from", "to", "cursor", "limit"}
+
+
+def test_make_openapi_writes_each_service_document(tmp_path):
+    import json
+
+    from shared.openapi import main
+
+    main(["--write", str(tmp_path)])
+    for name in SERVICES:
+        written = json.loads((tmp_path / f"{name}.json").read_text())
+        assert written == json.loads(json.dumps(document(service_class(name))))
