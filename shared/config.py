@@ -154,9 +154,6 @@ def amqp_ssl(amqp_uri, env=None):
         return None
     if bool(cert) != bool(key):
         raise ConfigError("PRAXIS_AMQP_CERT_FILE and PRAXIS_AMQP_KEY_FILE go together")
-    for path in (ca, cert, key):
-        if path and not os.path.isfile(path):
-            raise ConfigError(f"{path} (a PRAXIS_AMQP_*_FILE) is not a readable file")
     if ca is None and cert is None:
         # The system's CAs (ssl.create_default_context), hostname checked.
         return {"context": {"check_hostname": True}, "server_hostname": parsed.hostname}

@@ -3,6 +3,8 @@ never drift apart and the alerts exist once:
 
   deploy/k8s/base/praxis-<service>.yaml           Deployment, Service, PDB, HPA, NetworkPolicy
   deploy/k8s/components/postgres/clusters.yaml    one CloudNativePG Cluster per service
+  deploy/k8s/components/backups/scheduledbackups.yaml  a nightly ScheduledBackup per Cluster
+  deploy/k8s/components/tls/kustomization.yaml    TLS: certificates, Ingress, the pods' CA mounts
   deploy/k8s/components/rabbitmq/identities.yaml  a broker User and Permission per service
   deploy/k8s/integrators/example-org.yaml         an organisation's integrator user (a template)
   deploy/k8s/components/monitoring/prometheusrule.yaml   from rules/praxis.rules.yml
@@ -102,12 +104,20 @@ def deployment(service):
                                 "key": "password"}}},
                             {"name": "PRAXIS_AMQP_HOST", "valueFrom": {"configMapKeyRef": {
                                 "name": "praxis-config", "key": "PRAXIS_AMQP_HOST"}}},
+                            # amqp and 5672, or amqps and 5671 (components/tls)
+                            *({"name": key, "valueFrom": {"configMapKeyRef": {
+                                "name": "praxis-config", "key": key}}}
+                              for key in ("PRAXIS_AMQP_SCHEME", "PRAXIS_AMQP_PORT",
+                                          "PRAXIS_DATABASE_URL_PARAMS")),
                             {"name": f"PRAXIS_{service.upper()}_AMQP_URI", "value":
-                                "amqp://$(PRAXIS_AMQP_USERNAME):$(PRAXIS_AMQP_PASSWORD)"
-                                "@$(PRAXIS_AMQP_HOST):5672/"},
-                            {"name": f"PRAXIS_{service.upper()}_DATABASE_URL", "valueFrom": {
+                                "$(PRAXIS_AMQP_SCHEME)://$(PRAXIS_AMQP_USERNAME):"
+                                "$(PRAXIS_AMQP_PASSWORD)@$(PRAXIS_AMQP_HOST):$(PRAXIS_AMQP_PORT)/"},
+                            {"name": "PRAXIS_DATABASE_SECRET_URI", "valueFrom": {
                                 "secretKeyRef": {"name": f"{database_cluster(service)}-app",
                                                  "key": "uri"}}},
+                            # components/tls appends ?sslmode=verify-full&sslrootcert=...
+                            {"name": f"PRAXIS_{service.upper()}_DATABASE_URL", "value":
+                                "$(PRAXIS_DATABASE_SECRET_URI)$(PRAXIS_DATABASE_URL_PARAMS)"},
                             {"name": "PRAXIS_TOKEN_SECRET", "valueFrom": {"secretKeyRef": {
                                 "name": TOKEN_SECRET, "key": "secret", "optional": True}}},
                         ],
@@ -165,10 +175,18 @@ def autoscaler(service):
     }
 
 
+# The labels that let a namespace reach the services' HTTP port, whatever its
+# name: kubectl label namespace <ingress controller's> praxis.io/ingress=allowed
+INGRESS_NAMESPACE_LABEL = {"praxis.io/ingress": "allowed"}
+METRICS_NAMESPACE_LABEL = {"praxis.io/metrics": "allowed"}  # Prometheus's namespace
+
+
 def network_policy(service):
-    """In: HTTP from the ingress controller's and monitoring namespaces only.
-    Out: DNS, the broker's AMQP port, this service's own database. Nothing else:
-    the services never call each other, they only exchange events."""
+    """In: HTTP from the namespaces labelled for the ingress controller and for
+    Prometheus only. Out: DNS, the broker's AMQP ports (5672, TLS 5671), this
+    service's own database, and HTTPS (443) anywhere: the OpenID Connect
+    provider's discovery document and keys, at an address Praxis cannot know.
+    The services never call each other, they only exchange events."""
     return {
         "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
         "metadata": {"name": f"praxis-{service}", "labels": labels(service)},
@@ -177,10 +195,8 @@ def network_policy(service):
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [{
                 "from": [
-                    {"namespaceSelector": {"matchLabels": {
-                        "kubernetes.io/metadata.name": "ingress-nginx"}}},
-                    {"namespaceSelector": {"matchLabels": {
-                        "kubernetes.io/metadata.name": "monitoring"}}},
+                    {"namespaceSelector": {"matchLabels": INGRESS_NAMESPACE_LABEL}},
+                    {"namespaceSelector": {"matchLabels": METRICS_NAMESPACE_LABEL}},
                 ],
                 "ports": [{"protocol": "TCP", "port": "http"}],
             }],
@@ -191,10 +207,12 @@ def network_policy(service):
                  "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
                 {"to": [{"podSelector": {"matchLabels": {
                     "app.kubernetes.io/name": BROKER}}}],
-                 "ports": [{"protocol": "TCP", "port": 5672}]},
+                 "ports": [{"protocol": "TCP", "port": 5672}, {"protocol": "TCP", "port": 5671}]},
                 {"to": [{"podSelector": {"matchLabels": {
                     "cnpg.io/cluster": database_cluster(service)}}}],
                  "ports": [{"protocol": "TCP", "port": 5432}]},
+                {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}],
+                 "ports": [{"protocol": "TCP", "port": 443}]},
             ],
         },
     }
@@ -248,6 +266,117 @@ def postgres_cluster(service):
             "postgresql": {"parameters": {"max_connections": "200",
                                           "shared_buffers": "128MB"}},
         },
+    }
+
+
+def scheduled_backup(service):
+    """A base backup of the service's Cluster every night at 02:00 (CloudNativePG's
+    cron has seconds first), and one at once when it is first applied; WAL is
+    archived continuously (the Cluster's spec.backup, components/backups), so any
+    moment since the oldest kept base backup can be recovered."""
+    cluster = database_cluster(service)
+    return {
+        "apiVersion": "postgresql.cnpg.io/v1", "kind": "ScheduledBackup",
+        "metadata": {"name": f"{cluster}-nightly", "labels": {
+            "app.kubernetes.io/name": cluster,
+            "app.kubernetes.io/component": f"{service}-database",
+            "app.kubernetes.io/part-of": "praxis"}},
+        "spec": {"schedule": "0 0 2 * * *", "immediate": True,
+                 "backupOwnerReference": "self", "method": "barmanObjectStore",
+                 "target": "prefer-standby", "cluster": {"name": cluster}},
+    }
+
+
+# ---------------------------------------------------------------- TLS (prod)
+ISSUER = {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "praxis-ca"}
+API_DOMAIN = "praxis.example.org"     # <service>.<API_DOMAIN> in the Ingress; replace
+NAMESPACE = "praxis"                  # prod's; the certificates name the Services in it
+BROKER_TLS = f"{BROKER}-tls"          # Secret: tls.crt, tls.key, ca.crt (cert-manager)
+API_TLS = "praxis-api-tls"
+
+
+def database_tls(service):
+    return f"{database_cluster(service)}-server"
+
+
+def _service_names(name):
+    return [name, f"{name}.{NAMESPACE}", f"{name}.{NAMESPACE}.svc",
+            f"{name}.{NAMESPACE}.svc.cluster.local"]
+
+
+def certificate(name, secret, dns_names, usages=("server auth",)):
+    return {
+        "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "praxis"}},
+        "spec": {"secretName": secret, "commonName": dns_names[0], "dnsNames": dns_names,
+                 "duration": "2160h", "renewBefore": "360h",
+                 "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+                 "usages": ["digital signature", "key encipherment", *usages],
+                 "issuerRef": dict(ISSUER)},
+    }
+
+
+def certificates():
+    docs = [certificate(BROKER_TLS, BROKER_TLS, _service_names(BROKER))]
+    for service in SERVICES:
+        cluster = database_cluster(service)
+        docs.append(certificate(database_tls(service), database_tls(service), [
+            name for suffix in ("rw", "r", "ro") for name in _service_names(f"{cluster}-{suffix}")]))
+    docs.append(certificate(API_TLS, API_TLS, [f"{s}.{API_DOMAIN}" for s in SERVICES]))
+    return docs
+
+
+def ingress():
+    """HTTPS for the four APIs, one host each (their paths overlap), TLS ending at
+    the ingress controller with the certificate praxis-api-tls."""
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "praxis", "labels": {"app.kubernetes.io/part-of": "praxis"}},
+        "spec": {
+            "tls": [{"hosts": [f"{s}.{API_DOMAIN}" for s in SERVICES], "secretName": API_TLS}],
+            "rules": [{"host": f"{s}.{API_DOMAIN}", "http": {"paths": [{
+                "path": "/", "pathType": "Prefix", "backend": {"service": {
+                    "name": f"praxis-{s}", "port": {"name": "http"}}}}]}}
+                for s in SERVICES],
+        },
+    }
+
+
+def _patch(target, patch):
+    return {"target": target, "patch": yaml.dump(patch, Dumper=_Dumper, sort_keys=False,
+                                                 width=100)}
+
+
+def tls_component():
+    """The kustomization of components/tls: certificates and Ingress, the broker's
+    and each database's server certificate, and each pod's CA files (the broker's
+    CA and its own database's) with the settings that use them."""
+    patches = [_patch({"group": "rabbitmq.com", "kind": "RabbitmqCluster", "name": BROKER},
+                      [{"op": "add", "path": "/spec/tls", "value": {"secretName": BROKER_TLS}}])]
+    for service in SERVICES:
+        patches.append(_patch(
+            {"group": "postgresql.cnpg.io", "kind": "Cluster", "name": database_cluster(service)},
+            [{"op": "add", "path": "/spec/certificates", "value": {
+                "serverTLSSecret": database_tls(service),
+                "serverCASecret": database_tls(service)}}]))
+        patches.append(_patch({"kind": "Deployment", "name": f"praxis-{service}"}, [
+            {"op": "add", "path": "/spec/template/spec/volumes/-", "value": {
+                "name": "tls-ca", "projected": {"sources": [
+                    {"secret": {"name": BROKER_TLS, "items": [
+                        {"key": "ca.crt", "path": "broker/ca.crt"}]}},
+                    {"secret": {"name": database_tls(service), "items": [
+                        {"key": "ca.crt", "path": "database/ca.crt"}]}}]}}},
+            {"op": "add", "path": "/spec/template/spec/containers/0/volumeMounts/-", "value": {
+                "name": "tls-ca", "mountPath": "/etc/praxis/tls", "readOnly": True}}]))
+    return {
+        "apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component",
+        "resources": ["certificates.yaml", "ingress.yaml"],
+        "configMapGenerator": [{"name": "praxis-config", "behavior": "merge", "literals": [
+            "PRAXIS_AMQP_SCHEME=amqps", "PRAXIS_AMQP_PORT=5671",
+            "PRAXIS_AMQP_CA_FILE=/etc/praxis/tls/broker/ca.crt",
+            "PRAXIS_DATABASE_URL_PARAMS=?sslmode=verify-full"
+            "&sslrootcert=/etc/praxis/tls/database/ca.crt"]}],
+        "patches": patches,
     }
 
 
@@ -501,6 +630,15 @@ def to_yaml(*documents):
         for doc in documents)
 
 
+TLS_NOTE = """\
+# TLS (prod): cert-manager issues the broker's, each database's and the APIs'
+# certificates from ClusterIssuer praxis-ca (yours: a CA issuer, or Vault, ...);
+# the services connect with amqps:// (5671) and sslmode=verify-full, trusting the
+# ca.crt of those Secrets; the Ingress serves the APIs over HTTPS. See
+# deploy/README.md, TLS.
+"""
+
+
 def outputs():
     files = {}
     for service in SERVICES:
@@ -509,6 +647,13 @@ def outputs():
             autoscaler(service), network_policy(service))
     files[K8S / "components" / "postgres" / "clusters.yaml"] = to_yaml(
         *(postgres_cluster(s) for s in SERVICES))
+    files[K8S / "components" / "backups" / "scheduledbackups.yaml"] = to_yaml(
+        *(scheduled_backup(s) for s in SERVICES))
+    tls = K8S / "components" / "tls"
+    files[tls / "certificates.yaml"] = to_yaml(*certificates())
+    files[tls / "ingress.yaml"] = to_yaml(ingress())
+    files[tls / "kustomization.yaml"] = HEADER + TLS_NOTE + yaml.dump(
+        tls_component(), Dumper=_Dumper, sort_keys=False, width=100)
     files[K8S / "components" / "rabbitmq" / "identities.yaml"] = to_yaml(
         *(doc for s in SERVICES for doc in service_identity(s)))
     files[K8S / "integrators" / f"{EXAMPLE_ORGANISATION}.yaml"] = to_yaml(

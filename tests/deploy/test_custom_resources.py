@@ -1,5 +1,6 @@
 """The custom resources (RabbitmqCluster, the topology operator's User, Permission and
-TopicPermission, CloudNativePG Cluster, ServiceMonitor, PrometheusRule) against the
+TopicPermission, CloudNativePG Cluster and ScheduledBackup, ServiceMonitor,
+PrometheusRule, cert-manager Certificate) against the
 operators' CRD schemas kept in deploy/crds.
 
 Validation is strict like the API server with kubectl's field validation: where a
@@ -17,8 +18,9 @@ from tests.deploy.conftest import DEPLOY, K8S, OVERLAYS
 
 KINDS = {("rabbitmq.com", "RabbitmqCluster"), ("rabbitmq.com", "User"),
          ("rabbitmq.com", "Permission"), ("rabbitmq.com", "TopicPermission"),
-         ("postgresql.cnpg.io", "Cluster"),
-         ("monitoring.coreos.com", "ServiceMonitor"), ("monitoring.coreos.com", "PrometheusRule")}
+         ("postgresql.cnpg.io", "Cluster"), ("postgresql.cnpg.io", "ScheduledBackup"),
+         ("monitoring.coreos.com", "ServiceMonitor"), ("monitoring.coreos.com", "PrometheusRule"),
+         ("cert-manager.io", "Certificate")}
 
 
 def strict(schema):
@@ -76,8 +78,9 @@ def test_crd_files_stay_small():
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_custom_resources_match_their_crds(rendered, overlay):
     resources = custom_resources(rendered[overlay])
-    # broker, a User and a Permission per service, four databases, ServiceMonitor, rules
-    assert len(resources) == 15
+    # broker, a User and a Permission per service, four databases, ServiceMonitor, rules;
+    # prod: a ScheduledBackup per database, certificates of the broker, each database, the APIs
+    assert len(resources) == {"dev": 15, "prod": 25}[overlay]
     problems = {f"{d['kind']}/{d['metadata']['name']}": errors_of(d) for d in resources}
     assert not {k: v for k, v in problems.items() if v}
 
@@ -116,6 +119,12 @@ def test_the_integrator_template_matches_its_crds():
     ("User", ("spec", "tags"), ["root"]),                          # not one of its tags
     ("Cluster", ("spec", "bootstrap", "initdb", "db"), "intake"),  # unknown nested field
     ("Cluster", ("spec", "instances"), 0),                         # below the minimum
+    ("Cluster", ("spec", "backup", "retentionPolicy"), "30 days"),  # not its pattern
+    ("Cluster", ("spec", "backup", "barmanObjectStore", "wal", "compression"), "zip"),
+    ("ScheduledBackup", ("spec", "method"), "pg_dump"),           # not one of its methods
+    ("ScheduledBackup", ("spec", "clusterName"), "praxis-intake-db"),
+    ("Certificate", ("spec", "dnsName"), ["praxis-rabbitmq"]),     # misspelt field
+    ("Certificate", ("spec", "privateKey", "algorithm"), "DSA"),  # not one of its algorithms
     ("ServiceMonitor", ("spec", "endpoints", 0, "honorLabel"), True),
     ("PrometheusRule", ("spec", "groups", 0, "rules", 0, "for"), "ten minutes"),
 ])

@@ -12,7 +12,7 @@ from tests.deploy.conftest import K8S, OVERLAYS, ROOT, kustomize
 # 1.35 is a current release of managed Kubernetes; both must accept every core object.
 KUBERNETES_VERSIONS = ("1.32.0", "1.35.0")
 SERVICES = ("intake", "scheduling", "notes", "billing")
-CUSTOM_GROUPS = ("rabbitmq.com", "postgresql.cnpg.io", "monitoring.coreos.com")
+CUSTOM_GROUPS = ("rabbitmq.com", "postgresql.cnpg.io", "monitoring.coreos.com", "cert-manager.io")
 
 
 def is_custom(doc):
@@ -100,12 +100,22 @@ def test_deployments_probe_limit_and_take_config_and_secrets(rendered, overlay):
         env = {e["name"]: e for e in container["env"]}
         secret_of = {name: e["valueFrom"]["secretKeyRef"]["name"]
                      for name, e in env.items() if "secretKeyRef" in e.get("valueFrom", {})}
-        assert secret_of[f"PRAXIS_{service.upper()}_DATABASE_URL"] == f"praxis-{service}-db-app"
+        assert secret_of["PRAXIS_DATABASE_SECRET_URI"] == f"praxis-{service}-db-app"
+        assert env[f"PRAXIS_{service.upper()}_DATABASE_URL"]["value"] == (
+            "$(PRAXIS_DATABASE_SECRET_URI)$(PRAXIS_DATABASE_URL_PARAMS)")
         # Its own broker user, never the cluster's default (administrator) user.
         credentials = f"praxis-{service}-broker-user-credentials"
         assert secret_of["PRAXIS_AMQP_USERNAME"] == credentials
         assert secret_of["PRAXIS_AMQP_PASSWORD"] == credentials
-        assert "$(PRAXIS_AMQP_USERNAME)" in env[f"PRAXIS_{service.upper()}_AMQP_URI"]["value"]
+        assert env[f"PRAXIS_{service.upper()}_AMQP_URI"]["value"] == (
+            "$(PRAXIS_AMQP_SCHEME)://$(PRAXIS_AMQP_USERNAME):$(PRAXIS_AMQP_PASSWORD)"
+            "@$(PRAXIS_AMQP_HOST):$(PRAXIS_AMQP_PORT)/")
+        # Referenced variables are defined before the ones using them.
+        names = [e["name"] for e in container["env"]]
+        for later, earlier in ((f"PRAXIS_{service.upper()}_AMQP_URI", "PRAXIS_AMQP_PORT"),
+                               (f"PRAXIS_{service.upper()}_DATABASE_URL",
+                                "PRAXIS_DATABASE_SECRET_URI")):
+            assert names.index(earlier) < names.index(later)
         assert "PRAXIS_AMQP_URI" not in env
         assert secret_of["PRAXIS_TOKEN_SECRET"].startswith("praxis-token")
         (config_ref,) = container["envFrom"]
@@ -137,8 +147,26 @@ def test_prod_is_replicated(rendered):
     assert not [d for d in docs if d["kind"] == "Secret"], "prod must not ship a secret"
 
 
+def test_prod_backs_up_every_database_and_dev_none(rendered):
+    clusters = of_kind(rendered["prod"], "Cluster")
+    for name, cluster in clusters.items():
+        backup = cluster["spec"]["backup"]
+        assert backup["retentionPolicy"] == "30d"
+        store = backup["barmanObjectStore"]
+        assert store["destinationPath"].startswith("s3://")
+        assert {ref["name"] for ref in store["s3Credentials"].values()} == {"praxis-backup-s3"}
+        assert store["wal"]["compression"] == "gzip"
+    scheduled = of_kind(rendered["prod"], "ScheduledBackup")
+    assert sorted(b["spec"]["cluster"]["name"] for b in scheduled.values()) == sorted(clusters)
+    for backup in scheduled.values():
+        assert backup["spec"]["method"] == "barmanObjectStore"
+        assert len(backup["spec"]["schedule"].split()) == 6  # CloudNativePG: seconds first
+    assert not of_kind(rendered["dev"], "ScheduledBackup")
+    assert not [c for c in of_kind(rendered["dev"], "Cluster").values() if "backup" in c["spec"]]
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_network_policies_allow_only_dns_broker_and_own_database(rendered, overlay):
+def test_network_policies_allow_only_dns_broker_own_database_and_https(rendered, overlay):
     for service in SERVICES:
         policy = of_kind(rendered[overlay], "NetworkPolicy")[f"praxis-{service}"]["spec"]
         assert policy["policyTypes"] == ["Ingress", "Egress"]
@@ -146,15 +174,62 @@ def test_network_policies_allow_only_dns_broker_and_own_database(rendered, overl
         for rule in policy["egress"]:
             ports = sorted(p["port"] for p in rule["ports"])
             for peer in rule["to"]:
-                allowed.append((tuple(sorted(peer.get("podSelector", {})
-                                             .get("matchLabels", {}).items())), tuple(ports)))
+                who = (("cidr", peer["ipBlock"]["cidr"]),) if "ipBlock" in peer else tuple(sorted(
+                    peer.get("podSelector", {}).get("matchLabels", {}).items()))
+                allowed.append((who, tuple(ports)))
         assert sorted(allowed) == sorted([
-            ((("app.kubernetes.io/name", "praxis-rabbitmq"),), (5672,)),
+            ((("app.kubernetes.io/name", "praxis-rabbitmq"),), (5671, 5672)),
             ((("cnpg.io/cluster", f"praxis-{service}-db"),), (5432,)),
             ((("k8s-app", "kube-dns"),), (53, 53)),
+            # The OpenID Connect provider's discovery document and keys: HTTPS anywhere.
+            ((("cidr", "0.0.0.0/0"),), (443,)), ((("cidr", "::/0"),), (443,)),
         ])
         (ingress,) = policy["ingress"]
         assert ingress["ports"] == [{"protocol": "TCP", "port": "http"}]
+        # From namespaces by a label of Praxis's, never by an ingress controller's name.
+        assert [peer["namespaceSelector"]["matchLabels"] for peer in ingress["from"]] == [
+            {"praxis.io/ingress": "allowed"}, {"praxis.io/metrics": "allowed"}]
+
+
+def test_prod_speaks_tls_to_broker_databases_and_clients(rendered):
+    docs = rendered["prod"]
+    config = of_kind(docs, "ConfigMap")
+    (config,) = [c["data"] for name, c in config.items() if name.startswith("praxis-config")]
+    assert (config["PRAXIS_AMQP_SCHEME"], config["PRAXIS_AMQP_PORT"]) == ("amqps", "5671")
+    assert config["PRAXIS_DATABASE_URL_PARAMS"] == (
+        "?sslmode=verify-full&sslrootcert=/etc/praxis/tls/database/ca.crt")
+    secrets = {c["spec"]["secretName"]: c for c in of_kind(docs, "Certificate").values()}
+    broker = of_kind(docs, "RabbitmqCluster")["praxis-rabbitmq"]["spec"]["tls"]
+    assert "praxis-rabbitmq" in secrets[broker["secretName"]]["spec"]["dnsNames"]
+    for service in SERVICES:
+        cluster = of_kind(docs, "Cluster")[f"praxis-{service}-db"]["spec"]["certificates"]
+        names = secrets[cluster["serverTLSSecret"]]["spec"]["dnsNames"]
+        assert f"praxis-{service}-db-rw" in names  # the host of CloudNativePG's uri
+        pod = of_kind(docs, "Deployment")[f"praxis-{service}"]["spec"]["template"]["spec"]
+        (volume,) = [v for v in pod["volumes"] if v["name"] == "tls-ca"]
+        mounted = {item["path"]: source["secret"]["name"]
+                   for source in volume["projected"]["sources"]
+                   for item in source["secret"]["items"]}
+        assert mounted == {"broker/ca.crt": broker["secretName"],
+                           "database/ca.crt": cluster["serverTLSSecret"]}
+        (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "tls-ca"]
+        assert config["PRAXIS_AMQP_CA_FILE"] == mount["mountPath"] + "/broker/ca.crt"
+    (ingress,) = of_kind(docs, "Ingress").values()
+    (tls,) = ingress["spec"]["tls"]
+    assert sorted(tls["hosts"]) == sorted(secrets[tls["secretName"]]["spec"]["dnsNames"])
+    services = of_kind(docs, "Service")
+    for rule in ingress["spec"]["rules"]:
+        assert rule["host"] in tls["hosts"]
+        (path,) = rule["http"]["paths"]
+        backend = path["backend"]["service"]
+        ports = [p["name"] for p in services[backend["name"]]["spec"]["ports"]]
+        assert backend["port"]["name"] in ports
+    dev = rendered["dev"]
+    assert not of_kind(dev, "Certificate") and not of_kind(dev, "Ingress")
+    (dev_config,) = [c["data"] for n, c in of_kind(dev, "ConfigMap").items()
+                     if n.startswith("praxis-config")]
+    assert (dev_config["PRAXIS_AMQP_SCHEME"], dev_config["PRAXIS_DATABASE_URL_PARAMS"]) == (
+        "amqp", "")
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

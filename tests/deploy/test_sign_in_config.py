@@ -1,6 +1,8 @@
 """The rendered overlays configure a service the config loader lets start: prod
 signs in by the identity provider (no token secret needed), dev runs on its own
 secret, neither on the built-in one."""
+import re
+
 import pytest
 
 from shared import config
@@ -15,8 +17,15 @@ def pod_env(docs, service, token_secret):
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     (config_ref,) = container["envFrom"]
     env = dict(of_kind(docs, "ConfigMap")[config_ref["configMapRef"]["name"]]["data"])
+    config_data = dict(env)
     for variable in container["env"]:
-        env[variable["name"]] = variable.get("value", f"<from {variable['name']}>")
+        reference = variable.get("valueFrom", {}).get("configMapKeyRef")
+        if reference:
+            value = config_data[reference["key"]]
+        else:  # a Secret's value stands in; $(NAME) expands as the kubelet does
+            value = variable.get("value", f"<from-{variable['name']}>")
+            value = re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), value)
+        env[variable["name"]] = value
     env.pop("PRAXIS_TOKEN_SECRET")
     if token_secret is not None:
         env["PRAXIS_TOKEN_SECRET"] = token_secret
@@ -29,6 +38,12 @@ def test_prod_signs_in_by_the_identity_provider(rendered, service):
     assert settings.environment == "production"
     assert settings.oidc_issuer.startswith("https://") and settings.oidc_audience
     assert config.check(settings) == []
+    # Over TLS: amqps to the broker's TLS port, its CA mounted; verify-full to the database.
+    assert settings.amqp_uri.startswith("amqps://") and ":5671/" in settings.amqp_uri
+    assert settings.amqp_ssl["ca_certs"] == "/etc/praxis/tls/broker/ca.crt"
+    assert settings.amqp_ssl["server_hostname"] == "praxis-rabbitmq"
+    assert settings.database_url == (f"<from-PRAXIS_DATABASE_SECRET_URI>?sslmode=verify-full"
+                                     "&sslrootcert=/etc/praxis/tls/database/ca.crt")
     assert settings.oidc_claims == config.DEFAULT_CLAIMS
     deployment = of_kind(rendered["prod"], "Deployment")[f"praxis-{service}"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
