@@ -573,9 +573,9 @@ def forbidden_own(case):
     return found
 
 
-# Documents of the API itself: their keys name the fields of schemas (an
+# Documents of the API and its events: their keys name the fields of schemas (an
 # assessment's "answers"), they carry no record.
-DOCUMENTS = ("/openapi.json",)
+DOCUMENTS = ("/openapi.json", "/asyncapi.json")
 
 
 def hidden_keys(case):
