@@ -133,7 +133,7 @@ def _parse_rule(url):
 
 def _operation(service_cls, name, entrypoint):
     handler = getattr(service_cls, name)
-    body, query, created = read_by(handler)
+    body, query, created, optional = read_by(handler)
     key = (entrypoint.method, entrypoint.url)
     body = BODIES.get(key, body)
     query = QUERIES.get(key, query)
@@ -149,7 +149,7 @@ def _operation(service_cls, name, entrypoint):
     if query is not None:
         operation["parameters"] = [{"in": "query", "schema": query}]
     if body is not None:
-        operation["requestBody"] = {"required": True,
+        operation["requestBody"] = {"required": not optional,
                                     "content": {"application/json": {"schema": body}}}
     success = 201 if created else 200
     media = CONTENT.get(key, {}).get(success, ["application/json"])
@@ -174,14 +174,17 @@ QUERIES = {}
 
 
 def read_by(handler):
-    """(body schema class, query schema class, answers 201) of a handler, from the
-    schemas it instantiates in load_body(...) and load_query(...) calls."""
+    """(body schema class, query schema class, answers 201, body optional) of a
+    handler, from the schemas it instantiates in load_body(...) and load_query(...)."""
     function = inspect.unwrap(handler)
     source = textwrap.dedent(inspect.getsource(function))
     names = dict(function.__globals__)
     body = query = None
-    created = False
-    for node in ast.walk(ast.parse(source)):
+    created = optional = False
+    tree = ast.parse(source)
+    # `load_body(...) if request.get_data() else {}`: a body the route may go without.
+    chosen = {id(n.body) for n in ast.walk(tree) if isinstance(n, ast.IfExp)}
+    for node in ast.walk(tree):
         if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple):
             first = node.value.elts[0] if node.value.elts else None
             created = created or (isinstance(first, ast.Constant) and first.value == 201)
@@ -193,10 +196,10 @@ def read_by(handler):
             continue
         schema = _resolve(made.func, names)
         if node.func.id == "load_body":
-            body = schema
+            body, optional = schema, id(node) in chosen
         else:
             query = schema
-    return body, query, created
+    return body, query, created, optional
 
 
 def _resolve(expression, names):

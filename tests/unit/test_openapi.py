@@ -79,3 +79,9 @@ def test_make_openapi_writes_each_service_document(tmp_path):
     for name in SERVICES:
         written = json.loads((tmp_path / f"{name}.json").read_text())
         assert written == json.loads(json.dumps(document(service_class(name))))
+
+
+def test_a_body_the_route_may_go_without_is_not_required():
+    doc = document(service_class("notes"))
+    assert doc["paths"]["/notes/{note_id}/sign"]["post"]["requestBody"]["required"] is False
+    assert doc["paths"]["/clients/{client_id}/goals"]["post"]["requestBody"]["required"] is True
