@@ -592,12 +592,14 @@ class SchedulingApplication(Application):
             rows = [r._asdict() for r in conn.execute(
                 query.order_by(appointments.c.start, appointments.c.appointment_id))]
             names = self._names(conn, settings, [r["client_id"] for r in rows])
+            team = care_team.client_ids(conn, principal)
         layout = []
         for offset in range(days):
             date = day + timedelta(days=offset)
             first, last = settings.day_bounds(date)
-            items = [views.appointment(r, settings, names.get(r["client_id"])) for r in rows
-                     if aware(r["start"]) < last and aware(r["end"]) > first]
+            items = [views.for_reader(views.appointment(r, settings, names.get(r["client_id"])),
+                                      team)
+                     for r in rows if aware(r["start"]) < last and aware(r["end"]) > first]
             layout.append({"date": date.isoformat(), "start": iso(first), "end": iso(last),
                            "hours": (last - first).total_seconds() / 3600,
                            "booked_minutes": sum(a["duration_minutes"] for a in items
@@ -626,6 +628,7 @@ class SchedulingApplication(Application):
                 appointments.c.start < end, appointments.c.end > start)
                 .order_by(appointments.c.start, appointments.c.appointment_id))]
             names = self._names(conn, settings, [r["client_id"] for r in rows])
+            team = care_team.client_ids(conn, principal)
         layout = []
         for offset in range(days):
             date = day + timedelta(days=offset)
@@ -637,9 +640,9 @@ class SchedulingApplication(Application):
             layout.append({"date": date.isoformat(), "occupied_minutes": int(occupied),
                            "occupancy": round(occupied / ((last - first).total_seconds() / 60),
                                               4),
-                           "appointments": [views.appointment(r, settings,
-                                                              names.get(r["client_id"]))
-                                            for r in items]})
+                           "appointments": [views.for_reader(
+                               views.appointment(r, settings, names.get(r["client_id"])), team)
+                               for r in items]})
         return {"clinic_id": clinic_id, "room_id": room_id, "name": room.name,
                 "time_zone": settings.time_zone, "days": layout}
 

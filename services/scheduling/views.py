@@ -40,6 +40,24 @@ def appointment(record, settings, client_name=None):
     return view
 
 
+# What a clinician outside a client's care team sees of that client's appointment in a
+# calendar or a room's day: that the time and the room are taken, not by whom or why.
+BUSY_FIELDS = ("appointment_id", "organisation_id", "clinic_id", "clinician_id", "start",
+               "end", "local_start", "local_end", "time_zone", "duration_minutes",
+               "modality", "room_id", "status", "outside_working_hours")
+
+
+def busy(view):
+    return {**{name: view[name] for name in BUSY_FIELDS}, "client_id": None,
+            "busy_only": True}
+
+
+def for_reader(view, client_ids):
+    """The view itself, or only its busy slot when the reader (a clinician whose care
+    team is `client_ids`; None for other roles) does not care for its client."""
+    return view if client_ids is None or view["client_id"] in client_ids else busy(view)
+
+
 def clinic(organisation_id, clinic_id, settings, configured, rooms):
     return {"organisation_id": organisation_id, "clinic_id": clinic_id,
             "configured": configured, "name": settings.name, "time_zone": settings.time_zone,

@@ -537,3 +537,33 @@ def test_read_models_of_an_older_shape_are_replayed_at_start(database_url):
     columns = {c["name"] for c in inspect(app.store.engine).get_columns("appointments")}
     assert {"session_type", "series_id", "late", "end"} <= columns
     app.store.engine.dispose()
+
+
+def test_a_clinician_outside_the_care_team_sees_only_busy_slots(scheduling):
+    """Another clinician's day and a room's day show that a time and a room are taken,
+    not whose appointment it is (care teams, issue 11)."""
+    api = scheduling.api
+    configure_london(scheduling, calendar_shows_client_names=True)
+    api.post("/clinics/clinic-1/rooms", {"room_id": "blue", "name": "Blue"}, bearer=ADMIN)
+    ada = register(scheduling)  # primary clinician: user-1, the default token's
+    appointment = booked(scheduling, ada, "2024-09-02T09:00:00Z", modality="in_person",
+                         room_id="blue")
+    outsider = token(org="org-1", clinics=["clinic-1"], user="dr-outside")
+    params = {"date": "2024-09-02"}
+    for bearer, sees_client in ((None, True), (ADMIN, True), (outsider, False)):
+        day = api.get("/clinicians/dr-1/day", params=params, bearer=bearer)
+        room = api.get("/clinics/clinic-1/rooms/blue/occupancy", params=params, bearer=bearer)
+        for response in (day, room):
+            assert response.status_code == 200, response.text
+            (slot,) = response.json()["days"][0]["appointments"]
+            assert slot["appointment_id"] == appointment["appointment_id"]
+            assert (slot["start"], slot["room_id"]) == ("2024-09-02T09:00:00Z", "blue")
+            if sees_client:
+                assert (slot["client_id"], slot["client_name"]) == (ada, "Ada Lovelace")
+            else:
+                assert slot["client_id"] is None and slot["busy_only"] is True
+                assert ada not in response.text and "Ada" not in response.text
+        assert room.json()["days"][0]["occupied_minutes"] == 50
+    # The appointment itself stays out of the outsider's reach.
+    assert api.get(f"/appointments/{appointment['appointment_id']}",
+                   bearer=outsider).status_code == 404
