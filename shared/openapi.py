@@ -49,6 +49,10 @@ CONTENT = {
     ("GET", "/clinicians/<clinician_id>/calendar.ics"): {200: ["text/calendar"]},
     ("GET", "/audit/accesses"): {200: ["application/json", "text/csv"]},
 }
+# Paged lists (shared/paging.py): {(method, url template): the items' key}.
+PAGES = {("GET", "/clients"): "clients", ("GET", "/charges"): "charges",
+         ("GET", "/invoices"): "invoices", ("GET", "/events"): "events",
+         ("GET", "/audit/accesses"): "accesses"}
 # /readyz and /healthz answer 503 with their checks, as JSON rather than a problem.
 PLAIN_503 = {"/readyz", "/healthz"}
 PROBLEM = {
@@ -155,8 +159,9 @@ def _operation(service_cls, name, entrypoint):
     media = CONTENT.get(key, {}).get(success, ["application/json"])
     operation["responses"][str(success)] = {
         "description": "created" if created else "the answer",
-        "content": {m: {"schema": ANY_OBJECT if m == "application/json" else
-                        {"type": "string"}} for m in media}}
+        "content": {m: {"schema": _page(PAGES[key]) if m == "application/json" and key in PAGES
+                        else ANY_OBJECT if m == "application/json" else {"type": "string"}}
+                    for m in media}}
     for status in PROBLEMS:
         if status == 503 and entrypoint.url in PLAIN_503:
             operation["responses"]["503"] = {
@@ -165,6 +170,16 @@ def _operation(service_cls, name, entrypoint):
             continue
         operation["responses"][str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
     return operation
+
+
+def _page(items):
+    """The one page shape (shared/paging.py) of a list of `items`."""
+    return {"type": "object", "required": [items, "limit", "next"], "properties": {
+        items: {"type": "array", "items": {"type": "object"}},
+        "limit": {"type": "integer", "minimum": 1},
+        "next": {"type": ["integer", "null"], "description": "what to ask for next "
+                 "(offset, after or cursor); null on the last page"},
+        "total": {"type": "integer", "minimum": 0}}}
 
 
 # Handlers that read their body or query through a helper, not load_body/load_query:

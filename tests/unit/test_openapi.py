@@ -85,3 +85,11 @@ def test_a_body_the_route_may_go_without_is_not_required():
     doc = document(service_class("notes"))
     assert doc["paths"]["/notes/{note_id}/sign"]["post"]["requestBody"]["required"] is False
     assert doc["paths"]["/clients/{client_id}/goals"]["post"]["requestBody"]["required"] is True
+
+
+def test_paged_lists_document_the_page_shape():
+    doc = document(service_class("billing"))
+    for path, items in (("/charges", "charges"), ("/invoices", "invoices"),
+                        ("/events", "events"), ("/audit/accesses", "accesses")):
+        page = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+        assert page["schema"]["required"] == [items, "limit", "next"], path
