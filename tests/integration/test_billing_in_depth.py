@@ -426,7 +426,7 @@ def test_invoice_per_session_and_superbill_json_and_pdf(billing):
     assert bill["provider"]["npi"] == CLINIC_NPI and bill["provider"]["tax_id"] == "12-3456789"
     assert bill["client"] == {"client_id": client_id, "name": "Ada Lovelace",
                               "date_of_birth": "1990-01-02", "payer_kind": "self_pay",
-                              "insurer_name": None, "member_id": None}
+                              "insurer_name": None, "member_id": None, "address": None}
     assert bill["diagnoses"] == ["F32.1", "F41.1"]
     assert bill["diagnosis_pointers"] == [{"pointer": "A", "code": "F32.1"},
                                           {"pointer": "B", "code": "F41.1"}]
