@@ -20,8 +20,8 @@ import re
 import sys
 import time
 import uuid
-from datetime import timedelta
 from datetime import date, datetime
+from datetime import timedelta
 
 from marshmallow import ValidationError
 from nameko.extensions import SharedExtension
@@ -55,7 +55,6 @@ class _NoAccessLines(logging.Filter):
                             flags=re.S)
         record.args = ()
         return True
-
 
 
 logging.getLogger("nameko.web.server").addFilter(_NoAccessLines())
