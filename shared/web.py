@@ -74,10 +74,11 @@ PROBLEM_TYPES = "/problems/"  # + the error code with dashes: /problems/invalid-
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem_response(status, code, message, fields=None, headers=None):
+def problem_response(status, code, message, fields=None, headers=None, extra=None):
     """An RFC 9457 problem: type, title, status, detail, plus Praxis's own error,
-    message and fields members (clients and tests read those)."""
-    body = {"type": PROBLEM_TYPES + code.replace("_", "-"),
+    message and fields members (clients and tests read those) and an error's own
+    extension members (a double booking's conflicting_appointment_id)."""
+    body = {**(extra or {}), "type": PROBLEM_TYPES + code.replace("_", "-"),
             "title": code.replace("_", " ").capitalize(), "status": status,
             "detail": message, "error": code, "message": message}
     if fields:
@@ -93,8 +94,10 @@ HTTP_CODES = {400: "malformed_request", 404: "not_found", 405: "method_not_allow
 
 def error_response(exc):
     if isinstance(exc, PraxisError):
+        extra = {k: v for k, v in exc.to_dict().items()
+                 if k not in ("error", "message", "fields")}
         return problem_response(exc.status, exc.code, exc.message, exc.fields,
-                                headers=getattr(exc, "headers", None))
+                                headers=getattr(exc, "headers", None), extra=extra)
     if isinstance(exc, ValidationError):
         return error_response(InvalidInput("invalid input", exc.normalized_messages()))
     if isinstance(exc, HTTPException) and exc.code and exc.code < 500:

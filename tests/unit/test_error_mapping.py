@@ -43,3 +43,16 @@ def test_unexpected_errors_hide_their_details():
 def test_too_many_requests_says_when_to_come_back():
     response = error_response(TooManyRequests("slow down", retry_after=2.5))
     assert response.status_code == 429 and response.headers["Retry-After"] == "3"
+
+
+def test_an_errors_own_members_stay_in_the_problem():
+    from datetime import datetime, timezone
+
+    from services.scheduling.domain.appointments import DoubleBooking
+
+    class Slot:
+        appointment_id = "appt-1"
+        start = end = datetime(2026, 1, 5, 10, tzinfo=timezone.utc)
+    body = json.loads(error_response(DoubleBooking("clinician", "dr-1", Slot())).get_data())
+    assert body["status"] == 409 and body["type"] == "/problems/double-booking"
+    assert body["conflicting_appointment_id"] == "appt-1"
