@@ -15,6 +15,7 @@ not name are seen by every role that may read it.
 import sys
 from dataclasses import dataclass, field
 
+from . import readme_blocks
 from .auth import ROLES
 from .errors import Forbidden, NotFound
 
@@ -224,20 +225,12 @@ def markdown():
     return "\n".join(lines)
 
 
-START, END = "<!-- access:start -->", "<!-- access:end -->"
-
-
 def embedded(readme_text):
-    return readme_text.split(START, 1)[1].split(END, 1)[0].strip()
+    return readme_blocks.embedded(readme_text, "access")
 
 
 def write(path):
-    with open(path) as handle:
-        text = handle.read()
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    with open(path, "w") as handle:
-        handle.write(f"{head}{START}\n{markdown()}\n{END}{tail}")
+    readme_blocks.write(path, "access", markdown())
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import sys
 
 from marshmallow import fields
 
+from . import readme_blocks
 from .envelope import event_type
 from .events import catalogue
 
@@ -40,21 +41,12 @@ def markdown():
     return "\n".join(lines)
 
 
-START, END = "<!-- catalogue:start -->", "<!-- catalogue:end -->"
-
-
 def embedded(readme_text):
-    """The catalogue as it stands in the README."""
-    return readme_text.split(START, 1)[1].split(END, 1)[0].strip()
+    return readme_blocks.embedded(readme_text, "catalogue")
 
 
 def write(path):
-    with open(path) as handle:
-        text = handle.read()
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    with open(path, "w") as handle:
-        handle.write(f"{head}{START}\n{markdown()}\n{END}{tail}")
+    readme_blocks.write(path, "catalogue", markdown())
 
 
 if __name__ == "__main__":
