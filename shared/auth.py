@@ -62,8 +62,9 @@ class Principal:
     def require_clinic(self, organisation_id, clinic_id):
         """For a request that names an organisation and clinic to act in."""
         if not self.sees(organisation_id, clinic_id):
-            raise Forbidden(f"not allowed to act in clinic {clinic_id!r} of organisation "
-                            f"{organisation_id!r}", {"clinic_id": ["not one of your clinics"]})
+            # The ids are not echoed: a request names them, at any length.
+            raise Forbidden("not allowed to act in that clinic",
+                            {"clinic_id": ["not one of your clinics"]})
 
     def require_visible(self, record, what="record", care_team=True):
         """For a record read by id: another tenant's record does not exist for you,

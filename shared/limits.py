@@ -7,6 +7,7 @@ from marshmallow import validate
 # (an email-like or an identity provider's subject), never CR/LF, space, / or %.
 ID_PATTERN = r"^[A-Za-z0-9._@:|-]+$"
 MAX_USER_ID = 64  # a token's user claim: the String(64) columns of who did what
+MAX_POSITION = 2 ** 63 - 1  # a store position or audit sequence: BIGINT
 ID_ALPHABET = validate.Regexp(ID_PATTERN, error="only letters, digits and . _ - @ : |")
 
 

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from . import access as policy
 from . import asyncapi, audit, idempotency, metrics, paging
 from .config import amqp_connection as Connection
+from .limits import ID_ALPHABET, MAX_POSITION, MAX_USER_ID
 from .consumer import SettlingQueueConsumer, handler_queues
 from .faults import BROKER_ERRORS
 from .outbox import OutboxRelay
@@ -165,17 +166,18 @@ class TokenVerifier(DependencyProvider):
 
 
 class FeedQuery(Schema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class AccessQuery(Schema):
-    client_id = fields.String(load_default=None)
-    user_id = fields.String(load_default=None)
+    client_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    user_id = fields.String(load_default=None, validate=[validate.Length(max=MAX_USER_ID),
+                                                         ID_ALPHABET])
     from_ = fields.AwareDateTime(data_key="from", load_default=None, default_timezone=timezone.utc)
     to = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    cursor = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    cursor = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
     format = fields.String(load_default=None, validate=validate.OneOf(["json", "csv"]))
 
     @validates_schema

@@ -5,7 +5,11 @@ Money is an integer of minor units: strict integers refuse "9000", 90.5 and 90.0
 from marshmallow import Schema, fields, validate
 
 from shared.events.billing import (CHARGE_STATUSES, CURRENCY, INVOICE_PER, PAYMENT_METHODS,
-                                   SERVICE_CODE, PayerRule)
+                                   SERVICE_CODE)
+from shared.limits import fits
+
+from .domain.codes import PAYER_RULE_KEYS
+from .read_models import billing_profiles
 
 INVOICE_STATUSES = ["draft", "issued", "paid", "void"]
 MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be a month YYYY-MM")
@@ -31,9 +35,24 @@ class FeeScheduleSchema(Schema):
     prices = fields.Dict(keys=fields.String(validate=SERVICE_CODE),
                          values=fields.Integer(strict=True,
                                                validate=validate.Range(min=0, max=MAX_FEE)),
-                         required=True, validate=validate.Length(min=1))
+                         required=True, validate=validate.Length(min=1, max=500))
     # absent: replaces the schedule for every session priced from now on
     effective_from = fields.Date(load_default=None)
+
+
+# A CPT modifier is two letters or digits (95, 93, GT); a CMS place of service two digits.
+MODIFIER = validate.Regexp(r"^[0-9A-Z]{2}$", error="must be a modifier such as 95")
+PLACE_CODE = validate.Regexp(r"^[0-9]{2}$", error="must be a place-of-service code such as 11")
+_places = dict(keys=fields.String(validate=validate.Length(min=1, max=20)),
+               values=fields.String(validate=PLACE_CODE), validate=validate.Length(max=10))
+
+
+class PayerRuleSchema(Schema):
+    """One payer kind's telehealth modifiers and places of service (codes.DEFAULT_PAYER_RULE)."""
+    video_modifier = fields.String(allow_none=True, validate=MODIFIER)
+    audio_only_modifier = fields.String(allow_none=True, validate=MODIFIER)
+    in_person_place_of_service = fields.Dict(**_places)
+    telehealth_place_of_service = fields.Dict(**_places)
 
 
 class PolicySchema(Schema):
@@ -43,15 +62,19 @@ class PolicySchema(Schema):
     no_show_fee_minor = _money(load_default=None, allow_none=True)
     payment_terms_days = fields.Integer(strict=True, load_default=30,
                                         validate=validate.Range(min=0, max=365))
-    payer_rules = fields.Dict(keys=fields.String(), values=fields.Nested(PayerRule),
-                              load_default=dict)
+    # Unknown payer kinds are named by the domain (fees.set_policy); bounded here.
+    payer_rules = fields.Dict(keys=fields.String(validate=validate.Length(max=20)),
+                              values=fields.Nested(PayerRuleSchema), load_default=dict,
+                              validate=validate.Length(max=len(PAYER_RULE_KEYS)))
     charge_instrument_administration = fields.Boolean(load_default=True)
 
 
 class ProfileSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    npi = fields.String(required=True)
-    tax_id = fields.String(load_default=None, allow_none=True)
+    # The domain checks the NPI's check digit and the EIN's shape, naming the field.
+    npi = fields.String(required=True, validate=fits(billing_profiles, "npi"))
+    tax_id = fields.String(load_default=None, allow_none=True,
+                           validate=fits(billing_profiles, "tax_id"))
     address = fields.String(load_default=None, allow_none=True,
                             validate=validate.Length(max=500))
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))

@@ -347,7 +347,8 @@ def _require_named(principal, named):
     """403 for an organisation or clinic a request names that the token lacks."""
     for name, value in named:
         if name == "organisation_id" and value != principal.organisation_id:
-            raise Forbidden(f"not allowed to act in organisation {value!r}",
+            # The value is not echoed: it is the caller's, of any length.
+            raise Forbidden("not allowed to act in that organisation",
                             {"organisation_id": ["not your organisation"]})
         if name == "clinic_id":
             principal.require_clinic(principal.organisation_id, value)

@@ -6,20 +6,26 @@ Every field added since the first release is optional, so older requests
 from marshmallow import Schema, fields, validate
 
 from shared.events.intake import CONSENT_KINDS, DISCHARGE_REASONS, PAYER_KINDS
-from shared.limits import ID_ALPHABET, fits
+from shared.limits import ID_ALPHABET, MAX_USER_ID, fits
 
-from .read_models import clients
+from .read_models import clients, instrument_definitions
 
 MAX_NAME = 200
 MAX_NO_CONTACT_REASON = 500
+# Instruments: at most 200 items; an item or total score, a band edge or a cut-off
+# lies within +-10,000 (a 200-item scale of 0-50 per item), far inside an integer column.
+MAX_ITEMS = 200
+SCORE = validate.Range(min=-10_000, max=10_000)
+ITEM_NUMBER = validate.Range(min=1, max=MAX_ITEMS)
+INSTRUMENT_CODE = [fits(instrument_definitions, "code", min=1), ID_ALPHABET]
 
 
 class Scoped(Schema):
     """A request about one client or clinic may name where it acts; the service has
     checked these against the stored client or the path before loading
     (services/intake/scope.py)."""
-    organisation_id = fields.String(load_default=None)
-    clinic_id = fields.String(load_default=None)
+    organisation_id = fields.String(load_default=None, validate=fits(clients, "organisation_id"))
+    clinic_id = fields.String(load_default=None, validate=fits(clients, "clinic_id"))
 
 
 class ContactSchema(Schema):
@@ -117,9 +123,10 @@ class OpenEpisodeSchema(Scoped):
 
 
 class AssessClientSchema(Scoped):
-    instrument = fields.String(required=True)
+    instrument = fields.String(required=True, validate=INSTRUMENT_CODE)
     # Items are checked one by one in the domain, so the error names the item.
-    answers = fields.List(fields.Raw(allow_none=True), required=True)
+    answers = fields.List(fields.Raw(allow_none=True), required=True,
+                          validate=validate.Length(max=MAX_ITEMS))
     assessed_at = fields.AwareDateTime(load_default=None)
 
 
@@ -128,44 +135,50 @@ class AcknowledgeRiskFlagSchema(Scoped):
 
 
 class BandSchema(Schema):
-    low = fields.Integer(required=True, strict=True)
-    high = fields.Integer(required=True, strict=True)
+    low = fields.Integer(required=True, strict=True, validate=SCORE)
+    high = fields.Integer(required=True, strict=True, validate=SCORE)
     label = fields.String(required=True, validate=validate.Length(min=1, max=60))
 
 
 class RiskItemSchema(Schema):
-    item = fields.Integer(required=True, strict=True)
-    above = fields.Integer(required=True, strict=True)
+    item = fields.Integer(required=True, strict=True, validate=ITEM_NUMBER)
+    above = fields.Integer(required=True, strict=True, validate=SCORE)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
 class InstrumentDefinitionSchema(Schema):
     """An organisation's own instrument (or a new version of one), as data."""
     # A code is a path id too (/instruments/<code>): the path ids' alphabet.
-    code = fields.String(required=True, validate=[validate.Length(min=1, max=40), ID_ALPHABET])
+    code = fields.String(required=True, validate=INSTRUMENT_CODE)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     items = fields.List(fields.String(validate=validate.Length(min=1, max=1000)),
-                        required=True, validate=validate.Length(min=1, max=200))
-    lowest = fields.Integer(required=True, strict=True)
-    highest = fields.Integer(required=True, strict=True)
-    reversed_items = fields.List(fields.Integer(strict=True), load_default=list)
+                        required=True, validate=validate.Length(min=1, max=MAX_ITEMS))
+    lowest = fields.Integer(required=True, strict=True, validate=SCORE)
+    highest = fields.Integer(required=True, strict=True, validate=SCORE)
+    reversed_items = fields.List(fields.Integer(strict=True, validate=ITEM_NUMBER),
+                                 load_default=list, validate=validate.Length(max=MAX_ITEMS))
     higher_is_worse = fields.Boolean(load_default=True)
     bands = fields.List(fields.Nested(BandSchema), required=True,
-                        validate=validate.Length(min=1))
-    cut_off = fields.Integer(required=True, strict=True)
-    sd = fields.Float(required=True, allow_nan=False)
-    reliability = fields.Float(required=True, allow_nan=False)
-    reliable_change_threshold = fields.Integer(load_default=None, strict=True)
-    response_drop_percent = fields.Integer(load_default=None, strict=True)
-    remission_below = fields.Integer(load_default=None, strict=True)
-    risk_items = fields.List(fields.Nested(RiskItemSchema), load_default=list)
+                        validate=validate.Length(min=1, max=50))
+    cut_off = fields.Integer(required=True, strict=True, validate=SCORE)
+    # The domain checks the finer rules (sd above 0, r below 1) and names the field.
+    sd = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=0, max=10_000))
+    reliability = fields.Float(required=True, allow_nan=False,
+                               validate=validate.Range(min=0, max=1))
+    reliable_change_threshold = fields.Integer(load_default=None, strict=True,
+                                               validate=validate.Range(min=1, max=10_000))
+    response_drop_percent = fields.Integer(load_default=None, strict=True,
+                                           validate=validate.Range(min=1, max=100))
+    remission_below = fields.Integer(load_default=None, strict=True, validate=SCORE)
+    risk_items = fields.List(fields.Nested(RiskItemSchema), load_default=list,
+                             validate=validate.Length(max=MAX_ITEMS))
 
 
 class NotOnTrackRuleSchema(Scoped):
     reassessments_without_improvement = fields.Integer(
-        required=True, allow_none=True, strict=True, validate=validate.Range(min=1))
+        required=True, allow_none=True, strict=True, validate=validate.Range(min=1, max=100))
     sessions_without_improvement = fields.Integer(
-        required=True, allow_none=True, strict=True, validate=validate.Range(min=1))
+        required=True, allow_none=True, strict=True, validate=validate.Range(min=1, max=1000))
     on_reliable_deterioration = fields.Boolean(required=True)
 
 
@@ -186,7 +199,7 @@ class DateRangeQuery(Scoped):
     """`from` and `to` are dates, both inclusive (UTC days)."""
     from_ = fields.Date(data_key="from", load_default=None)
     to = fields.Date(load_default=None)
-    instrument = fields.String(load_default=None)
+    instrument = fields.String(load_default=None, validate=INSTRUMENT_CODE)
 
 
 class TrajectoryQuery(Scoped):
@@ -198,12 +211,12 @@ class ChartQuery(TrajectoryQuery):
 
 
 class InstrumentQuery(Schema):
-    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1, max=10 ** 6))
 
 
 class CareTeamMemberSchema(Schema):
-    clinician_id = fields.String(required=True, validate=[validate.Length(min=1, max=200),
-                                                          ID_ALPHABET])
+    clinician_id = fields.String(required=True, validate=[
+        validate.Length(min=1, max=MAX_USER_ID), ID_ALPHABET])
 
 
 class BreakGlassSchema(Schema):

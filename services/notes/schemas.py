@@ -6,14 +6,19 @@ domain's.
 """
 from marshmallow import Schema, fields, validate
 
+from shared.limits import ID_ALPHABET, MAX_USER_ID
+
 from .domain import DESCRIPTION_MAX, INSTRUMENT_MAX
 from .domain.between_sessions import INSTRUCTIONS_MAX, JOURNAL_MAX, REFLECTION_MAX
 from .domain.progress_notes import ADDENDUM_MAX, DEADLINE_HOURS_MAX, FORMATS, SECTION_MAX
 from .domain.psychotherapy_notes import TEXT_MAX
-from .domain.treatment_plan import GOAL_STATUSES, LEVEL_TEXT_MAX, REASON_MAX, STAGES
+from .domain.treatment_plan import (DIAGNOSES_MAX, GOAL_STATUSES, LEVEL_KEYS, LEVEL_TEXT_MAX,
+                                    REASON_MAX, STAGES)
 
-_levels = dict(keys=fields.String(), values=fields.String(
-    validate=validate.Length(min=1, max=LEVEL_TEXT_MAX)), allow_none=True)
+# Keys are checked by the domain (which names the unknown level); bounded here.
+_levels = dict(keys=fields.String(validate=validate.Length(max=8)), values=fields.String(
+    validate=validate.Length(min=1, max=LEVEL_TEXT_MAX)), allow_none=True,
+    validate=validate.Length(max=len(LEVEL_KEYS)))
 MAX_TARGET_SCORE = 1000  # above any instrument's total score
 _reason = dict(load_default=None, allow_none=True, validate=validate.Length(max=REASON_MAX))
 
@@ -55,15 +60,19 @@ class RateGoalSchema(Schema):
 
 
 class DiagnosesSchema(Schema):
-    codes = fields.List(fields.String(validate=validate.Length(min=1, max=10)), required=True)
+    # The domain says which item is not an ICD-10 code.
+    codes = fields.List(fields.String(validate=validate.Length(min=1, max=10)), required=True,
+                        validate=validate.Length(max=DIAGNOSES_MAX))
 
 
 class StageSchema(Schema):
     stage = fields.String(required=True, validate=validate.OneOf(STAGES))
 
 
-_sections = dict(keys=fields.String(), values=fields.String(
-    validate=validate.Length(max=SECTION_MAX)))
+# Section names are checked by the domain against the format; bounded here.
+_sections = dict(keys=fields.String(validate=validate.Length(max=64)), values=fields.String(
+    validate=validate.Length(max=SECTION_MAX)),
+    validate=validate.Length(max=max(len(names) for names in FORMATS.values())))
 
 
 class DraftSchema(Schema):
@@ -84,7 +93,8 @@ class AddendumSchema(Schema):
 class SupervisionSchema(Schema):
     pre_licensed = fields.Boolean(required=True)
     supervisor_id = fields.String(load_default=None, allow_none=True,
-                                  validate=validate.Length(min=1, max=200))
+                                  validate=[validate.Length(min=1, max=MAX_USER_ID),
+                                            ID_ALPHABET])
     clinic_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
 
 

@@ -5,28 +5,30 @@ domain documents, so earlier requests stay valid.
 """
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
-from shared.limits import ID_ALPHABET
+from shared.limits import ID_ALPHABET, fits
 
 from .domain import appointments as booking
 from .domain import cadence, feeds
 from .domain import calendar as settings
 from .domain import series as recurrence
+from .read_models.calendar import appointments, clinicians, clinics, rooms, series
 
 MAX_MINUTES = booking.MAX_MINUTES
 
 
 class _Appointment(Schema):
-    organisation_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    clinic_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    organisation_id = fields.String(required=True,
+                                    validate=fits(appointments, "organisation_id", min=1))
+    clinic_id = fields.String(required=True, validate=fits(appointments, "clinic_id", min=1))
     client_id = fields.UUID(required=True)
-    clinician_id = fields.String(required=True,
-                                 validate=[validate.Length(min=1, max=64), ID_ALPHABET])
+    clinician_id = fields.String(required=True, validate=[
+        fits(appointments, "clinician_id", min=1), ID_ALPHABET])
     start = fields.AwareDateTime(required=True)
     duration_minutes = fields.Integer(required=True, strict=True,
                                       validate=validate.Range(min=1, max=MAX_MINUTES))
     modality = fields.String(required=True, validate=validate.OneOf(booking.MODALITIES))
     session_type = fields.String(validate=validate.OneOf(booking.SESSION_TYPES))
-    room_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+    room_id = fields.String(allow_none=True, validate=fits(appointments, "room_id", min=1))
     override_working_hours = fields.Boolean(load_default=False)
 
 
@@ -49,20 +51,20 @@ class BookSeriesSchema(_Appointment):
 class EndSeriesSchema(Schema):
     from_ = fields.AwareDateTime(data_key="from")
     cancelled_by = fields.String(validate=validate.OneOf(booking.CANCELLED_BY))
-    reason = fields.String(allow_none=True, validate=validate.Length(max=500))
+    reason = fields.String(allow_none=True, validate=fits(series, "end_reason"))
 
 
 class RescheduleSchema(Schema):
     start = fields.AwareDateTime(required=True)
     duration_minutes = fields.Integer(strict=True,
                                       validate=validate.Range(min=1, max=MAX_MINUTES))
-    room_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+    room_id = fields.String(allow_none=True, validate=fits(appointments, "room_id", min=1))
     override_working_hours = fields.Boolean(load_default=False)
 
 
 class CancelSchema(Schema):
     cancelled_by = fields.String(required=True, validate=validate.OneOf(booking.CANCELLED_BY))
-    reason = fields.String(allow_none=True, validate=validate.Length(max=500))
+    reason = fields.String(allow_none=True, validate=fits(appointments, "cancel_reason"))
 
 
 class HoldSessionSchema(Schema):
@@ -83,40 +85,42 @@ class ReassessmentPolicySchema(Schema):
 
 
 class ClinicSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=fits(clinics, "name", min=1))
     time_zone = fields.String(load_default=settings.DEFAULT_TIME_ZONE,
-                              validate=validate.Length(min=1, max=64))
+                              validate=fits(clinics, "time_zone", min=1))
     late_cancel_window_hours = fields.Integer(
         load_default=settings.DEFAULT_LATE_CANCEL_WINDOW_HOURS, strict=True,
         validate=validate.Range(min=0, max=336))
     video_link_template = fields.String(load_default=None, allow_none=True,
-                                        validate=validate.Length(max=500))
+                                        validate=fits(clinics, "video_link_template"))
     calendar_shows_client_names = fields.Boolean(load_default=False)
 
 
 class RoomSchema(Schema):
-    room_id = fields.String(validate=[validate.Length(min=1, max=64),
+    room_id = fields.String(validate=[fits(rooms, "room_id", min=1),
                                       validate.Regexp(r"^[A-Za-z0-9._-]+$")])
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=fits(rooms, "name", min=1))
 
 
 class WorkingHoursSchema(Schema):
     weekday = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=6))
     start = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
     end = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
-    clinic_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+    clinic_id = fields.String(allow_none=True, validate=fits(clinicians, "clinic_id", min=1))
 
 
 class ClinicianProfileSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    clinic_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
-                             required=True, validate=validate.Length(min=1))
-    working_hours = fields.List(fields.Nested(WorkingHoursSchema), load_default=list)
+    name = fields.String(required=True, validate=fits(clinicians, "name", min=1))
+    # A clinician works at a few of the organisation's clinics, a few spans a day each.
+    clinic_ids = fields.List(fields.String(validate=fits(clinicians, "clinic_id", min=1)),
+                             required=True, validate=validate.Length(min=1, max=100))
+    working_hours = fields.List(fields.Nested(WorkingHoursSchema), load_default=list,
+                                validate=validate.Length(max=7 * 24))
 
 
 class CalendarQuery(Schema):
     date = fields.Date(required=True)
-    clinic_id = fields.String(validate=validate.Length(min=1, max=64))
+    clinic_id = fields.String(validate=fits(appointments, "clinic_id", min=1))
     include_cancelled = fields.Boolean(load_default=False)
 
 
@@ -128,16 +132,18 @@ class OccupancyQuery(Schema):
 class DateRangeQuery(Schema):
     from_ = fields.Date(required=True, data_key="from")
     to = fields.Date(required=True)
-    clinician_id = fields.String(validate=validate.Length(min=1, max=64))
+    clinician_id = fields.String(validate=fits(appointments, "clinician_id", min=1))
 
 
 class ReassessmentsQuery(Schema):
-    overdue_after_days = fields.Integer(load_default=cadence.OVERDUE_AFTER_DAYS, validate=validate.Range(min=0,
-                                                                                 max=3650))
+    overdue_after_days = fields.Integer(load_default=cadence.OVERDUE_AFTER_DAYS,
+                                        validate=validate.Range(min=0, max=3650))
 
 
 class FeedQuery(Schema):
-    feed_token = fields.String(load_default=None)
+    # A feed secret is 43 characters (secrets.token_urlsafe(32)); the bound admits a
+    # pasted bearer token, so that mistake is told as such (401), and nothing huger.
+    feed_token = fields.String(load_default=None, validate=validate.Length(max=4096))
 
 
 class IssueFeedSchema(Schema):

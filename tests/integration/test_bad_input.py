@@ -322,6 +322,28 @@ ATTACKS = [
     ("notes", "POST", "/clients/{c}/goals",
      {"description": "PHQ-9 below 5", "target_date": "9999-12-31", "instrument": "PHQ-9",
       "target_score": 4}, None, CLINICIAN, 422, "target_date"),
+    # Fields bounded by tests/unit/test_schema_bounds.py, sent as an attacker would.
+    ("intake", "POST", "/clients/{c}/assessments",
+     {"instrument": "PHQ-9", "answers": [0] * 201}, None, None, 422, "answers"),
+    ("intake", "POST", "/clients/{c}/assessments",
+     {"instrument": "x" * 41, "answers": [0] * 9}, None, None, 422, "instrument"),
+    # tenancy is decided before the body is validated: 403, and the value is not echoed
+    ("intake", "POST", "/clients/{c}/consents",
+     {"kind": "treatment", "document_version": "v1", "organisation_id": "o" * 3_000}, None,
+     None, 403, "organisation_id"),
+    ("scheduling", "PUT", "/clinicians/dr-1",
+     {"name": "Dr One", "clinic_ids": ["clinic-1"] * 101}, None, None, 422, "clinic_ids"),
+    ("scheduling", "GET", "/clinicians/dr-1/calendar.ics", None, {"feed_token": "t" * 5000},
+     "", 422, "feed_token"),
+    ("billing", "PUT", "/clinics/clinic-1/fee-schedule",
+     {"currency": "EUR", "prices": {"9" * 40: 100}}, None, BILLING, 422, "prices"),
+    ("billing", "PUT", "/clinics/clinic-1/billing-policy",
+     {"payer_rules": {"insurer": {"video_modifier": "95\r\nX"}}}, None, BILLING, 422,
+     "payer_rules"),
+    ("billing", "PUT", "/clinics/clinic-1/billing-profile",
+     {"name": "Dr One", "npi": "1" * 3_000}, None, BILLING, 422, "npi"),
+    ("notes", "PUT", "/clients/{c}/diagnoses", {"codes": ["F33.1"] * 13}, None, CLINICIAN,
+     422, "codes"),
 ]
 
 
@@ -352,6 +374,7 @@ def test_each_attack_input_is_refused_naming_its_field(world, service, method, p
         bearer=ADMIN if bearer is None else bearer,
         json=_fill(body, world["client_id"]) if body is not None else None)
     problem = assert_problem(response, status)
+    assert len(response.content) < 2_000, "a refusal does not echo a long value"
     if field:
         named = set(dotted(problem["fields"]))
         assert field in named or any(n.startswith(field + ".") for n in named), problem
