@@ -15,7 +15,7 @@ CLINIC ?= clinic-1
 # USER only from the command line: the shell's USER is the login name.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),--user '$(USER)')
 
-.PHONY: run test install test-provider asyncapi-cli unit integration e2e rebuild backup restore token dead-letters replay-dead-letters bench catalogue openapi access-table clean
+.PHONY: subscribe run test install test-provider asyncapi-cli unit integration e2e rebuild backup restore token dead-letters replay-dead-letters bench catalogue openapi access-table clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,15 @@ dead-letters: $(STAMP)
 
 replay-dead-letters: $(STAMP)
 	$(BIN)/python -m shared.cli dead-letters $(SERVICE) --replay
+
+## Follow a service's events as an integrator would (integrations/subscriber.py):
+## make subscribe SERVICE=intake URL=http://127.0.0.1:8001 NAME=warehouse STATE=var/warehouse.db
+## (token: $$PRAXIS_INTEGRATOR_TOKEN; broker: $$PRAXIS_AMQP_URI, else the local one)
+subscribe: $(STAMP)
+	@mkdir -p var
+	PRAXIS_AMQP_URI="$${PRAXIS_AMQP_URI:-amqp://guest:guest@127.0.0.1:5672/}" \
+	$(BIN)/python -m integrations.subscriber --service $(SERVICE) --url $(URL) \
+	  --organisation $(ORG) --name $(NAME) --state $(STATE)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

@@ -50,9 +50,24 @@ CONTENT = {
     ("GET", "/audit/accesses"): {200: ["application/json", "text/csv"]},
 }
 # Paged lists (shared/paging.py): {(method, url template): the items' key}.
+# A route whose query has a `limit` is listed here (tests/unit/test_openapi.py checks).
 PAGES = {("GET", "/clients"): "clients", ("GET", "/charges"): "charges",
          ("GET", "/invoices"): "invoices", ("GET", "/events"): "events",
-         ("GET", "/audit/accesses"): "accesses"}
+         ("GET", "/audit/accesses"): "accesses",
+         ("GET", "/clinics/<clinic_id>/break-glass"): "break_glass",
+         ("GET", "/clinics/<clinic_id>/reassessments/pending"): "pending",
+         ("GET", "/clinics/<clinic_id>/risk-flags"): "risk_flags",
+         ("GET", "/clinics/<clinic_id>/alerts"): "alerts",
+         ("GET", "/clients/<uuid:client_id>/appointments"): "appointments",
+         ("GET", "/clients/<uuid:client_id>/appointments/upcoming"): "appointments",
+         ("GET", "/clinics/<clinic_id>/reassessments"): "due",
+         ("GET", "/clients/<uuid:client_id>/notes"): "notes",
+         ("GET", "/psychotherapy-notes"): "notes",
+         ("GET", "/clients/<uuid:client_id>/homework"): "homework",
+         ("GET", "/clients/<uuid:client_id>/journal"): "entries",
+         ("GET", "/clients/<uuid:client_id>/ledger"): "entries",
+         ("GET", "/clinics/<clinic_id>/unbilled"): "ready",
+         ("GET", "/clinics/<clinic_id>/receivables"): "clients"}
 # /readyz and /healthz answer 503 with their checks, as JSON rather than a problem.
 PLAIN_503 = {"/readyz", "/healthz"}
 PROBLEM = {

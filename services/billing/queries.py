@@ -214,8 +214,9 @@ class BillingQueries:
             "charges": [charge_view(r._asdict()) for r in charge_rows],
         }
 
-    def ledger(self, principal, client_id):
-        """Every amount owed or paid, oldest first, with the running balance."""
+    def ledger(self, principal, client_id, query):
+        """Every amount owed or paid, oldest first, with the running balance (a page of
+        the entries; the balances are of all of them)."""
         self._client_reader(principal, client_id)
         with self.store.read() as conn:
             clinics = client_clinics(conn, principal, client_id)
@@ -236,9 +237,10 @@ class BillingQueries:
                             "description": row.description, "amount_minor": row.amount_minor,
                             "currency": row.currency, "clinic_id": row.clinic_id,
                             "reference_id": row.reference_id, "balance_minor": running[key]})
-        return {"client_id": client_id, "entries": entries,
-                "balances": [{"clinic_id": c, "currency": cur, "balance_minor": b}
-                             for (c, cur), b in sorted(running.items())]}
+        return paging.list_page(
+            "entries", entries, query, client_id=client_id,
+            balances=[{"clinic_id": c, "currency": cur, "balance_minor": b}
+                      for (c, cur), b in sorted(running.items())])
 
     def list_charges(self, principal, query):
         principal.require_clinic(principal.organisation_id, query["clinic_id"])
@@ -264,19 +266,21 @@ class BillingQueries:
             row = visible_row(conn, charges, "charge_id", charge_id, principal, "charge")
         return charge_view(row._asdict())
 
-    def unbilled(self, principal, clinic_id):
-        """Billable charges on no invoice yet: ready ones, and held ones with why."""
+    def unbilled(self, principal, clinic_id, query):
+        """Billable charges on no invoice yet, oldest first: ready ones, and held ones
+        with why (a page holds both)."""
         principal.require_clinic(principal.organisation_id, clinic_id)
         with self.store.read() as conn:
-            rows = conn.execute(select(charges).where(
+            rows, more = paging.trimmed(paging.fetch_page(conn, select(charges).where(
                 charges.c.organisation_id == principal.organisation_id,
                 charges.c.clinic_id == clinic_id, charges.c.billable.is_(True),
                 charges.c.invoice_id.is_(None))
-                .order_by(charges.c.service_date, charges.c.charge_id)).all()
+                .order_by(charges.c.service_date, charges.c.charge_id), query), query["limit"])
         views = [charge_view(r._asdict()) for r in rows]
-        return {"clinic_id": clinic_id,
-                "ready": [v for v in views if v["status"] == "ready"],
-                "held": [v for v in views if v["status"] == "held"]}
+        return paging.page("ready", [v for v in views if v["status"] == "ready"],
+                           query["limit"], query["offset"] + len(rows) if more else None,
+                           held=[v for v in views if v["status"] == "held"],
+                           offset=query["offset"], clinic_id=clinic_id)
 
     def invoice(self, principal, invoice_id):
         with self.store.read() as conn:
@@ -321,10 +325,11 @@ class BillingQueries:
         return paging.offset_page("invoices", views, query["limit"], query["offset"], total,
                                   by_status=counts)
 
-    def receivables(self, principal, clinic_id, as_of=None):
-        """What clients owe on issued invoices, aged by days since issue."""
+    def receivables(self, principal, clinic_id, query):
+        """What clients owe on issued invoices, aged by days since issue (a page of the
+        clients; the totals are of all of them)."""
         principal.require_clinic(principal.organisation_id, clinic_id)
-        as_of = as_of or utc_now().date()
+        as_of = query["as_of"] or utc_now().date()
         with self.store.read() as conn:
             rows = conn.execute(select(invoices).where(
                 invoices.c.organisation_id == principal.organisation_id,
@@ -340,13 +345,13 @@ class BillingQueries:
             client = clients.setdefault((row.client_id, row.currency),
                                         {b: 0 for b, _, _ in AGEING_BUCKETS})
             client[bucket] += due
-        return {"clinic_id": clinic_id, "as_of": as_of.isoformat(),
-                "buckets": [b for b, _, _ in AGEING_BUCKETS],
-                "totals": [{"currency": c, **b, "total_minor": sum(b.values())}
-                           for c, b in sorted(totals.items())],
-                "clients": [{"client_id": k[0], "currency": k[1], **b,
-                             "total_minor": sum(b.values())}
-                            for k, b in sorted(clients.items())]}
+        return paging.list_page(
+            "clients", [{"client_id": k[0], "currency": k[1], **b,
+                         "total_minor": sum(b.values())} for k, b in sorted(clients.items())],
+            query, clinic_id=clinic_id, as_of=as_of.isoformat(),
+            buckets=[b for b, _, _ in AGEING_BUCKETS],
+            totals=[{"currency": c, **b, "total_minor": sum(b.values())}
+                    for c, b in sorted(totals.items())])
 
     def revenue(self, principal, clinic_id, query):
         """Billed charges per clinician and month of service; money in and out per month."""

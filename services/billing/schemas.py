@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from shared.events.billing import (CHARGE_STATUSES, CURRENCY, INVOICE_PER, PAYMENT_METHODS,
                                    SERVICE_CODE)
 from shared.limits import fits
+from shared.paging import PageQuery
 
 from .domain.codes import PAYER_RULE_KEYS
 from .read_models import billing_profiles
@@ -19,7 +20,6 @@ MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be a month YYYY-
 # dead-letter); an amount must also fit the BIGINT columns it is summed into.
 MAX_FEE = 10 ** 8        # 1,000,000.00 for one session or fee
 MAX_AMOUNT = 10 ** 11    # 1,000,000,000.00 for one payment, refund or write-off
-MAX_OFFSET = 10 ** 6
 
 
 def _money(**kwargs):
@@ -90,12 +90,10 @@ class AddOnSchema(Schema):
     code = fields.String(required=True, validate=SERVICE_CODE)
 
 
-class ChargesQuery(Schema):
+class ChargesQuery(PageQuery):
     clinic_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     client_id = fields.UUID(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(CHARGE_STATUSES))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class DraftInvoiceSchema(Schema):
@@ -135,15 +133,13 @@ class WriteOffSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=300))
 
 
-class InvoicesQuery(Schema):
+class InvoicesQuery(PageQuery):
     clinic_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     client_id = fields.UUID(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(INVOICE_STATUSES))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
-class ReceivablesQuery(Schema):
+class ReceivablesQuery(PageQuery):
     as_of = fields.Date(load_default=None)
 
 

@@ -2,6 +2,7 @@
 from werkzeug.wrappers import Response
 
 from shared.consumer import event_handler
+from shared.paging import PageQuery
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
 
@@ -68,7 +69,8 @@ class Service(CommonEndpoints):
 
     @http("GET", "/clients/<uuid:client_id>/ledger", resource="ledger")
     def get_ledger(self, request, client_id):
-        return self.praxis.ledger(principal_of(request), str(client_id))
+        return self.praxis.ledger(principal_of(request), str(client_id),
+                                  load_query(request, PageQuery()))
 
     @http("GET", "/charges", resource="billing_report")
     def list_charges(self, request):
@@ -86,7 +88,8 @@ class Service(CommonEndpoints):
 
     @http("GET", "/clinics/<clinic_id>/unbilled", resource="billing_report")
     def unbilled(self, request, clinic_id):
-        return self.praxis.unbilled(principal_of(request), clinic_id)
+        return self.praxis.unbilled(principal_of(request), clinic_id,
+                                    load_query(request, PageQuery()))
 
     # -- invoices and money -----------------------------------------------------------
     @http("POST", "/clients/<uuid:client_id>/invoices", resource="invoice")
@@ -136,8 +139,8 @@ class Service(CommonEndpoints):
     # -- reports --------------------------------------------------------------------
     @http("GET", "/clinics/<clinic_id>/receivables", resource="billing_report")
     def receivables(self, request, clinic_id):
-        query = load_query(request, ReceivablesQuery())
-        return self.praxis.receivables(principal_of(request), clinic_id, query["as_of"])
+        return self.praxis.receivables(principal_of(request), clinic_id,
+                                       load_query(request, ReceivablesQuery()))
 
     @http("GET", "/clinics/<clinic_id>/revenue", resource="billing_report")
     def revenue(self, request, clinic_id):

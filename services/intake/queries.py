@@ -136,37 +136,39 @@ class IntakeQueries:
             {**member, "until": iso(member["until"]) if member["until"] else None}
             for member in team]}
 
-    def break_glass_grants(self, principal, clinic_id):
+    def break_glass_grants(self, principal, clinic_id, query):
         """The clinic's break-glass grants, newest first, for its privacy officer."""
         principal.require_clinic(principal.organisation_id, clinic_id)
         with self.store.read() as conn:
-            rows = conn.execute(
+            rows = paging.fetch_page(conn, (
                 select(break_glass_grants)
                 .where(break_glass_grants.c.organisation_id == principal.organisation_id,
                        break_glass_grants.c.clinic_id == clinic_id)
                 .order_by(break_glass_grants.c.granted_at.desc(),
-                          break_glass_grants.c.event_id)).all()
-        return {"clinic_id": clinic_id, "break_glass": [{
+                          break_glass_grants.c.event_id)), query)
+        return paging.offset_page("break_glass", [{
             "client_id": r.client_id, "clinician_id": r.clinician_id, "reason": r.reason,
-            "granted_at": iso(r.granted_at), "expires_at": iso(r.expires_at)} for r in rows]}
+            "granted_at": iso(r.granted_at), "expires_at": iso(r.expires_at)} for r in rows],
+            query["limit"], query["offset"], clinic_id=clinic_id)
 
     # -- clinic lists ------------------------------------------------------
-    def pending_reassessments(self, principal, clinic_id):
+    def pending_reassessments(self, principal, clinic_id, query):
         principal.require_role(*STAFF)
         principal.require_clinic(principal.organisation_id, clinic_id)
         with self.store.read() as conn:
-            rows = conn.execute(
+            rows = paging.fetch_page(conn, (
                 select(pending_reassessments)
                 .where(pending_reassessments.c.organisation_id == principal.organisation_id,
                        pending_reassessments.c.clinic_id == clinic_id,
                        care_team.visible(principal, pending_reassessments.c.client_id))
                 .order_by(pending_reassessments.c.due_at, pending_reassessments.c.client_id,
-                          pending_reassessments.c.instrument)).all()
-        return {"pending": [{
+                          pending_reassessments.c.instrument)), query)
+        return paging.offset_page("pending", [{
             "client_id": r.client_id, "instrument": None if r.instrument == "*" else r.instrument,
             "due_at": iso(r.due_at), "reason": r.reason,
             "sessions_since_assessment": r.sessions_since_assessment,
-            "last_assessment_id": r.last_assessment_id} for r in rows]}
+            "last_assessment_id": r.last_assessment_id} for r in rows],
+            query["limit"], query["offset"])
 
     def risk_flags(self, principal, clinic_id, query):
         """The clinic's risk list: open flags until a clinician acknowledges them."""
@@ -183,8 +185,9 @@ class IntakeQueries:
         elif query["status"] == "acknowledged":
             statement = statement.where(risk_flags.c.acknowledged_at.is_not(None))
         with self.store.read() as conn:
-            rows = conn.execute(statement).all()
-        return {"risk_flags": [risk_flag_view(r._asdict()) for r in rows]}
+            rows = paging.fetch_page(conn, statement, query)
+        return paging.offset_page("risk_flags", [risk_flag_view(r._asdict()) for r in rows],
+                                  query["limit"], query["offset"])
 
     def alerts(self, principal, clinic_id, query):
         """Reliable deteriorations and not-on-track flags of the clinic's clients."""
@@ -205,12 +208,12 @@ class IntakeQueries:
         if query["instrument"]:
             statement = statement.where(outcome_alerts.c.instrument == query["instrument"])
         with self.store.read() as conn:
-            rows = conn.execute(statement).all()
-        return {"alerts": [{
+            rows = paging.fetch_page(conn, statement, query)
+        return paging.offset_page("alerts", [{
             "alert_id": r.alert_id, "kind": r.kind, "client_id": r.client_id,
             "client_name": r.name, "episode_id": r.episode_id, "instrument": r.instrument,
             "assessment_id": r.assessment_id, "rci": r.rci, "rule": r.rule,
-            "reason": r.reason, "at": iso(r.at)} for r in rows]}
+            "reason": r.reason, "at": iso(r.at)} for r in rows], query["limit"], query["offset"])
 
     # -- outcomes ------------------------------------------------------------
     def trajectory(self, principal, client_id, query):

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from shared.events.intake import CONSENT_KINDS, DISCHARGE_REASONS, PAYER_KINDS
 from shared.limits import ID_ALPHABET, MAX_USER_ID, fits
+from shared.paging import PageQuery
 
 from .read_models import clients, instrument_definitions
 
@@ -190,7 +191,11 @@ class ClinicQuery(Schema):
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10 ** 6))
 
 
-class RiskFlagQuery(Scoped):
+class ClinicListQuery(Scoped, PageQuery):
+    """A page of a clinic's list (pending reassessments, break-glass grants)."""
+
+
+class RiskFlagQuery(Scoped, PageQuery):
     status = fields.String(load_default="open",
                            validate=validate.OneOf(["open", "acknowledged", "all"]))
 
@@ -200,6 +205,10 @@ class DateRangeQuery(Scoped):
     from_ = fields.Date(data_key="from", load_default=None)
     to = fields.Date(load_default=None)
     instrument = fields.String(load_default=None, validate=INSTRUMENT_CODE)
+
+
+class AlertsQuery(DateRangeQuery, PageQuery):
+    pass
 
 
 class TrajectoryQuery(Scoped):

@@ -12,8 +12,8 @@ from . import domain
 from .application import IntakeApplication
 from .scope import named_scope
 from .schemas import (
-    AcknowledgeRiskFlagSchema, AssessClientSchema, BreakGlassSchema, CareTeamMemberSchema,
-    ChartQuery, ClinicQuery, ConsentSchema,
+    AcknowledgeRiskFlagSchema, AlertsQuery, AssessClientSchema, BreakGlassSchema,
+    CareTeamMemberSchema, ChartQuery, ClinicListQuery, ClinicQuery, ConsentSchema,
     DateRangeQuery, DischargeSchema, InstrumentDefinitionSchema, InstrumentQuery,
     NotOnTrackRuleSchema, OpenEpisodeSchema, RegisterClientSchema, RevokeConsentSchema,
     RiskFlagQuery, TrajectoryQuery, UpdateClientSchema)
@@ -159,13 +159,15 @@ class Service(CommonEndpoints):
     @http("GET", "/clinics/<clinic_id>/break-glass", resource="break_glass")
     def break_glass_grants(self, request, clinic_id):
         self._in_clinic(request, clinic_id)
-        return self.praxis.break_glass_grants(principal_of(request), clinic_id)
+        return self.praxis.break_glass_grants(principal_of(request), clinic_id,
+                                              load_query(request, ClinicListQuery()))
 
     # -- clinic lists --------------------------------------------------------
     @http("GET", "/clinics/<clinic_id>/reassessments/pending", resource="reassessment")
     def pending_reassessments(self, request, clinic_id):
         self._in_clinic(request, clinic_id)
-        return self.praxis.pending_reassessments(principal_of(request), clinic_id)
+        return self.praxis.pending_reassessments(principal_of(request), clinic_id,
+                                                 load_query(request, ClinicListQuery()))
 
     @http("GET", "/clinics/<clinic_id>/risk-flags", resource="risk_flag")
     def risk_flags(self, request, clinic_id):
@@ -177,7 +179,7 @@ class Service(CommonEndpoints):
     def alerts(self, request, clinic_id):
         self._in_clinic(request, clinic_id)
         return self.praxis.alerts(principal_of(request), clinic_id,
-                                  load_query(request, DateRangeQuery()))
+                                  load_query(request, AlertsQuery()))
 
     @http("GET", "/clinics/<clinic_id>/outcomes", resource="outcome")
     def clinic_outcomes(self, request, clinic_id):

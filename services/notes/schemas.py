@@ -7,6 +7,7 @@ domain's.
 from marshmallow import Schema, fields, validate
 
 from shared.limits import ID_ALPHABET, MAX_USER_ID
+from shared.paging import PageQuery
 
 from .domain import DESCRIPTION_MAX, INSTRUMENT_MAX
 from .domain.between_sessions import INSTRUCTIONS_MAX, JOURNAL_MAX, REFLECTION_MAX
@@ -112,7 +113,7 @@ class PsychotherapyNoteRevisionSchema(Schema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=TEXT_MAX))
 
 
-class PsychotherapyNotesQuery(Schema):
+class PsychotherapyNotesQuery(PageQuery):
     client_id = fields.UUID(load_default=None)
     clinic_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
 

@@ -1,6 +1,7 @@
 """Notes' nameko service: maps HTTP, RPC and events onto NotesApplication."""
 
 from shared.consumer import event_handler
+from shared.paging import PageQuery
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
 
@@ -61,7 +62,8 @@ class Service(CommonEndpoints):
     # -- progress notes ---------------------------------------------------------------
     @http("GET", "/clients/<uuid:client_id>/notes", resource="progress_note")
     def client_notes(self, request, client_id):
-        return self.praxis.client_notes(principal_of(request), str(client_id))
+        return self.praxis.client_notes(principal_of(request), str(client_id),
+                                        load_query(request, PageQuery()))
 
     @http("GET", "/notes/<uuid:note_id>", resource="progress_note")
     def get_note(self, request, note_id):
@@ -124,8 +126,7 @@ class Service(CommonEndpoints):
     @http("GET", "/psychotherapy-notes", resource="psychotherapy_note")
     def list_psychotherapy_notes(self, request):
         query = load_query(request, schemas.PsychotherapyNotesQuery())
-        return self.praxis.psychotherapy_notes(principal_of(request), query["client_id"],
-                                               query["clinic_id"])
+        return self.praxis.psychotherapy_notes(principal_of(request), query)
 
     @http("GET", "/psychotherapy-notes/<uuid:note_id>", resource="psychotherapy_note")
     def get_psychotherapy_note(self, request, note_id):
@@ -147,7 +148,8 @@ class Service(CommonEndpoints):
 
     @http("GET", "/clients/<uuid:client_id>/homework", resource="homework")
     def client_homework(self, request, client_id):
-        return self.praxis.client_homework(principal_of(request), str(client_id))
+        return self.praxis.client_homework(principal_of(request), str(client_id),
+                                           load_query(request, PageQuery()))
 
     @http("POST", "/clients/<uuid:client_id>/homework/<uuid:homework_id>/done", resource="homework", action="complete")
     def complete_homework(self, request, client_id, homework_id):
@@ -164,7 +166,8 @@ class Service(CommonEndpoints):
 
     @http("GET", "/clients/<uuid:client_id>/journal", resource="journal")
     def journal(self, request, client_id):
-        return self.praxis.journal(principal_of(request), str(client_id))
+        return self.praxis.journal(principal_of(request), str(client_id),
+                                   load_query(request, PageQuery()))
 
     @http("PUT", "/clients/<uuid:client_id>/journal/<uuid:entry_id>/sharing", resource="journal")
     def share_journal_entry(self, request, client_id, entry_id):

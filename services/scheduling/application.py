@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from shared import care_team, metrics
+from shared import care_team, metrics, paging
 from shared.application import Application
 from shared.envelope import Context
 from shared.errors import ConcurrencyError, Conflict, Forbidden, InvalidInput, NotFound, \
@@ -502,7 +502,7 @@ class SchedulingApplication(Application):
                                                        record["clinic_id"])
         return views.appointment(record, settings)
 
-    def client_appointments(self, principal, client_id, upcoming_only=False, now=None):
+    def client_appointments(self, principal, client_id, query, upcoming_only=False, now=None):
         client_id = str(client_id)
         principal.require_own_record(client_id)
         with self.store.read() as conn:
@@ -511,22 +511,24 @@ class SchedulingApplication(Application):
             org, clinic = client["organisation_id"], client["clinic_id"]
             # The client's appointments in the stored organisation, at clinics the
             # token sees: nothing the caller sends widens it.
-            query = select(appointments).where(appointments.c.client_id == client_id,
-                                               appointments.c.organisation_id == org)
+            statement = select(appointments).where(appointments.c.client_id == client_id,
+                                                   appointments.c.organisation_id == org)
             if principal.clinic_filter() is not None:
-                query = query.where(appointments.c.clinic_id.in_(principal.clinic_filter()))
+                statement = statement.where(
+                    appointments.c.clinic_id.in_(principal.clinic_filter()))
             if upcoming_only:
-                query = query.where(appointments.c.end > (now or utc_now()),
-                                    appointments.c.status.in_(booking.OPEN))
-            rows = conn.execute(query.order_by(appointments.c.start,
-                                               appointments.c.appointment_id)).all()
+                statement = statement.where(appointments.c.end > (now or utc_now()),
+                                            appointments.c.status.in_(booking.OPEN))
+            rows = paging.fetch_page(conn, statement.order_by(
+                appointments.c.start, appointments.c.appointment_id), query)
             settings = calendar_models.clinic_settings(conn, org, clinic)
             policy = cadence_models.effective_policy(conn, org, clinic, client_id)
             cadence = cadence_models.cadence(conn, client_id)
             episode_id = client_models.open_episode_id(conn, client_id)
-        result = {"client_id": client_id, "time_zone": settings.time_zone,
-                  "episode_id": episode_id,
-                  "appointments": [views.appointment(r._asdict(), settings) for r in rows]}
+        result = paging.offset_page(
+            "appointments", [views.appointment(r._asdict(), settings) for r in rows],
+            query["limit"], query["offset"], client_id=client_id,
+            time_zone=settings.time_zone, episode_id=episode_id)
         if not upcoming_only:
             due = cadence.due(policy, now or utc_now())
             result["reassessment"] = {
@@ -688,9 +690,10 @@ class SchedulingApplication(Application):
                 "clinicians": [{"clinician_id": c, **views.attendance(per_clinician[c])}
                                for c in sorted(per_clinician)]}
 
-    def reassessments(self, principal, clinic_id, overdue_after_days, now=None):
-        """Clients whose reassessment is due and not yet done; overdue when it has
-        waited more than `overdue_after_days`."""
+    def reassessments(self, principal, clinic_id, query, now=None):
+        """Clients whose reassessment is due and not yet done, oldest first; overdue
+        when it has waited more than `overdue_after_days`. A page holds both."""
+        overdue_after_days = query["overdue_after_days"]
         principal.require_role("admin", "clinician", "front_desk")
         principal.require_clinic(principal.organisation_id, clinic_id)
         now = now or utc_now()
@@ -699,6 +702,8 @@ class SchedulingApplication(Application):
             cared_for = care_team.client_ids(conn, principal)  # None: the role sees all
             if cared_for is not None:
                 cycles = [c for c in cycles if str(c["client_id"]) in cared_for]
+            cycles, more = paging.trimmed(
+                cycles[query["offset"]:query["offset"] + query["limit"] + 1], query["limit"])
             current = {c["client_id"]: cadence_models.cadence(conn, c["client_id"])
                        for c in cycles}
         due, overdue = [], []
@@ -713,7 +718,9 @@ class SchedulingApplication(Application):
                         current[cycle["client_id"]].sessions_since_assessment}
             (overdue if waited > timedelta(days=overdue_after_days) else due).append(item)
         return {"clinic_id": clinic_id, "overdue_after_days": overdue_after_days,
-                "due": due, "overdue": overdue}
+                "due": due, "overdue": overdue, "limit": query["limit"],
+                "offset": query["offset"],
+                "next": query["offset"] + len(cycles) if more else None}
 
     # -- calendar feeds ------------------------------------------------------------
     def _feed_owner(self, principal, clinician_id):

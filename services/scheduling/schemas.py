@@ -6,6 +6,7 @@ domain documents, so earlier requests stay valid.
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
 from shared.limits import ID_ALPHABET, fits
+from shared.paging import PageQuery
 
 from .domain import appointments as booking
 from .domain import cadence, feeds
@@ -135,7 +136,7 @@ class DateRangeQuery(Schema):
     clinician_id = fields.String(validate=fits(appointments, "clinician_id", min=1))
 
 
-class ReassessmentsQuery(Schema):
+class ReassessmentsQuery(PageQuery):
     overdue_after_days = fields.Integer(load_default=cadence.OVERDUE_AFTER_DAYS,
                                         validate=validate.Range(min=0, max=3650))
 

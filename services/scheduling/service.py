@@ -7,6 +7,7 @@ from nameko.timer import timer
 from werkzeug.wrappers import Response
 
 from shared.consumer import event_handler
+from shared.paging import PageQuery
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
 
@@ -172,11 +173,13 @@ class Service(CommonEndpoints):
 
     @http("GET", "/clients/<uuid:client_id>/appointments", resource="appointment")
     def client_appointments(self, request, client_id):
-        return self.praxis.client_appointments(principal_of(request), str(client_id))
+        return self.praxis.client_appointments(principal_of(request), str(client_id),
+                                               load_query(request, PageQuery()))
 
     @http("GET", "/clients/<uuid:client_id>/appointments/upcoming", resource="appointment")
     def client_upcoming(self, request, client_id):
         return self.praxis.client_appointments(principal_of(request), str(client_id),
+                                               load_query(request, PageQuery()),
                                                upcoming_only=True)
 
     # -- attendance and the reassessment cadence ---------------------------------------
@@ -188,9 +191,8 @@ class Service(CommonEndpoints):
 
     @http("GET", "/clinics/<clinic_id>/reassessments", resource="reassessment")
     def reassessments(self, request, clinic_id):
-        query = load_query(request, ReassessmentsQuery())
         return self.praxis.reassessments(principal_of(request), clinic_id,
-                                         query["overdue_after_days"])
+                                         load_query(request, ReassessmentsQuery()))
 
     @http("GET", "/clinics/<clinic_id>/reassessment-policy", resource="reassessment_policy")
     def get_reassessment_policy(self, request, clinic_id):

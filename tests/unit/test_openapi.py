@@ -93,3 +93,15 @@ def test_paged_lists_document_the_page_shape():
                         ("/events", "events"), ("/audit/accesses", "accesses")):
         page = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
         assert page["schema"]["required"] == [items, "limit", "next"], path
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_route_that_takes_a_limit_is_a_documented_page_and_the_reverse(name):
+    """A list pages the one way (shared/paging.py); its document says so."""
+    from shared.openapi import PAGES, QUERIES, read_by
+    cls = service_class(name)
+    for method_name, entrypoint in routes(cls):
+        key = (entrypoint.method, entrypoint.url)
+        query = QUERIES.get(key, read_by(getattr(cls, method_name))[1])
+        takes_limit = query is not None and "limit" in query().fields
+        assert takes_limit == (key in PAGES), key

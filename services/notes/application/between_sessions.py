@@ -2,6 +2,7 @@
 and the client's journal (private unless shared; clinicians see shared entries only)."""
 import uuid
 
+from shared import paging
 from shared.errors import NotFound
 from shared.timeutil import iso, utc_now
 
@@ -39,17 +40,22 @@ class BetweenSessionUseCases:
                        new_events)
         return self._one_homework(principal, client_id, homework_id)
 
-    def client_homework(self, principal, client_id):
+    def client_homework(self, principal, client_id, query):
+        """A page of the client's homework, with completion over all of it."""
+        rows = self._homework_rows(principal, client_id)
+        return paging.list_page("homework", [homework_view(r) for r in rows], query,
+                                **completion(rows))
+
+    def _homework_rows(self, principal, client_id, *where):
         with self.store.read() as conn:
             record = visible_client(principal, conn, str(client_id))
-            rows = tenant_rows(conn, principal, homework, record, homework.c.assigned_at,
-                               homework.c.homework_id)
-        return {"homework": [homework_view(r) for r in rows], **completion(rows)}
+            return tenant_rows(conn, principal, homework, record, homework.c.assigned_at,
+                               homework.c.homework_id, where=where)
 
     def _one_homework(self, principal, client_id, homework_id):
-        for item in self.client_homework(principal, client_id)["homework"]:
-            if item["homework_id"] == str(homework_id):
-                return item
+        for row in self._homework_rows(principal, client_id,
+                                       homework.c.homework_id == str(homework_id)):
+            return homework_view(row)
         raise NotFound("homework not found")
 
     # -- journal ----------------------------------------------------------------------
@@ -77,20 +83,26 @@ class BetweenSessionUseCases:
                            new_events)
         return self._one_entry(principal, client_id, entry_id)
 
-    def journal(self, principal, client_id):
+    def journal(self, principal, client_id, query):
         """The client sees every entry of theirs; clinicians and admins shared ones only."""
+        return paging.offset_page("entries", self._journal_rows(principal, client_id,
+                                                                 page=query),
+                                  query["limit"], query["offset"])
+
+    def _journal_rows(self, principal, client_id, *where, page=None):
         with self.store.read() as conn:
             record = visible_client(principal, conn, str(client_id))
-            where = () if principal.role == "client" else (journal_entries.c.shared.is_(True),)
+            if principal.role != "client":
+                where += (journal_entries.c.shared.is_(True),)
             rows = tenant_rows(conn, principal, journal_entries, record,
                                journal_entries.c.written_at, journal_entries.c.entry_id,
-                               where=where)
-        return {"entries": [journal_view(r) for r in rows]}
+                               where=where, page=page)
+        return [journal_view(r) for r in rows]
 
     def _one_entry(self, principal, client_id, entry_id):
-        for entry in self.journal(principal, client_id)["entries"]:
-            if entry["entry_id"] == str(entry_id):
-                return entry
+        for entry in self._journal_rows(principal, client_id,
+                                        journal_entries.c.entry_id == str(entry_id)):
+            return entry
         raise NotFound("journal entry not found")
 
 

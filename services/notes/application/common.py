@@ -4,6 +4,7 @@ import json
 
 from sqlalchemy import select
 
+from shared import paging
 from shared.envelope import Context
 from shared.timeutil import iso
 
@@ -28,9 +29,10 @@ def context_of(record, correlation_id, principal):
                    actor=principal.user_id)
 
 
-def tenant_rows(conn, principal, table, record, *order, where=()):
+def tenant_rows(conn, principal, table, record, *order, where=(), page=None):
     """Rows of `table` about the client, in the client's organisation and the clinics the
-    caller may see (rows carry their own envelope's tenancy)."""
+    caller may see (rows carry their own envelope's tenancy); one page of them when
+    `page` is a PageQuery's (paging.offset_page)."""
     query = (select(table)
              .where(table.c.client_id == record["client_id"],
                     table.c.organisation_id == record["organisation_id"], *where)
@@ -38,7 +40,8 @@ def tenant_rows(conn, principal, table, record, *order, where=()):
     clinics = principal.clinic_filter()
     if clinics is not None:
         query = query.where(table.c.clinic_id.in_(clinics))
-    return [r._asdict() for r in conn.execute(query)]
+    rows = paging.fetch_page(conn, query, page) if page else conn.execute(query)
+    return [r._asdict() for r in rows]
 
 
 def client_view(record):

@@ -4,7 +4,7 @@ import uuid
 
 from sqlalchemy import select
 
-from shared import metrics
+from shared import metrics, paging
 from shared.envelope import Context
 from shared.errors import Forbidden, InvalidInput
 from shared.timeutil import iso, utc_now
@@ -140,15 +140,17 @@ class ProgressNoteUseCases:
                              "signed_by": a.signed_by, "signed_at": iso(a.signed_at)}
                             for a in addenda]}
 
-    def client_notes(self, principal, client_id):
+    def client_notes(self, principal, client_id, query):
         with self.store.read() as conn:
             record = visible_client(principal, conn, str(client_id))
             rows = tenant_rows(conn, principal, progress_notes, record,
-                               progress_notes.c.session_start, progress_notes.c.note_id)
+                               progress_notes.c.session_start, progress_notes.c.note_id,
+                               page=query)
             counts = addenda_counts(conn, [r["note_id"] for r in rows])
             deadlines = note_deadlines_of(conn, rows)
-        return {"notes": [{**note_summary(r), **deadlines[r["note_id"]],
-                           "addenda": counts.get(r["note_id"], 0)} for r in rows]}
+        return paging.offset_page("notes", [{**note_summary(r), **deadlines[r["note_id"]],
+                                             "addenda": counts.get(r["note_id"], 0)}
+                                            for r in rows], query["limit"], query["offset"])
 
     def refresh_gauges(self, now=None):
         """praxis_notes_overdue per clinic: unsigned notes past the clinic's deadline."""

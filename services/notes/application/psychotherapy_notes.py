@@ -8,6 +8,7 @@ import uuid
 
 from sqlalchemy import select
 
+from shared import paging
 from shared.errors import NotFound
 from shared.timeutil import iso, utc_now
 
@@ -44,25 +45,28 @@ class PsychotherapyNoteUseCases:
         with self.store.read() as conn:
             return _view(self._authors_note(conn, principal, note_id))
 
-    def psychotherapy_notes(self, principal, client_id=None, clinic_id=None):
+    def psychotherapy_notes(self, principal, query):
         """The caller's own psychotherapy notes (of one client, or all; of one clinic, or
         every clinic of the token), newest last."""
         principal.require_role(*AUTHOR_ROLES)
+        client_id, clinic_id = query["client_id"], query["clinic_id"]
         if clinic_id is not None:
             principal.require_clinic(principal.organisation_id, clinic_id)
-        query = (select(authors_notes)
-                 .where(authors_notes.c.author_id == principal.user_id,
-                        authors_notes.c.organisation_id == principal.organisation_id)
-                 .order_by(authors_notes.c.written_at, authors_notes.c.note_id))
+        statement = (select(authors_notes)
+                     .where(authors_notes.c.author_id == principal.user_id,
+                            authors_notes.c.organisation_id == principal.organisation_id)
+                     .order_by(authors_notes.c.written_at, authors_notes.c.note_id))
         if client_id is not None:
-            query = query.where(authors_notes.c.client_id == str(client_id))
+            statement = statement.where(authors_notes.c.client_id == str(client_id))
         clinics = [clinic_id] if clinic_id is not None else principal.clinic_filter()
         if clinics is not None:
-            query = query.where(authors_notes.c.clinic_id.in_(clinics))
+            statement = statement.where(authors_notes.c.clinic_id.in_(clinics))
         with self.store.read() as conn:
             if client_id is not None:
                 visible_client(principal, conn, str(client_id))
-            return {"notes": [_view(r._asdict()) for r in conn.execute(query)]}
+            rows = paging.fetch_page(conn, statement, query)
+        return paging.offset_page("notes", [_view(r._asdict()) for r in rows],
+                                  query["limit"], query["offset"])
 
     def _authors_note(self, conn, principal, note_id):
         """The note if the caller wrote it (and still works where it was written); else 404."""
