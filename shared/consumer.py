@@ -204,12 +204,15 @@ ACCEPTED_CONTENT_TYPES = (CONTENT_TYPE, "application/json")
 
 
 def _name_of(message):
-    """The event name a delivery claims ('unknown' for one that says none), for the
-    metrics' type label."""
-    try:
-        return parse_type(message.properties.get("type") or "")[1]
-    except ValueError:
-        return "unknown"
+    """The event name a delivery claims, by its AMQP type or its envelope ('unknown'
+    when neither says), for the metrics' type label."""
+    envelope = decode(message)[0] or {}
+    for claimed in (message.properties.get("type"), envelope.get("type")):
+        try:
+            return parse_type(claimed if isinstance(claimed, str) else "")[1]
+        except ValueError:
+            continue
+    return "unknown"
 
 
 def decode(message):
