@@ -65,8 +65,10 @@ def envelope_schema():
                            "description": "the JSON Schema of data (absent in events "
                                           "stored before it was set)"},
             "sequence": {"type": "string", "pattern": "^[0-9]+$",
-                         "description": "extension: the event's version in its stream "
-                                        "(a decimal string: compare as integers)"},
+                         "description": "extension: the event's version in its stream, "
+                                        "zero-padded to 20 digits so it orders as a "
+                                        "string (events stored before are unpadded: "
+                                        "read them as integers)"},
             "organisationid": {"type": "string", "pattern": f"^{ORGANISATION_ID.pattern}$",
                                "description": "extension: the tenant; the routing key's "
                                               "first word"},
