@@ -35,9 +35,6 @@ class Subscriptions:
         """The application method reacting to the event, or None."""
         return self.table.get((producer, name))
 
-    def reactions(self):
-        return {key: method for key, method in self.table.items() if method is not READ_MODELS}
-
     def __contains__(self, key):
         return key in self.table
 
