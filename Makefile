@@ -93,10 +93,12 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) var .pytest_cache
 
-## Rewrite the README's event catalogue and the contract files in docs/events
-## (AsyncAPI document, a JSON Schema per type and version) from the schemas
+## Rewrite the README's event catalogue and "who consumes what" (from the subscription
+## tables), and the contract files in docs/events (AsyncAPI document, a JSON Schema per
+## type and version) from the schemas
 catalogue: $(STAMP)
 	$(BIN)/python -m shared.catalogue_doc --write README.md
+	$(BIN)/python -m shared.subscriptions --write README.md
 	$(BIN)/python -m shared.asyncapi --write docs/events
 
 ## Each service's OpenAPI 3.1 document (also served at GET /openapi.json)

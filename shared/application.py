@@ -17,6 +17,7 @@ from .events import catalogue
 from .logs import log_context
 from .projection import ensure_current
 from .store import EventStore, events_table
+from .subscriptions import Subscriptions
 from .timeutil import parse_time, utc_now
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def _name_of(body):
 class Application:
     service = None        # "intake", ...
     projection = None     # the service's read models
-    reactions = {}        # event name -> method name, for foreign events
+    subscriptions = Subscriptions({})  # what it consumes (services/<service>/subscriptions.py)
 
     handler_queues = ()  # set by the runtime: the queues this service consumes from
 
@@ -90,7 +91,7 @@ class Application:
         return ()
 
     def _react(self, uow, event):
-        reaction = self.reactions.get(event.name)
+        reaction = self.subscriptions.reaction(event.service, event.name)
         if reaction is None:
             return
         missing = self.missing_fact(uow, event)

@@ -3,8 +3,8 @@
 - an AsyncAPI 3.0 document: a channel per exchange `<service>.events` (topic,
   durable) addressed by routing key `<organisation>.<Event>`, a message per
   published type and version (the CloudEvents envelope with its data's JSON
-  Schema), the producer's send operation and each consumer's receive
-  (shared/broker_identity.py's CONSUMES);
+  Schema), the producer's send operation and each consumer's receive of the
+  messages its subscription table takes (services/<service>/subscriptions.py);
 - one JSON Schema per published type and version, the events' `dataschema`.
 
 `python -m shared.asyncapi --write docs/events` (`make catalogue`) writes
@@ -18,8 +18,9 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from . import broker_identity
+from . import broker_identity, subscriptions
 from .compat import breaking_changes
+from .consumer import subscription_queue_name
 from .envelope import CONTENT_TYPE, ORGANISATION_ID, SPECVERSION, dataschema_uri, event_type
 from .events import catalogue
 from .jsonschema import DIALECT, object_schema
@@ -65,8 +66,10 @@ def envelope_schema():
                            "description": "the JSON Schema of data (absent in events "
                                           "stored before it was set)"},
             "sequence": {"type": "string", "pattern": "^[0-9]+$",
-                         "description": "extension: the event's version in its stream "
-                                        "(a decimal string: compare as integers)"},
+                         "description": "extension: the event's version in its stream, "
+                                        "zero-padded to 20 digits so it orders as a "
+                                        "string (events stored before are unpadded: "
+                                        "read them as integers)"},
             "organisationid": {"type": "string", "pattern": f"^{ORGANISATION_ID.pattern}$",
                                "description": "extension: the tenant; the routing key's "
                                               "first word"},
@@ -146,11 +149,14 @@ def document(registry=catalogue):
             "send", service, specs, f"{service} publishes its events (outbox relay, "
                                     "publisher confirms); only its broker user may")
         for consumer in broker_identity.SERVICES:
-            if service in broker_identity.CONSUMES.get(consumer, ()):
+            taken = set(subscriptions.of(consumer).events_of(service))
+            received = [spec for spec in specs if spec.name in taken]
+            if received:
                 operations[f"{consumer}.receive.{service}"] = _operation(
-                    "receive", service, specs,
-                    f"{consumer} consumes {service}'s events (a durable queue per handler, "
-                    "bound `*.<Event>`)")
+                    "receive", service, received,
+                    f"{consumer} consumes these of {service}'s events from one durable "
+                    f"queue, {subscription_queue_name(service, consumer)}, bound "
+                    "`*.<Event>` for each")
     components = {"schemas": {ENVELOPE: envelope_schema()}, "messages": {}}
     for spec in published(registry):
         schema = data_schema(spec)

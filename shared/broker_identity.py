@@ -22,7 +22,7 @@ Plain Python (no application imports): deploy/tools/generate.py reads it too.
 
 SERVICES = ("intake", "scheduling", "notes", "billing")
 # Whose events each service consumes (a unit test keeps this equal to the
-# services' @event_handler declarations).
+# producers of the services' subscription tables, services/*/subscriptions.py).
 CONSUMES = {
     "intake": ("notes", "scheduling"),  # notes: supervision, for care teams
     "scheduling": ("intake", "notes"),
@@ -41,9 +41,9 @@ def integrator_username(organisation_id):
 
 
 def _handler_queues(service):
-    # evt-<source>-<Event>--<service>.<method>, and its .retrying and .dead-letter
+    # evt-<producer>--<service> (one per producer), its .retrying and .dead-letter
     sources = "|".join(CONSUMES[service])
-    return rf"evt-({sources})-[A-Za-z]+--{service}\.[a-z_]+(\.retrying|\.dead-letter)?"
+    return rf"evt-({sources})--{service}(\.retrying|\.dead-letter)?"
 
 
 def service_permissions(service):

@@ -24,7 +24,7 @@
 | PRAXIS_MAX_ATTEMPTS | 5 deliveries of an event before it is dead-lettered |
 | PRAXIS_RETRY_DELAY_MS | 1000 between deliveries |
 | PRAXIS_QUEUE_TYPE | classic; `quorum` (deploy/ sets it) declares the handler, retry and dead-letter queues as replicated quorum queues (RabbitMQ 3.10+) |
-| PRAXIS_MAX_WORKERS | 10 concurrent workers (also the consumer prefetch) |
+| PRAXIS_MAX_WORKERS | 10 concurrent workers (also the RPC prefetch; event queues: 1) |
 | PRAXIS_CALENDAR_FEED_DAYS | 90 days a calendar feed (scheduling) lives unless revoked |
 | PRAXIS_BREAK_GLASS_MINUTES | 60 minutes a break-glass grant (intake) opens a client's records |
 | PRAXIS_MAX_BODY_BYTES | 1048576 (1 MiB): a larger request body is refused with 413 before it is read |

@@ -1,4 +1,11 @@
-"""A nameko event handler that never drops an event.
+"""A nameko event handler that never drops an event, and the handlers of a
+service's subscription table.
+
+A service consumes each producer's events from one durable queue,
+"evt-<producer>--<service>", bound to every event it takes from that producer
+(shared/subscriptions.py), so they arrive in the order the producer published
+them; the queue has a single active consumer and each handler takes one delivery
+at a time, so they are also applied in that order, whatever the replicas.
 
 nameko's @event_handler acks a message whose handler raised, so the event is
 lost. This one sends a failed delivery to "<queue>.retrying", where the copy
@@ -31,11 +38,10 @@ from functools import partial
 
 
 from amqp.exceptions import AccessRefused, NotFound
-from kombu import Exchange, Queue
+from kombu import Exchange, Queue, binding
 from kombu.pools import producers
 from nameko.constants import AMQP_URI_CONFIG_KEY
-from nameko.events import SERVICE_POOL, EventHandler
-from nameko.messaging import QueueConsumer
+from nameko.messaging import Consumer, QueueConsumer
 
 from . import metrics
 from .config import amqp_connection as Connection
@@ -49,21 +55,33 @@ log = logging.getLogger(__name__)
 ATTEMPTS_HEADER = "x-praxis-attempts"
 
 
-def handler_queue_name(source_service, event_type, service, method):
-    """The queue nameko's SERVICE_POOL event handler consumes from."""
-    return f"evt-{source_service}-{event_type}--{service}.{method}"
+def subscription_queue_name(producer, service):
+    """The one queue `service` consumes `producer`'s events from."""
+    return f"evt-{producer}--{service}"
 
 
 def handler_queues(service_class):
     """The queue of every reliable event handler a service class declares."""
     queues = []
-    for method_name, method in inspect.getmembers(service_class, inspect.isfunction):
+    for _name, method in inspect.getmembers(service_class, inspect.isfunction):
         for entrypoint in getattr(method, "nameko_entrypoints", ()):
             if isinstance(entrypoint, ReliableEventHandler):
-                queues.append(handler_queue_name(entrypoint.source_service,
-                                                 entrypoint.event_type, service_class.name,
-                                                 method_name))
+                queues.append(subscription_queue_name(entrypoint.source_service,
+                                                      service_class.name))
     return sorted(queues)
+
+
+def subscribers(subscriptions):
+    """A mixin for a service class: one reliable event handler per producer of the
+    subscription table, each handing the delivery to the application's consume."""
+    handlers = {}
+    for producer in subscriptions.producers():
+        def consume(self, event):
+            self.praxis.consume(event)
+        consume.__name__ = consume.__qualname__ = f"consume_{producer}_events"
+        handlers[consume.__name__] = event_handler(
+            producer, subscriptions.events_of(producer))(consume)
+    return type("Subscribers", (), handlers)
 
 
 def events_exchange(service, passive=False):
@@ -77,7 +95,7 @@ def redelivery_exchange(service):
 
 
 def consuming_service(queue_name):
-    """'billing' of 'evt-scheduling-SessionHeld--billing.on_session_held'."""
+    """'billing' of 'evt-scheduling--billing' (and of its .retrying, .dead-letter)."""
     return queue_name.split("--", 1)[1].split(".", 1)[0]
 
 
@@ -87,6 +105,22 @@ def durability(queue_type=None):
     x-queue-type for a quorum queue, replicated over the broker's nodes."""
     queue_type = queue_type or configured_queue_type()
     return {} if queue_type == "classic" else {"x-queue-type": queue_type}
+
+
+def subscription_arguments(queue_type=None):
+    """A subscription queue's arguments: one consumer at a time (the others, other
+    replicas, stand by), so the producer's order is the order of application."""
+    return {**durability(queue_type), "x-single-active-consumer": True}
+
+
+def subscription_queue(producer, service, event_names, queue_type=None):
+    """The service's queue of `producer`'s events, bound to each name it takes (of
+    every organisation)."""
+    source = events_exchange(producer, passive=True)
+    return Queue(subscription_queue_name(producer, service), durable=True,
+                 bindings=[binding(source, routing_key=binding_key(name))
+                           for name in event_names],
+                 queue_arguments=subscription_arguments(queue_type))
 
 
 def retry_queue(queue_name, queue_type=None):
@@ -121,7 +155,8 @@ def dead_letter_queue(queue_name, queue_type=None):
 def replay_route(queue_name, queue_type=None):
     """The handler queue's binding to its service's redelivery exchange."""
     return Queue(queue_name, exchange=redelivery_exchange(consuming_service(queue_name)),
-                 routing_key=queue_name, durable=True, queue_arguments=durability(queue_type))
+                 routing_key=queue_name, durable=True,
+                 queue_arguments=subscription_arguments(queue_type))
 
 
 def publish_copy(amqp_uri, message, queue_name, headers, declare=(), expiration=None):
@@ -166,6 +201,18 @@ def wait_for_exchange(amqp_uri, exchange, interval=1.0):
 # What a Praxis producer sends; anything else is dead-lettered, never decoded by kombu
 # (whose accept list would let it ack and drop the delivery).
 ACCEPTED_CONTENT_TYPES = (CONTENT_TYPE, "application/json")
+
+
+def _name_of(message):
+    """The event name a delivery claims, by its AMQP type or its envelope ('unknown'
+    when neither says), for the metrics' type label."""
+    envelope = decode(message)[0] or {}
+    for claimed in (message.properties.get("type"), envelope.get("type")):
+        try:
+            return parse_type(claimed if isinstance(claimed, str) else "")[1]
+        except ValueError:
+            continue
+    return "unknown"
 
 
 def decode(message):
@@ -218,7 +265,9 @@ class RawQueueConsumer(SettlingQueueConsumer):
             consumer = consumer_cls(queues=[provider.queue], accept=self.accept,
                                     on_message=partial(self._raw, provider),
                                     on_decode_error=partial(self._undecodable, provider))
-            consumer.qos(prefetch_count=self.prefetch_count)
+            # One delivery at a time: the next waits until this one is settled, so
+            # the queue's order is the order of application.
+            consumer.qos(prefetch_count=1)
             self._consumers[provider] = consumer
         return self._consumers.values()
 
@@ -233,27 +282,28 @@ class RawQueueConsumer(SettlingQueueConsumer):
             f"kombu could not unpack the body: {type(exc).__name__}: {exc}"))
 
 
-class ReliableEventHandler(EventHandler):
+class ReliableEventHandler(Consumer):
+    """Consumes `event_names` of `source_service` from the service's one queue of
+    that producer."""
     queue_consumer = RawQueueConsumer()
 
-    def __init__(self, source_service, event_type, **kwargs):
-        super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
-                         reliable_delivery=True, requeue_on_error=False, **kwargs)
+    def __init__(self, source_service, event_names, **kwargs):
+        self.source_service = source_service
+        self.event_names = tuple(event_names)
+        super().__init__(queue=None, requeue_on_error=False, **kwargs)
 
     def setup(self):
-        super().setup()
         config = self.container.config
         self.amqp_uri = config[AMQP_URI_CONFIG_KEY]
         self.max_attempts = int(config.get("PRAXIS_MAX_ATTEMPTS", 5))
         self.retry_delay_seconds = int(config.get("PRAXIS_RETRY_DELAY_MS", 1000)) / 1000
         self.backoff = Backoff()
         queue_type = config.get("PRAXIS_QUEUE_TYPE") or configured_queue_type()
-        # Every organisation's events of this type; passive, so this service needs
-        # no configure permission on the producer's exchange.
+        # Passive on the producer's exchange: this service has no configure
+        # permission there.
         source = events_exchange(self.source_service, passive=True)
-        self.queue = Queue(self.queue.name, exchange=source,
-                           routing_key=binding_key(self.event_type), durable=True,
-                           queue_arguments=durability(queue_type))
+        self.queue = subscription_queue(self.source_service, self.container.service_name,
+                                        self.event_names, queue_type)
         self.redelivery = redelivery_exchange(self.container.service_name)
         self.replay_route = replay_route(self.queue.name, queue_type)
         self.retry_queue = retry_queue(self.queue.name, queue_type)
@@ -267,6 +317,7 @@ class ReliableEventHandler(EventHandler):
             self.replay_route(channel).declare()
             self.retry_queue(channel).declare()
             self.dead_letter_queue(channel).declare()
+        super().setup()  # registers with the queue consumer, which starts consuming
 
     def refusal(self, body, message):
         """Why a delivery must not be applied, or None. Its exchange says who sent
@@ -337,6 +388,7 @@ class ReliableEventHandler(EventHandler):
         attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
         headers[ATTEMPTS_HEADER] = attempts
         service = self.container.service_name
+        name = _name_of(message)
         if target is self.dead_letter_queue:
             headers.update({
                 "x-praxis-error": error[:1000],
@@ -356,11 +408,11 @@ class ReliableEventHandler(EventHandler):
             self.queue_consumer.requeue_message(message)
             return
         if target is self.dead_letter_queue:
-            metrics.DEAD_LETTERED.labels(service, self.event_type).inc()
+            metrics.DEAD_LETTERED.labels(service, name).inc()
             log.error("event dead-lettered after %d attempt(s) on %s: %s",
                       attempts, self.queue.name, error)
         else:
-            metrics.HANDLER_RETRIES.labels(service, self.event_type).inc()
+            metrics.HANDLER_RETRIES.labels(service, name).inc()
             log.warning("event handling failed (attempt %d of %d) on %s: %s",
                         attempts, self.max_attempts, self.queue.name, error)
         self.queue_consumer.ack_message(message)

@@ -15,6 +15,10 @@ SPECVERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"
 TYPE_PREFIX = "praxis"
 
+# CloudEvents orders `sequence` as a string: zero-padded to this many digits, "10"
+# sorts after "2". Envelopes stored before carry it unpadded; both parse alike.
+SEQUENCE_DIGITS = 20
+
 ATTRIBUTES = (
     "specversion", "id", "source", "type", "subject", "time", "datacontenttype",
     "dataschema", "sequence", "organisationid", "clinicid", "correlationid", "causationid",
@@ -110,8 +114,8 @@ class Event:
 
     def to_dict(self):
         body = {a: getattr(self, a) for a in ATTRIBUTES}
-        # CloudEvents' sequence extension is a String.
-        body["sequence"] = str(self.sequence)
+        # CloudEvents' sequence extension is a String, ordered lexicographically.
+        body["sequence"] = f"{self.sequence:0{SEQUENCE_DIGITS}d}"
         for optional in ("causationid", "dataschema"):
             if body[optional] is None:
                 del body[optional]
@@ -135,10 +139,10 @@ class Event:
                 raise ValueError(f"envelope attribute {attribute!r} is missing")
         if not isinstance(body.get("data"), dict):
             raise ValueError("envelope attribute 'data' must be an object")
-        try:
-            sequence = int(body["sequence"])
-        except (TypeError, ValueError):
+        sequence = body["sequence"]
+        if not (isinstance(sequence, str) and sequence.isascii() and sequence.isdigit()):
             raise ValueError("envelope attribute 'sequence' must be a decimal string")
+        sequence = int(sequence)  # padded, or unpadded as stored before
         parse_type(body["type"])
         check_organisation_id(body["organisationid"])
         return cls(

@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from . import metrics
 from .config import amqp_connection as Connection
-from .envelope import CONTENT_TYPE, parse_type, routing_key
+from .envelope import CONTENT_TYPE, Event, parse_type, routing_key
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,11 @@ class OutboxRelay:
         self._connect()
         self._nacked = False
         names = []
-        for _position, envelope in rows:
-            body = json.loads(envelope)
+        for _position, stored in rows:
+            body = json.loads(stored)
+            # Re-serialized, so an event stored before `sequence` was padded leaves
+            # in today's form.
+            envelope = Event.from_dict(body).to_json()
             name = parse_type(body["type"])[1]
             names.append(name)
             message = amqp.Message(

@@ -24,6 +24,10 @@ class Projection:
             return fn
         return decorate
 
+    def handled(self):
+        """The event names some handler takes."""
+        return sorted(self._handlers)
+
     def apply(self, conn, event):
         for fn in self._handlers.get(event.name, ()):
             fn(conn, event)

@@ -17,6 +17,7 @@ from .domain import codes, fees, superbill
 from .queries import BillingQueries, check_clinic_id, client_clinic, client_row, visible_row
 from .read_models import charges, client_facts, consents, describe, invoices, note_status, \
     payer_at, projection
+from .subscriptions import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +26,7 @@ log = logging.getLogger(__name__)
 class BillingApplication(BillingQueries, Application):
     service = "billing"
     projection = projection
-    reactions = {
-        "SessionHeld": "charge_session",
-        "NoteSigned": "release_held_charge",
-        "NoteCoSigned": "release_held_charge",
-        "AppointmentCancelled": "charge_late_cancel",
-        "AppointmentNoShow": "charge_no_show",
-        "ClientAssessed": "charge_instrument",
-    }
+    subscriptions = SUBSCRIPTIONS
 
     # A charge is priced only once billing has the client and every change of their
     # details the producer had seen (details_revision): else it is deferred.

@@ -1,7 +1,7 @@
 """Billing's nameko service: maps HTTP, RPC and events onto BillingApplication."""
 from werkzeug.wrappers import Response
 
-from shared.consumer import event_handler
+from shared.consumer import subscribers
 from shared.paging import PageQuery
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
@@ -14,7 +14,8 @@ from .schemas import (AddOnSchema, ChargesQuery, DraftInvoiceSchema, FeeSchedule
                       SuperbillQuery, VoidSchema, WriteOffSchema)
 
 
-class Service(CommonEndpoints):
+# Other services' events: a handler per producer, from its subscription table.
+class Service(CommonEndpoints, subscribers(BillingApplication.subscriptions)):
     name = "billing"
     praxis = Praxis(BillingApplication)
     verify = TokenVerifier()
@@ -164,69 +165,3 @@ class Service(CommonEndpoints):
     def balance(self, token, client_id):
         """RPC twin of GET /clients/<id>/balance, for other systems inside the cluster."""
         return self.praxis.balance(self.verify(token), str(client_id))
-
-    # -- other services' events -----------------------------------------------------
-    @event_handler("scheduling", "SessionHeld")
-    def on_session_held(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("scheduling", "AppointmentCancelled")
-    def on_appointment_cancelled(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("scheduling", "AppointmentNoShow")
-    def on_appointment_no_show(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "ClientRegistered")
-    def on_client_registered(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "ClientDetailsUpdated")
-    def on_client_details_updated(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "ConsentGiven")
-    def on_consent_given(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "ConsentRevoked")
-    def on_consent_revoked(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "ClientAssessed")
-    def on_client_assessed(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("notes", "NoteSigned")
-    def on_note_signed(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("notes", "NoteCoSigned")
-    def on_note_cosigned(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("notes", "DiagnosesSet")
-    def on_diagnoses_set(self, event):
-        self.praxis.consume(event)
-
-    # -- care teams (shared/care_team.py): the projection takes them ----------------
-    @event_handler("intake", "CareTeamMemberAdded")
-    def on_care_team_member_added(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "CareTeamMemberRemoved")
-    def on_care_team_member_removed(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "BreakGlassAccessGranted")
-    def on_break_glass_access_granted(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("scheduling", "AppointmentBooked")
-    def on_appointment_booked(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("notes", "ClinicianSupervisionSet")
-    def on_clinician_supervision_set(self, event):
-        self.praxis.consume(event)

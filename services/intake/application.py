@@ -17,12 +17,12 @@ from shared.timeutil import iso, utc_now
 from . import domain
 from .queries import IntakeQueries, assessment_view, open_risk_flag_counts
 from .read_models import assessments, clients, projection
+from .subscriptions import SUBSCRIPTIONS
 
 class IntakeApplication(IntakeQueries, Application):
     service = "intake"
     projection = projection
-    # ReassessmentDue only changes a read model (read_models.py).
-    reactions = {"SessionHeld": "on_session_held"}
+    subscriptions = SUBSCRIPTIONS
 
     # -- clients -----------------------------------------------------------
     def register_client(self, principal, correlation_id, command):

@@ -2,7 +2,7 @@
 
 from nameko.extensions import DependencyProvider
 
-from shared.consumer import event_handler
+from shared.consumer import subscribers
 from shared.events.intake import CONSENT_KINDS
 from shared.errors import NotFound
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
@@ -27,7 +27,8 @@ class BreakGlassMinutes(DependencyProvider):
                                          domain.care_team.DEFAULT_BREAK_GLASS_MINUTES)
 
 
-class Service(CommonEndpoints):
+# Other services' events: a handler per producer, from its subscription table.
+class Service(CommonEndpoints, subscribers(IntakeApplication.subscriptions)):
     name = "intake"
     praxis = Praxis(IntakeApplication)
     verify = TokenVerifier()
@@ -215,7 +216,7 @@ class Service(CommonEndpoints):
         return 201, self.praxis.define_instrument(
             principal_of(request), correlation_of(request), command)
 
-    # -- RPC and events ------------------------------------------------------
+    # -- RPC -----------------------------------------------------------------
     @rpc(resource="client")
     def client(self, token, client_id):
         """RPC twin of GET /clients/<id>, for other systems inside the cluster."""
@@ -225,20 +226,3 @@ class Service(CommonEndpoints):
     def outcomes(self, token, client_id):
         """RPC twin of GET /clients/<id>/outcomes (the current episode)."""
         return self.praxis.trajectory(self.verify(token), client_id, {"episode_id": None})
-
-    @event_handler("scheduling", "ReassessmentDue")
-    def on_reassessment_due(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("scheduling", "SessionHeld")
-    def on_session_held(self, event):
-        self.praxis.consume(event)
-
-    # -- care teams (shared/care_team.py): the projection takes them ----------------
-    @event_handler("scheduling", "AppointmentBooked")
-    def on_appointment_booked(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("notes", "ClinicianSupervisionSet")
-    def on_clinician_supervision_set(self, event):
-        self.praxis.consume(event)

@@ -1,6 +1,6 @@
 """Notes' nameko service: maps HTTP, RPC and events onto NotesApplication."""
 
-from shared.consumer import event_handler
+from shared.consumer import subscribers
 from shared.paging import PageQuery
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
@@ -9,7 +9,8 @@ from . import schemas
 from .application import NotesApplication
 
 
-class Service(CommonEndpoints):
+# Other services' events: a handler per producer, from its subscription table.
+class Service(CommonEndpoints, subscribers(NotesApplication.subscriptions)):
     name = "notes"
     praxis = Praxis(NotesApplication)
     verify = TokenVerifier()
@@ -190,37 +191,3 @@ class Service(CommonEndpoints):
     def notes_due(self, token, clinician_id):
         """RPC twin of GET /clinicians/<id>/notes-due."""
         return self.praxis.notes_due(self.verify(token), clinician_id)
-
-    # -- events of other services ---------------------------------------------------------
-    @event_handler("intake", "ClientRegistered")
-    def on_client_registered(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "ClientDetailsUpdated")
-    def on_client_details_updated(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "ClientAssessed")
-    def on_client_assessed(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("scheduling", "SessionHeld")
-    def on_session_held(self, event):
-        self.praxis.consume(event)
-
-    # -- care teams (shared/care_team.py): the projection takes them ----------------
-    @event_handler("intake", "CareTeamMemberAdded")
-    def on_care_team_member_added(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "CareTeamMemberRemoved")
-    def on_care_team_member_removed(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "BreakGlassAccessGranted")
-    def on_break_glass_access_granted(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("scheduling", "AppointmentBooked")
-    def on_appointment_booked(self, event):
-        self.praxis.consume(event)

@@ -29,6 +29,7 @@ from .domain import series as recurrence
 from .read_models import aware, calendar as calendar_models, cadence as cadence_models, \
     clients as client_models, feeds as feed_models, projection
 from .read_models.calendar import appointments, rooms
+from .subscriptions import SUBSCRIPTIONS
 
 STAFF = ("admin", "clinician", "front_desk")
 # Fixed forever: the cancellations a discharge causes derive their ids from it.
@@ -39,9 +40,7 @@ FEED_HISTORY = timedelta(days=60)  # how far back a calendar feed reaches
 class SchedulingApplication(Application):
     service = "scheduling"
     projection = projection
-    # ClientRegistered, ClientDetailsUpdated and EpisodeOpened only change read models.
-    reactions = {"ClientAssessed": "on_client_assessed",
-                 "ClientDischarged": "on_client_discharged"}
+    subscriptions = SUBSCRIPTIONS
 
     # -- clinics, rooms, clinicians -------------------------------------------
     def configure_clinic(self, principal, correlation_id, clinic_id, command):

@@ -6,7 +6,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
-from shared.consumer import event_handler
+from shared.consumer import subscribers
 from shared.paging import PageQuery
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
@@ -32,7 +32,8 @@ class FeedLifetime(DependencyProvider):
                                          feeds.DEFAULT_LIFETIME_DAYS)
 
 
-class Service(CommonEndpoints):
+# Other services' events: a handler per producer, from its subscription table.
+class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions)):
     name = "scheduling"
     praxis = Praxis(SchedulingApplication)
     verify = TokenVerifier()
@@ -226,41 +227,3 @@ class Service(CommonEndpoints):
     def appointment(self, token, appointment_id):
         """RPC twin of GET /appointments/<id>, for other systems inside the cluster."""
         return self.praxis.appointment(self.verify(token), str(appointment_id))
-
-    # -- intake's events -----------------------------------------------------------------
-    @event_handler("intake", "ClientRegistered")
-    def on_client_registered(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "ClientDetailsUpdated")
-    def on_client_details_updated(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "ClientAssessed")
-    def on_client_assessed(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "EpisodeOpened")
-    def on_episode_opened(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "ClientDischarged")
-    def on_client_discharged(self, event):
-        self.praxis.consume(event)
-
-    # -- care teams (shared/care_team.py): the projection takes them ----------------
-    @event_handler("intake", "CareTeamMemberAdded")
-    def on_care_team_member_added(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "CareTeamMemberRemoved")
-    def on_care_team_member_removed(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("intake", "BreakGlassAccessGranted")
-    def on_break_glass_access_granted(self, event):
-        self.praxis.consume(event)
-
-    @event_handler("notes", "ClinicianSupervisionSet")
-    def on_clinician_supervision_set(self, event):
-        self.praxis.consume(event)

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from kombu import Connection
 
-from shared.consumer import handler_queue_name
+from shared.consumer import subscription_queue_name
 from tests.superbill_checks import has_row, pdf_lines
 from tests.support import wait_until
 
@@ -39,7 +39,7 @@ def consumers(amqp_uri, queue):
 def test_session_to_paid_invoice_and_superbill(praxis):
     # /healthz answers before every consumer is bound; an event published to an
     # exchange with no queue bound yet is lost for that subscriber.
-    queue = handler_queue_name("intake", "ClientRegistered", "billing", "on_client_registered")
+    queue = subscription_queue_name("intake", "billing")
     wait_until(lambda: consumers(praxis.env["PRAXIS_AMQP_URI"], queue) > 0, timeout=20,
                message="billing listening for ClientRegistered")
     intake, scheduling, billing = (praxis.api(s) for s in ("intake", "scheduling", "billing"))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from services.billing import domain
 from services.billing.service import Service as Billing
-from shared.consumer import handler_queue_name
+from shared.consumer import subscription_queue_name
 from shared.projection import rebuild
 from shared.store import events_table
 from tests.support import RunningService, make_event, publish_event, token, wait_until
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 SCHEDULE = {"currency": "USD", "prices": {"90832": 9000, "90834": 12000, "90837": 16000}}
 BILLING = token(role="billing")
-HANDLER_QUEUE = handler_queue_name("scheduling", "SessionHeld", "billing", "on_session_held")
+HANDLER_QUEUE = subscription_queue_name("scheduling", "billing")
 
 
 @pytest.fixture

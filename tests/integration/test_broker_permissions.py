@@ -17,7 +17,7 @@ from services.intake.service import Service as Intake
 from services.notes.service import Service as Notes
 from services.scheduling.service import Service as Scheduling
 from shared import broker_identity, dead_letters
-from shared.consumer import handler_queue_name
+from shared.consumer import subscription_queue_name
 from shared.envelope import CONTENT_TYPE
 from tests.broker_admin import BrokerAdmin
 from tests.support import RunningService, make_event, token, wait_until
@@ -25,7 +25,7 @@ from tests.support import RunningService, make_event, token, wait_until
 pytestmark = pytest.mark.integration
 
 CLASSES = {"intake": Intake, "scheduling": Scheduling, "notes": Notes, "billing": Billing}
-SESSION_QUEUE = handler_queue_name("scheduling", "SessionHeld", "billing", "on_session_held")
+SESSION_QUEUE = subscription_queue_name("scheduling", "billing")
 ADMIN = token(role="admin", clinics=["*"])
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, select, text
 from services.billing.read_models import billing_clients
 from services.billing.service import Service as Billing
 from shared import cli, dead_letters
-from shared.consumer import dead_letter_queue, handler_queue_name, redelivery_exchange
+from shared.consumer import dead_letter_queue, redelivery_exchange, subscription_queue_name
 from shared.envelope import CONTENT_TYPE
 from shared.outbox import OutboxRelay
 from shared.events import catalogue
@@ -39,9 +39,8 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
 BILLING = token(role="billing")
 PRICES = {"currency": "USD", "prices": {"90832": 9000, "90834": 12000, "90837": 16000}}
-SESSION_QUEUE = handler_queue_name("scheduling", "SessionHeld", "billing", "on_session_held")
-CLIENT_QUEUE = handler_queue_name("intake", "ClientRegistered", "billing",
-                                  "on_client_registered")
+SESSION_QUEUE = subscription_queue_name("scheduling", "billing")
+CLIENT_QUEUE = subscription_queue_name("intake", "billing")
 
 
 # -- a PostgreSQL cluster and a RabbitMQ node of the test's own ----------------------

@@ -5,11 +5,12 @@ import uuid
 
 import pytest
 from kombu import Connection, Exchange, Queue
+from sqlalchemy import update
 
 from shared.envelope import CONTENT_TYPE, Context, NewEvent
 from shared.events import catalogue
 from shared.outbox import OutboxRelay
-from shared.store import EventStore
+from shared.store import EventStore, events_table
 
 pytestmark = pytest.mark.integration
 CONTEXT = Context("org-1", "clinic-1")
@@ -86,6 +87,23 @@ def test_event_committed_while_relay_is_down_goes_out_when_it_is_back(store, amq
     finally:
         back.close()
     assert [m.properties["message_id"] for m in subscriber()] == [event.id]
+
+
+def test_an_event_stored_before_sequence_was_padded_leaves_padded(store, amqp_uri,
+                                                                  subscriber):
+    (event,) = append(store, 1)
+    old = json.loads(event.to_json())
+    old["sequence"] = str(event.sequence)  # as earlier releases stored it
+    with store.write() as conn:
+        conn.execute(update(events_table).where(events_table.c.event_id == event.id)
+                     .values(envelope=json.dumps(old)))
+    relay = OutboxRelay(store, amqp_uri)
+    try:
+        assert relay.drain() == 1
+    finally:
+        relay.close()
+    (message,) = subscriber()
+    assert json.loads(message.body)["sequence"] == "00000000000000000001"
 
 
 def test_a_late_commit_is_not_skipped(database_url, amqp_uri, subscriber):

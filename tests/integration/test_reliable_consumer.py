@@ -9,7 +9,8 @@ from shared import dead_letters
 from shared.application import Application
 from shared.projection import Projection
 from shared.runtime import CommonEndpoints, Praxis
-from shared.consumer import event_handler
+from shared.consumer import subscribers
+from shared.subscriptions import Subscriptions
 from tests.support import RunningService, make_event, publish_event, wait_until
 
 pytestmark = pytest.mark.integration
@@ -29,7 +30,7 @@ def _registered(conn, event):
 class ProbeApplication(Application):
     service = "probe"
     projection = projection
-    reactions = {"ClientRegistered": "react"}
+    subscriptions = Subscriptions({("intake", "ClientRegistered"): "react"})
     failures_left = 0
     attempts = 0
 
@@ -40,16 +41,12 @@ class ProbeApplication(Application):
             raise RuntimeError("the read model's database hiccuped")
 
 
-class Probe(CommonEndpoints):
+class Probe(CommonEndpoints, subscribers(ProbeApplication.subscriptions)):
     name = "probe"
     praxis = Praxis(ProbeApplication)
 
-    @event_handler("intake", "ClientRegistered")
-    def on_registered(self, event):
-        self.praxis.consume(event)
 
-
-QUEUE = "evt-intake-ClientRegistered--probe.on_registered"
+QUEUE = "evt-intake--probe"
 
 
 @pytest.fixture
@@ -182,3 +179,39 @@ def test_changing_the_retry_delay_needs_no_queue_surgery(sqlite_url, amqp_uri):
             publish_event(amqp_uri, registered_event())
             wait_until(lambda: ProbeApplication.attempts == 2, message="retried once")
             assert probe.api.get("/readyz", bearer="").status_code == 200
+
+
+# -- a producer's events, of several types, are applied in the order it published them --
+class OrderApplication(Application):
+    service = "orderprobe"
+    projection = Projection(MetaData())
+    subscriptions = Subscriptions({("intake", "ClientRegistered"): "note",
+                                   ("intake", "ClientDetailsUpdated"): "note"})
+    applied = []
+
+    def note(self, uow, event, context):
+        type(self).applied.append(event.id)
+
+
+class OrderProbe(CommonEndpoints, subscribers(OrderApplication.subscriptions)):
+    name = "orderprobe"
+    praxis = Praxis(OrderApplication)
+
+
+def test_one_queue_per_producer_applies_its_events_in_publish_order(sqlite_url, amqp_uri):
+    OrderApplication.applied = []
+    with RunningService(OrderProbe, sqlite_url, amqp_uri):
+        pass  # the first start declares and binds the queue; then the service is away
+    client_id = str(uuid.uuid4())
+    published = [registered_event(client_id)]
+    for revision in range(2, 41):
+        published.append(make_event("intake", "ClientDetailsUpdated", {
+            "client_id": client_id, "changes": {"name": f"Ada {revision}"},
+            "updated_at": "2026-01-01T09:00:00Z", "details_revision": revision},
+            f"client-{client_id}", sequence=revision))
+    for event in published:
+        publish_event(amqp_uri, event)
+    assert queue_depth(amqp_uri, "evt-intake--orderprobe") == 40  # both types, one queue
+    with RunningService(OrderProbe, sqlite_url, amqp_uri):
+        wait_until(lambda: len(OrderApplication.applied) == 40, message="all 40 applied")
+    assert OrderApplication.applied == [event.id for event in published]

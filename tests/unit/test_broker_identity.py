@@ -1,5 +1,6 @@
 """Broker identities: the permission table matches the services, and
 organisation ids stay safe in a routing key."""
+import inspect
 import re
 
 import pytest
@@ -12,7 +13,7 @@ from tests.support import make_event
 
 
 def sources(cls):
-    return {entrypoint.source_service for method in vars(cls).values()
+    return {entrypoint.source_service for _name, method in inspect.getmembers(cls)
             for entrypoint in getattr(method, "nameko_entrypoints", ())
             if isinstance(entrypoint, ReliableEventHandler)}
 

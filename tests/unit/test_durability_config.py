@@ -6,7 +6,7 @@ import pytest
 from shared import config
 from shared.consumer import dead_letter_queue, durability, replay_route, retry_queue
 
-QUEUE = "evt-intake-ClientRegistered--billing.on_client_registered"
+QUEUE = "evt-intake--billing"
 
 
 def test_queue_type_is_classic_unless_quorum_is_asked_for():
@@ -22,7 +22,8 @@ def test_classic_queues_are_declared_as_before_quorum_ones_with_their_type():
     # No x-queue-type for classic: the queues earlier releases declared still match.
     assert durability("classic") == {}
     assert dead_letter_queue(QUEUE, "classic").queue_arguments == {}
-    assert replay_route(QUEUE, "quorum").queue_arguments == {"x-queue-type": "quorum"}
+    assert replay_route(QUEUE, "quorum").queue_arguments == {
+        "x-queue-type": "quorum", "x-single-active-consumer": True}
     arguments = retry_queue(QUEUE, "quorum").queue_arguments
     assert arguments["x-queue-type"] == "quorum"
     assert arguments["x-dead-letter-strategy"] == "at-least-once"

@@ -1,14 +1,18 @@
 import json
 import uuid
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from marshmallow import Schema, fields
 
-from shared.envelope import Event, parse_type
+from shared.envelope import SEQUENCE_DIGITS, Event, parse_type
 from shared.errors import InvalidEvent
 from shared.events import catalogue
 from shared.registry import EventRegistry
 from tests.support import make_event
+
+STORED = Path(__file__).resolve().parent / "stored_events"
 
 
 def registered():
@@ -25,7 +29,8 @@ def test_envelope_is_cloudevents_structured_json():
     assert body["specversion"] == "1.0"
     assert body["type"] == "praxis.intake.ClientRegistered.v1"
     assert body["datacontenttype"] == "application/json"
-    assert body["sequence"] == "1"  # the CloudEvents sequence extension is a String
+    # The CloudEvents sequence extension is a String, ordered lexicographically.
+    assert body["sequence"] == "00000000000000000001"
     for attribute in ("id", "source", "subject", "time", "organisationid", "clinicid",
                       "correlationid", "data"):
         assert attribute in body
@@ -122,3 +127,23 @@ def test_consumers_ignore_fields_a_newer_producer_added():
     with pytest.raises(InvalidEvent) as refused:
         catalogue.decode(body)
     assert list(refused.value.fields) == ["date_of_birth"]
+
+
+def test_sequence_orders_as_a_string_and_envelopes_stored_unpadded_still_read():
+    later = [replace(registered(), sequence=n).to_dict()["sequence"] for n in (2, 10, 123)]
+    assert sorted(later) == later and {len(s) for s in later} == {SEQUENCE_DIGITS}
+    # As stored and relayed before the padding ("10" sorted before "2").
+    stored = json.loads((STORED / "sequence-unpadded.json").read_text())
+    assert [body["sequence"] for body in stored] == ["2", "10"]
+    events = [catalogue.decode(body) for body in stored]
+    assert [event.sequence for event in events] == [2, 10]
+    assert [event.to_dict()["sequence"] for event in events] == [
+        "00000000000000000002", "00000000000000000010"]
+    assert Event.from_json(events[1].to_json()) == events[1]
+
+
+@pytest.mark.parametrize("sequence", ["", "-1", "1.5", "x", 7, "\u0663"])
+def test_a_sequence_that_is_no_decimal_string_is_refused(sequence):
+    body = {**registered().to_dict(), "sequence": sequence}
+    with pytest.raises(ValueError, match="sequence"):
+        Event.from_dict(body)

@@ -9,6 +9,7 @@
 from shared.application import Application
 
 from ..read_models import projection
+from ..subscriptions import SUBSCRIPTIONS
 from .between_sessions import BetweenSessionUseCases
 from .chart import ChartQueries
 from .progress_notes import ProgressNoteUseCases
@@ -20,5 +21,4 @@ class NotesApplication(TreatmentPlanUseCases, ProgressNoteUseCases, Psychotherap
                        BetweenSessionUseCases, ChartQueries, Application):
     service = "notes"
     projection = projection
-    # ClientRegistered, ClientAssessed, ClientDetailsUpdated only feed read models.
-    reactions = {"SessionHeld": "open_progress_note"}
+    subscriptions = SUBSCRIPTIONS

@@ -1,0 +1,9 @@
+"""What intake consumes from other services (shared/subscriptions.py)."""
+from shared.subscriptions import READ_MODELS, Subscriptions
+
+SUBSCRIPTIONS = Subscriptions({
+    ("scheduling", "ReassessmentDue"): READ_MODELS,  # the pending reassessments
+    ("scheduling", "SessionHeld"): "on_session_held",  # the not-on-track rule counts sessions
+    ("scheduling", "AppointmentBooked"): READ_MODELS,  # care teams
+    ("notes", "ClinicianSupervisionSet"): READ_MODELS,  # care teams
+})

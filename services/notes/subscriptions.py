@@ -1,0 +1,13 @@
+"""What notes consumes from other services (shared/subscriptions.py)."""
+from shared.subscriptions import READ_MODELS, Subscriptions
+
+SUBSCRIPTIONS = Subscriptions({
+    ("intake", "ClientRegistered"): READ_MODELS,  # the chart
+    ("intake", "ClientDetailsUpdated"): READ_MODELS,
+    ("intake", "ClientAssessed"): READ_MODELS,
+    ("scheduling", "SessionHeld"): "open_progress_note",
+    ("intake", "CareTeamMemberAdded"): READ_MODELS,  # care teams
+    ("intake", "CareTeamMemberRemoved"): READ_MODELS,
+    ("intake", "BreakGlassAccessGranted"): READ_MODELS,
+    ("scheduling", "AppointmentBooked"): READ_MODELS,
+})
