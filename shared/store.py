@@ -264,8 +264,18 @@ class UnitOfWork:
             self.conn.execute(_APPEND_LOCK, {"key": _APPEND_LOCK_KEY})
         self._locked = True
 
+    def append_blind(self, stream_id, context: Context, new_events):
+        """A blind write: append at whatever version the stream is at. Only for a
+        command that sets a value outright without reading it first (a PUT of a
+        clinic's settings): the last writer wins by design. Every command that decides
+        from what it read appends with `append` at the version it read."""
+        self.lock()
+        return self.append(stream_id, self.version(stream_id), context, new_events)
+
     def append(self, stream_id, expected_version, context: Context, new_events):
-        """Append to `stream_id`, which must be at `expected_version`; apply read models."""
+        """Append to `stream_id`, which must be at `expected_version` (the version the
+        decision was taken on: 409 ConcurrencyError if another writer got there
+        first); apply read models."""
         self.lock()
         current = self.version(stream_id)
         if current != expected_version:

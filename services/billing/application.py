@@ -63,16 +63,17 @@ class BillingApplication(BillingQueries, Application):
         return Context(principal.organisation_id, clinic_id, correlation_id,
                        actor=principal.user_id)
 
-    def _append_to(self, stream, context, new_events):
+    def _set(self, stream, context, new_events):
+        """A clinic's or client's setting, replaced outright: a blind write."""
         with self.store.unit_of_work() as uow:
-            return uow.append(stream, uow.version(stream), context, new_events)
+            return uow.append_blind(stream, context, new_events)
 
     def set_fee_schedule(self, principal, correlation_id, clinic_id, command):
         context = self._clinic_context(principal, correlation_id, clinic_id)
         new_events = domain.set_fee_schedule(command["currency"], command["prices"],
                                              command.get("effective_from"))
         stream = domain.fee_schedule_stream(context.organisation_id, clinic_id)
-        (event,) = self._append_to(stream, context, new_events)
+        (event,) = self._set(stream, context, new_events)
         return {"organisation_id": context.organisation_id, "clinic_id": clinic_id,
                 "currency": event.data["currency"], "prices": event.data["prices"],
                 "effective_from": event.data.get("effective_from"),
@@ -82,14 +83,14 @@ class BillingApplication(BillingQueries, Application):
         context = self._clinic_context(principal, correlation_id, clinic_id)
         new_events = fees.set_policy(**command)
         stream = domain.policy_stream(context.organisation_id, clinic_id)
-        (event,) = self._append_to(stream, context, new_events)
+        (event,) = self._set(stream, context, new_events)
         return {"clinic_id": clinic_id, "version": event.sequence, **event.data}
 
     def set_profile(self, principal, correlation_id, clinic_id, clinician_id, command):
         context = self._clinic_context(principal, correlation_id, clinic_id)
         new_events = superbill.set_profile(clinician_id, **command)
         stream = f"billing-profile-{context.organisation_id}/{clinic_id}/{clinician_id or ''}"
-        (event,) = self._append_to(stream, context, new_events)
+        (event,) = self._set(stream, context, new_events)
         return {"clinic_id": clinic_id, "version": event.sequence, **event.data}
 
     def set_sliding_scale(self, principal, correlation_id, client_id, command):
@@ -103,7 +104,7 @@ class BillingApplication(BillingQueries, Application):
                                             client.payer_kind if client else None,
                                             principal.user_id)
         stream = domain.sliding_scale_stream(organisation_id, clinic_id, client_id)
-        (event,) = self._append_to(stream, context, new_events)
+        (event,) = self._set(stream, context, new_events)
         return {"client_id": client_id, "clinic_id": clinic_id, "percent": event.data["percent"],
                 "starts_on": event.data["starts_on"], "version": event.sequence}
 
@@ -182,16 +183,17 @@ class BillingApplication(BillingQueries, Application):
         """NoteSigned / NoteCoSigned -> ChargeReleased for a held charge, once."""
         appointment_id = event.data["appointment_id"]
         org, clinic = event.organisationid, event.clinicid
+        stream = domain.charge_stream(appointment_id)
+        version = uow.version(stream)  # the charge row read next is of this version
         row = uow.conn.execute(select(charges).where(
             charges.c.organisation_id == org, charges.c.clinic_id == clinic,
             charges.c.appointment_id == appointment_id, charges.c.kind == "session")).first()
         if row is None:
             return  # the session is not charged yet: its charge will see the signature
-        stream = domain.charge_stream(appointment_id)
         new_events = fees.release_charge(row._asdict(),
                                          self._note(uow, org, clinic, appointment_id))
         if new_events:
-            uow.append(stream, uow.version(stream), context, new_events)
+            uow.append(stream, version, context, new_events)
             self._invoice_per_session(uow, context, row.charge_id)
 
     def _missed(self, uow, event, context, kind):
@@ -273,11 +275,12 @@ class BillingApplication(BillingQueries, Application):
             row["lines"] = json.loads(row["lines"])
             context = Context(row["organisation_id"], row["clinic_id"], correlation_id,
                               actor=principal.user_id)
+            stream = domain.charge_stream(row["appointment_id"])
+            version = uow.version(stream)  # under the lock: the row read above is of it
             schedule = self._schedule_on(uow, row["organisation_id"], row["clinic_id"],
                                          row["service_date"])
             new_events = fees.add_on(row, command["code"], schedule, principal.user_id)
-            stream = domain.charge_stream(row["appointment_id"])
-            uow.append(stream, uow.version(stream), context, new_events)
+            uow.append(stream, version, context, new_events)
         return self.charge(principal, charge_id)
 
     # -- invoices and money ----------------------------------------------------------

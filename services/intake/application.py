@@ -174,8 +174,8 @@ class IntakeApplication(IntakeQueries, Application):
         context = Context(principal.organisation_id, clinic_id, correlation_id,
                           actor=principal.user_id)
         with self.store.unit_of_work() as uow:
-            uow.append(stream, uow.version(stream), context,
-                       domain.set_not_on_track_rule(rule, principal.user_id, iso(utc_now())))
+            uow.append_blind(stream, context,
+                             domain.set_not_on_track_rule(rule, principal.user_id, iso(utc_now())))
         return self.not_on_track_rule(principal, clinic_id)
 
     # -- reactions ---------------------------------------------------------

@@ -51,7 +51,7 @@ class SchedulingApplication(Application):
         context = Context(principal.organisation_id, clinic_id, correlation_id,
                           actor=principal.user_id)
         with self.store.unit_of_work() as uow:
-            uow.append(stream, uow.version(stream), context, new_events)
+            uow.append_blind(stream, context, new_events)
         return self.clinic(principal, clinic_id)
 
     def add_room(self, principal, correlation_id, clinic_id, command):
@@ -63,10 +63,11 @@ class SchedulingApplication(Application):
                           actor=principal.user_id)
         with self.store.unit_of_work() as uow:
             uow.lock()
+            version = uow.version(stream)  # what the decision below reads is of this
             existing = {r["room_id"] for r in calendar_models.room_rows(
                 uow.conn, principal.organisation_id, clinic_id)}
             new_events = settings_rules.add_room(room_id, command["name"], existing)
-            uow.append(stream, uow.version(stream), context, new_events)
+            uow.append(stream, version, context, new_events)
         return {"room_id": room_id, "name": command["name"], "clinic_id": clinic_id}
 
     def clinic(self, principal, clinic_id):
@@ -97,7 +98,7 @@ class SchedulingApplication(Application):
                 # Changing a profile also changes what it says about its old clinics.
                 for clinic_id in before["profile"]["clinic_ids"]:
                     principal.require_clinic(principal.organisation_id, clinic_id)
-            uow.append(stream, uow.version(stream), context, new_events)
+            uow.append_blind(stream, context, new_events)  # a PUT of the whole profile
         return self.clinician(principal, clinician_id)
 
     def clinician(self, principal, clinician_id):
@@ -378,7 +379,7 @@ class SchedulingApplication(Application):
                           actor=principal.user_id)
         stream = domain.clinic_stream(principal.organisation_id, clinic_id)
         with self.store.unit_of_work() as uow:
-            uow.append(stream, uow.version(stream), context, new_events)
+            uow.append_blind(stream, context, new_events)
         return self.reassessment_policy(principal, clinic_id)
 
     def set_client_reassessment_policy(self, principal, correlation_id, client_id, command):
@@ -394,7 +395,7 @@ class SchedulingApplication(Application):
             context = Context(client["organisation_id"], client["clinic_id"], correlation_id,
                               actor=principal.user_id)
             stream = domain.clinic_stream(client["organisation_id"], client["clinic_id"])
-            (event,) = uow.append(stream, uow.version(stream), context, new_events)
+            (event,) = uow.append_blind(stream, context, new_events)
             self._decide_reassessment(uow, client_id, Context.caused_by(event), utc_now())
         return self.client_reassessment_policy(principal, client_id)
 

@@ -97,6 +97,36 @@ def test_concurrent_appends_to_one_stream_exactly_one_wins(database_url):
         store.engine.dispose()
 
 
+def test_a_blind_write_appends_at_whatever_version_and_the_last_writer_wins(database_url):
+    """append_blind is for setting a value outright (a PUT): both concurrent writers
+    commit, one after the other, and the stream ends with the later one's value."""
+    stores = [EventStore(database_url, "intake", catalogue) for _ in range(2)]  # no read model
+    stores[0].create_schema()
+    stream = f"client-{uuid.uuid4()}"
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def writer(store, name):
+        barrier.wait()
+        try:
+            with store.unit_of_work() as uow:
+                uow.append_blind(stream, CONTEXT, [registered(stream[7:], name)])
+        except Exception as error:  # noqa: BLE001 - the test reports any
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(s, n)) for s, n in zip(stores, "AB")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    events = stores[0].read_stream(stream)
+    assert [e.sequence for e in events] == [1, 2]
+    assert {e.data["name"] for e in events} == {"A", "B"}
+    for store in stores:
+        store.engine.dispose()
+
+
 def test_failed_unit_of_work_leaves_nothing(store):
     client_id = str(uuid.uuid4())
     with pytest.raises(RuntimeError):

@@ -117,7 +117,7 @@ class ProgressNoteUseCases:
         with self.store.unit_of_work() as uow:
             new_events = note_rules.set_deadline(command["deadline_hours"], principal.user_id,
                                                  iso(utc_now()))
-            uow.append(stream, uow.version(stream), context, new_events)
+            uow.append_blind(stream, context, new_events)
         return self.note_deadline(principal, clinic_id)
 
     def note_deadline(self, principal, clinic_id):
