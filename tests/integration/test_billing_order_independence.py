@@ -6,26 +6,21 @@ its queues in an order of their own and billed insurer clients as self-pay).
 A generated history (clients registered with some payer, their payer switched or
 their name changed, sessions held between the changes, notes signed, diagnoses
 set) is built as the producers publish it and fed to `application.consume()` of a
-fresh billing: once in order, once shuffled with duplicates. Read models, the
-ChargeRecorded events and a rebuild must all agree.
+fresh billing: once in order, once shuffled with duplicates (tests/order_independence.py).
+Read models, the events billing appends (charges) and a rebuild must all agree.
 """
-import random
-import tempfile
-import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from prometheus_client import REGISTRY
 
 from services.billing.application import BillingApplication
+from services.billing.read_models import billing_clients
 from shared.auth import Principal
-from shared.envelope import Event
-from shared.events import catalogue
-from shared.projection import rebuild
 from shared.timeutil import iso
+from tests.order_independence import deliver, event_id as _id, feed, fresh, published, \
+    snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +28,6 @@ ORG, CLINIC = "org-1", "clinic-1"
 ADMIN = Principal("admin-1", "admin", ORG, (CLINIC,))
 PRICES = {"90832": 9000, "90834": 12000, "90837": 16000}
 BEGIN = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
-FIXED_NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 PAYERS = {
     "self_pay": None,
     "insurer": {"kind": "insurer", "insurer_name": "Acme Health", "member_id": "A-1"},
@@ -42,17 +36,8 @@ PAYERS = {
 }
 
 
-def _id(*parts):
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(map(str, parts))))
-
-
 def _event(service, name, data, subject, sequence, time):
-    event = Event(id=_id(service, subject, sequence, name), source=f"/praxis/{service}",
-                  type=catalogue.latest_type(service, name), subject=subject,
-                  time=iso(time), data=data, sequence=sequence, organisationid=ORG,
-                  clinicid=CLINIC, correlationid=_id("correlation", subject, sequence))
-    catalogue.validate(event)  # as the producer's store checks it
-    return event
+    return published(service, name, data, subject, sequence, time, ORG, CLINIC)
 
 
 # -- a history, and the events it publishes ------------------------------------------
@@ -124,32 +109,15 @@ def publish(history):
 
 
 # -- a fresh billing, fed ------------------------------------------------------------
-@contextmanager
+def make_billing(url):
+    application = BillingApplication(url)
+    application.set_fee_schedule(ADMIN, "setup", CLINIC, {"currency": "USD", "prices": PRICES})
+    application.set_policy(ADMIN, "setup", CLINIC, {"bill_only_signed_notes": True})
+    return application
+
+
 def fresh_billing(url=None):
-    with tempfile.TemporaryDirectory() as folder, \
-            mock.patch("shared.store.utc_now", lambda: FIXED_NOW):
-        application = BillingApplication(url or f"sqlite:///{folder}/billing.db")
-        application.set_fee_schedule(ADMIN, "setup", CLINIC,
-                                     {"currency": "USD", "prices": PRICES})
-        application.set_policy(ADMIN, "setup", CLINIC, {"bill_only_signed_notes": True})
-        yield application
-        application.store.engine.dispose()
-
-
-def feed(application, events):
-    with mock.patch("shared.store.utc_now", lambda: FIXED_NOW):
-        for event in events:
-            application.consume(event.to_dict())
-
-
-def outcome(application):
-    store = application.store
-    with store.read() as conn:
-        snapshot = store.projection.snapshot(conn)
-    charges = sorted((e.id, e.subject, e.sequence, repr(sorted(e.data.items())))
-                     for _, e in store.read_all(limit=100000)
-                     if e.name in ("ChargeRecorded", "ChargeReleased"))
-    return snapshot, charges
+    return fresh(make_billing, url)
 
 
 def charged_payers(application):
@@ -158,8 +126,13 @@ def charged_payers(application):
 
 
 def client_names(application):
-    snapshot, _ = outcome(application)
-    return sorted(snapshot["billing_clients"])
+    with application.store.read() as conn:
+        return {r.client_id: r.name for r in conn.execute(billing_clients.select())}
+
+
+def charged(application):
+    """(payer of each charge, latest name of each client)."""
+    return charged_payers(application), client_names(application)
 
 
 @settings(max_examples=25, deadline=None,
@@ -167,28 +140,7 @@ def client_names(application):
 @given(history=histories, seed=st.integers(min_value=0, max_value=2 ** 32 - 1))
 def test_any_order_with_duplicates_ends_as_in_order_delivery(history, seed):
     events, expected, names = publish(history)
-    shuffled = events + random.Random(seed).sample(events, k=len(events) // 2)
-    random.Random(seed + 1).shuffle(shuffled)
-
-    with fresh_billing() as in_order:
-        feed(in_order, events)
-        reference = outcome(in_order)
-        assert charged_payers(in_order) == expected
-        assert in_order.deferred_reactions() == []
-
-    with fresh_billing() as billing:
-        feed(billing, shuffled)
-        assert billing.deferred_reactions() == []
-        assert charged_payers(billing) == expected
-        got = outcome(billing)
-        assert got[1] == reference[1]  # the same charges, ids and all
-        assert got[0] == reference[0]  # the same read models, row for row
-        with billing.store.read() as conn:
-            from services.billing.read_models import billing_clients
-            latest = {r.client_id: r.name for r in conn.execute(billing_clients.select())}
-        assert latest == names
-        rebuild(billing.store)
-        assert outcome(billing) == got  # a replay of the store gives the same rows
+    assert deliver(make_billing, events, seed, inspect=charged) == (expected, names)
 
 
 def test_a_session_before_its_client_waits_and_is_priced_when_the_client_arrives():
@@ -197,7 +149,7 @@ def test_a_session_before_its_client_waits_and_is_priced_when_the_client_arrives
     events, expected, _ = publish([("insurer", [("session", 45), ("payer", "self_pay"),
                                                 ("session", 60)])])
     registered, session, switched, later = [e for e in events if e.name != "NoteSigned"]
-    with fresh_billing() as billing:
+    with fresh_billing() as (billing, _):
         feed(billing, [later, session])
         waiting = billing.deferred_reactions()
         assert [(w["event_id"], w["reason"]) for w in waiting] == \
@@ -220,11 +172,11 @@ def test_an_update_before_its_registration_is_kept_and_applied():
     events, _, names = publish([("self_pay", [("rename", "Ada King"),
                                               ("payer", "medicaid")])])
     registered, renamed, switched = events
-    with fresh_billing() as billing:
+    with fresh_billing() as (billing, _):
         feed(billing, [switched, renamed])
-        assert client_names(billing) == []
+        assert client_names(billing) == {}
         feed(billing, [registered])
-        (row,) = outcome(billing)[0]["billing_clients"]
+        (row,) = snapshot(billing)["billing_clients"]
         assert "'Ada King'" in row and "'medicaid'" in row and "'State Medicaid'" in row
 
 
@@ -235,19 +187,9 @@ def test_postgresql_one_shuffled_history(postgres_url):
                                                                        ["F32.1"])]),
                ("medicaid", [("session", 30), ("diagnoses", ["F41.1"]),
                              ("diagnoses", ["F33.0"])])]
-    events, expected, names = publish(history)
-    shuffled = list(reversed(events)) + events[::2]
-    with fresh_billing() as in_order:
-        feed(in_order, events)
-        reference_charges = outcome(in_order)[1]
-    with fresh_billing(postgres_url) as billing:
-        feed(billing, shuffled)
-        assert billing.deferred_reactions() == []
-        assert charged_payers(billing) == expected
-        snapshot, charges = outcome(billing)
-        assert charges == reference_charges
-        rebuild(billing.store)
-        assert outcome(billing) == (snapshot, charges)
+    events, expected, _ = publish(history)
+    assert deliver(make_billing, events, seed=13, url=postgres_url,
+                   inspect=charged_payers) == expected
 
 
 def test_a_consent_given_then_revoked_reads_revoked_in_either_order():
@@ -266,15 +208,15 @@ def test_a_consent_given_then_revoked_reads_revoked_in_either_order():
         "given_at": "2026-11-09T09:00:00Z", "recorded_by": "desk-1"}, stream, 5, BEGIN)
     snapshots = []
     for order in ([given, revoked], [revoked, given]):
-        with fresh_billing() as billing:
+        with fresh_billing() as (billing, _):
             feed(billing, order)
-            snapshots.append(outcome(billing)[0]["billing_consents"])
+            snapshots.append(snapshot(billing)["billing_consents"])
     assert snapshots[0] == snapshots[1] and "None" not in snapshots[0][0][-1]
     # Given again later: in force whatever the order of the three.
     again_rows = []
     for order in ([given, revoked, again], [again, revoked, given], [revoked, again, given]):
-        with fresh_billing() as billing:
+        with fresh_billing() as (billing, _):
             feed(billing, order)
-            again_rows.append(outcome(billing)[0]["billing_consents"])
+            again_rows.append(snapshot(billing)["billing_consents"])
     assert again_rows[0] == again_rows[1] == again_rows[2]
     assert again_rows[0][0][-1] == "None" and "'v2'" in again_rows[0][0]
