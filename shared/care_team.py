@@ -11,14 +11,18 @@ client's records and does not see the client in lists. Other roles keep what
 their role sees (shared/access.py).
 
 Every service's projection includes these tables (`include`), fed by the
-events it receives. The rows are deterministic functions of the events: a
-break-glass row keeps the event's expires_at and reads compare it with now.
+events it receives. The rows are deterministic functions of the events, in
+whatever order they arrive: a break-glass row keeps the event's expires_at and
+reads compare it with now; who is primary, who an admin added and who
+supervises whom is the latest word by the producer's stream sequence, so a
+late older event changes nothing.
 
 `Principal.require_visible`, which every load by id passes, calls `require`;
 lists filter with `visible`.
 """
 from sqlalchemy import (
-    Column, DateTime, MetaData, String, Table, and_, delete, insert, or_, select, true, update,
+    Column, DateTime, Integer, MetaData, String, Table, and_, delete, insert, or_, select, true,
+    update,
 )
 
 from . import audit
@@ -41,20 +45,34 @@ care_team = Table(
     Column("until", DateTime(timezone=True)),  # break-glass: the grant's expires_at
 )
 
-# Who supervises whom: a supervisor cares for their supervisees' clients.
+# Who supervises whom: a supervisor cares for their supervisees' clients. A row
+# with no supervisor remembers the sequence of the event that ended supervision.
 care_team_supervision = Table(
     "care_team_supervision", _metadata,
     Column("organisation_id", String(64), primary_key=True),
     Column("clinician_id", String(200), primary_key=True),
-    Column("supervisor_id", String(200), nullable=False),
+    Column("supervisor_id", String(200)),
     Column("clinic_id", String(64), nullable=False),
+    Column("sequence", Integer, nullable=False),  # in notes' supervision stream
+)
+
+# The latest word on a client's primary clinician (clinician_id "") and on each
+# clinician an admin added, by sequence in intake's client stream: present or not.
+care_team_changes = Table(
+    "care_team_changes", _metadata,
+    Column("organisation_id", String(64), primary_key=True),
+    Column("client_id", String(36), primary_key=True),
+    Column("why", String(20), primary_key=True),  # primary, added
+    Column("clinician_id", String(200), primary_key=True),
+    Column("sequence", Integer, nullable=False),
+    Column("member", String(200)),  # the clinician in the team by it; None: nobody
 )
 
 
 # -- the projection ------------------------------------------------------------
 def include(projection):
     """Add the care-team tables and their handlers to a service's projection."""
-    for table in (care_team, care_team_supervision):
+    for table in (care_team, care_team_supervision, care_team_changes):
         table.to_metadata(projection.metadata)
     projection.on("ClientRegistered")(_registered)
     projection.on("ClientDetailsUpdated")(_details_updated)
@@ -83,20 +101,38 @@ def _put(conn, event, client_id, clinician_id, why, until=None):
         conn.execute(update(care_team).where(*_where(key)).values(until=until))
 
 
+def _latest_word(conn, event, client_id, why, clinician_id, member):
+    """Keep the change unless a later one of intake's is here; True when kept."""
+    key = {"organisation_id": event.organisationid, "client_id": str(client_id), "why": why,
+           "clinician_id": clinician_id}
+    where = [care_team_changes.c[name] == value for name, value in key.items()]
+    stored = conn.execute(select(care_team_changes.c.sequence).where(*where)).scalar()
+    sequence = event.sequence or 0
+    if stored is not None and stored > sequence:
+        return False
+    conn.execute(delete(care_team_changes).where(*where))
+    conn.execute(insert(care_team_changes).values(**key, sequence=sequence, member=member))
+    return True
+
+
+def _primary(conn, event, client_id, clinician_id):
+    if not _latest_word(conn, event, client_id, PRIMARY, "", clinician_id):
+        return
+    conn.execute(delete(care_team).where(
+        care_team.c.organisation_id == event.organisationid,
+        care_team.c.client_id == str(client_id), care_team.c.why == PRIMARY))
+    if clinician_id:
+        _put(conn, event, client_id, clinician_id, PRIMARY)
+
+
 def _registered(conn, event):
-    if event.data.get("primary_clinician_id"):
-        _put(conn, event, event.data["client_id"], event.data["primary_clinician_id"], PRIMARY)
+    _primary(conn, event, event.data["client_id"], event.data.get("primary_clinician_id"))
 
 
 def _details_updated(conn, event):
     changes = event.data["changes"]
-    if "primary_clinician_id" not in changes:
-        return
-    conn.execute(delete(care_team).where(
-        care_team.c.organisation_id == event.organisationid,
-        care_team.c.client_id == str(event.data["client_id"]), care_team.c.why == PRIMARY))
-    if changes["primary_clinician_id"]:
-        _put(conn, event, event.data["client_id"], changes["primary_clinician_id"], PRIMARY)
+    if "primary_clinician_id" in changes:
+        _primary(conn, event, event.data["client_id"], changes["primary_clinician_id"])
 
 
 def _session(conn, event):
@@ -104,12 +140,20 @@ def _session(conn, event):
 
 
 def _added(conn, event):
-    _put(conn, event, event.data["client_id"], event.data["clinician_id"], ADDED)
+    _member_added(conn, event, event.data["client_id"], event.data["clinician_id"], True)
 
 
 def _removed(conn, event):
-    key = _key(event, event.data["client_id"], event.data["clinician_id"], ADDED)
-    conn.execute(delete(care_team).where(*_where(key)))
+    _member_added(conn, event, event.data["client_id"], event.data["clinician_id"], False)
+
+
+def _member_added(conn, event, client_id, clinician_id, added):
+    if not _latest_word(conn, event, client_id, ADDED, clinician_id,
+                        clinician_id if added else None):
+        return
+    conn.execute(delete(care_team).where(*_where(_key(event, client_id, clinician_id, ADDED))))
+    if added:
+        _put(conn, event, client_id, clinician_id, ADDED)
 
 
 def _break_glass(conn, event):
@@ -121,11 +165,14 @@ def _supervision(conn, event):
     data = event.data
     where = [care_team_supervision.c.organisation_id == event.organisationid,
              care_team_supervision.c.clinician_id == data["clinician_id"]]
+    stored = conn.execute(select(care_team_supervision.c.sequence).where(*where)).scalar()
+    if stored is not None and stored > (event.sequence or 0):
+        return  # a later supervision of notes' is already here
     conn.execute(delete(care_team_supervision).where(*where))
-    if data.get("supervisor_id"):
-        conn.execute(insert(care_team_supervision).values(
-            organisation_id=event.organisationid, clinician_id=data["clinician_id"],
-            supervisor_id=data["supervisor_id"], clinic_id=event.clinicid))
+    conn.execute(insert(care_team_supervision).values(
+        organisation_id=event.organisationid, clinician_id=data["clinician_id"],
+        supervisor_id=data.get("supervisor_id"), clinic_id=event.clinicid,
+        sequence=event.sequence or 0))
 
 
 def _aware(moment):
@@ -214,7 +261,8 @@ def members(conn, organisation_id, client_id, now=None):
     if carers:
         supervisors = conn.execute(select(care_team_supervision).where(
             care_team_supervision.c.organisation_id == organisation_id,
-            care_team_supervision.c.clinician_id.in_(sorted(carers)))).all()
+            care_team_supervision.c.clinician_id.in_(sorted(carers)),
+            care_team_supervision.c.supervisor_id.is_not(None))).all()
         found += [{"clinician_id": s.supervisor_id, "why": SUPERVISION, "until": None,
                    "supervises": s.clinician_id} for s in supervisors]
     return found

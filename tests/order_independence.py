@@ -43,6 +43,25 @@ def published(service, name, data, subject, sequence, time, organisation_id, cli
     return event
 
 
+class Producers:
+    """Other services publishing a history: each stream's events numbered from 1."""
+
+    def __init__(self, organisation_id, clinic_id):
+        self.organisation_id, self.clinic_id = organisation_id, clinic_id
+        self.events, self._sequences = [], {}
+
+    def publish(self, service, name, data, subject, time):
+        sequence = self._sequences[subject] = self._sequences.get(subject, 0) + 1
+        event = published(service, name, data, subject, sequence, time,
+                          self.organisation_id, self.clinic_id)
+        self.events.append(event)
+        return event
+
+    def skip(self, subject):
+        """An event of that stream the consumer does not subscribe to."""
+        self._sequences[subject] = self._sequences.get(subject, 0) + 1
+
+
 @contextmanager
 def frozen_clock():
     """utc_now() is FIXED_NOW wherever Praxis reads it (modules import it by name)."""
@@ -109,6 +128,15 @@ def outcome(application, after=0):
     return snapshot(application), own_events(application, after)
 
 
+def differences(got, expected):
+    """What a failing comparison says: the tables (or events) only one side has."""
+    if isinstance(got, dict):
+        return {name: differences(got[name], expected.get(name, []))
+                for name in got if got[name] != expected.get(name)}
+    return {"only here": sorted(set(got) - set(expected)),
+            "only in order": sorted(set(expected) - set(got))}
+
+
 def deliver(make, events, seed, url=None, inspect=None):
     """Feed `events` in order to one fresh application (SQLite) and redelivered
     (shuffled, with duplicates) to another (on `url`, else SQLite); assert nothing is
@@ -124,11 +152,12 @@ def deliver(make, events, seed, url=None, inspect=None):
         feed(application, redelivered(events, seed))
         assert application.deferred_reactions() == []
         got = outcome(application, setup_end)
-        assert got[1] == reference[1]  # the same events of its own
-        if url is None:
-            assert got[0] == reference[0]  # the same read models, row for row
+        assert got[1] == reference[1], differences(got[1], reference[1])  # own events
+        if url is None:  # the same read models, row for row
+            assert got[0] == reference[0], differences(got[0], reference[0])
         assert inspect(application) == seen
         with frozen_clock():
             rebuild(application.store)
-        assert snapshot(application) == got[0]  # a replay of the store gives the same rows
+        rebuilt = snapshot(application)  # a replay of the store gives the same rows
+        assert rebuilt == got[0], differences(rebuilt, got[0])
     return seen
