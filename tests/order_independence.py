@@ -62,16 +62,30 @@ class Producers:
         self._sequences[subject] = self._sequences.get(subject, 0) + 1
 
 
+_now = [FIXED_NOW]
+
+
 @contextmanager
 def frozen_clock():
-    """utc_now() is FIXED_NOW wherever Praxis reads it (modules import it by name)."""
-    real = timeutil.utc_now
+    """utc_now() stands still (at FIXED_NOW unless `clock_at` moves it) wherever Praxis
+    reads it (modules import it by name)."""
+    real = timeutil.utc_now  # before shared.timeutil's own name is patched too
     with ExitStack() as stack:
         for name, module in list(sys.modules.items()):
             if name.split(".")[0] in ("shared", "services") \
                     and getattr(module, "utc_now", None) is real:
-                stack.enter_context(mock.patch.object(module, "utc_now", lambda: FIXED_NOW))
+                stack.enter_context(mock.patch.object(module, "utc_now", lambda: _now[0]))
         yield
+
+
+@contextmanager
+def clock_at(moment):
+    """Inside frozen_clock: a command done at `moment` (a session held when it ended)."""
+    before, _now[0] = _now[0], moment
+    try:
+        yield
+    finally:
+        _now[0] = before
 
 
 @contextmanager

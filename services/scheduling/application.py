@@ -418,14 +418,17 @@ class SchedulingApplication(Application):
         source = "client" if own else "clinic" if clinic_own else "default"
         return {"client_id": str(client_id), **views.policy(policy, source)}
 
-    def _decide_reassessment(self, uow, client_id, context, now):
+    def _decide_reassessment(self, uow, client_id, context, now, last_assessment=None):
+        """ReassessmentDue for the client's current cycle, or for the cycle opened by
+        `last_assessment` ((id, assessed_at)) when given."""
         client_id = str(client_id)
         client = client_models.client_row(uow.conn, client_id)
         organisation_id, clinic_id = (client["organisation_id"], client["clinic_id"]) \
             if client else (context.organisation_id, context.clinic_id)
         policy = cadence_models.effective_policy(uow.conn, organisation_id, clinic_id,
                                                  client_id)
-        new_events = cadence_models.cadence(uow.conn, client_id).decide(policy, now)
+        new_events = cadence_models.cadence(uow.conn, client_id, last_assessment) \
+            .decide(policy, now)
         if not new_events:
             return []
         stream = rules.reassessment_stream(client_id)
@@ -464,8 +467,15 @@ class SchedulingApplication(Application):
     # -- reactions to intake ---------------------------------------------------------
     def on_client_assessed(self, uow, event, context):
         """A (possibly late) assessment: the projection already kept it or ignored
-        it; an assessment dated before sessions already held may make it due now."""
-        self._decide_reassessment(uow, event.data["client_id"], context, utc_now())
+        it; an assessment dated before sessions already held may make it due now.
+        One older than the latest held still decides its own cycle, as it would have
+        had it arrived before the newer one: what is appended does not depend on
+        the order intake's events arrive in."""
+        data = event.data
+        now = utc_now()
+        self._decide_reassessment(uow, data["client_id"], context, now)
+        self._decide_reassessment(uow, data["client_id"], context, now, last_assessment=(
+            data["assessment_id"], parse_time(data["assessed_at"])))
 
     def on_client_discharged(self, uow, event, context):
         """The episode ended: the client's appointments from the discharge on are

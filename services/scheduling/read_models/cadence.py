@@ -101,14 +101,18 @@ def effective_policy(conn, organisation_id, clinic_id, client_id):
                                   client_policy(conn, organisation_id, clinic_id, client_id))
 
 
-def cadence(conn, client_id):
-    """The client's cadence state, as domain.cadence.Cadence, from the read models."""
+def cadence(conn, client_id, last_assessment=None):
+    """The client's cadence state, as domain.cadence.Cadence, from the read models;
+    with `last_assessment` ((id, assessed_at)), the cycle that assessment opened."""
     client_id = str(client_id)
     state = rules.Cadence(client_id)
-    latest = conn.execute(select(latest_assessments)
-                          .where(latest_assessments.c.client_id == client_id)).first()
-    if latest is not None:
-        state.assessed(latest.assessment_id, aware(latest.assessed_at))
+    if last_assessment is None:
+        latest = conn.execute(select(latest_assessments)
+                              .where(latest_assessments.c.client_id == client_id)).first()
+        if latest is not None:
+            last_assessment = (latest.assessment_id, aware(latest.assessed_at))
+    if last_assessment is not None:
+        state.assessed(*last_assessment)
     for (held_at,) in conn.execute(select(appointments.c.held_at).where(
             appointments.c.client_id == client_id, appointments.c.held_at.is_not(None))):
         state.held(aware(held_at))
