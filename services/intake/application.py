@@ -189,7 +189,7 @@ class IntakeApplication(IntakeQueries, Application):
             return  # not this clinic's client (intake's record says where the client is)
         rule = self._rule_of(uow, client.organisation_id, client.clinic_id)
         new_events = domain.session_held(client, rule, event.data["session_number"],
-                                         iso(utc_now()), event.id)
+                                         iso(utc_now()))
         if new_events:
             uow.append(stream, client.version, context, new_events)
 

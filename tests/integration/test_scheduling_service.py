@@ -180,20 +180,26 @@ def test_reassessment_due_once_per_cycle(scheduling):
     assert dues[1].data["sessions_since_assessment"] == 4
     assert dues[1].sequence == 2
 
-    # An older assessment arriving late is ignored: had it counted, the nine
-    # sessions held since it would make a new cycle due at once.
+    # An older assessment arriving late does not open the current cycle: the first
+    # stays the latest. Its own cycle (nine sessions held since it) is flagged as
+    # it would have been had it arrived in order, before the first (issue 13: what
+    # scheduling appends does not depend on arrival order); a closed cycle, never
+    # listed as open or pending.
     late = assessment(client_id, utc_now() - timedelta(days=30), sequence=3)
     consumed(scheduling, late)
     state = cadence(scheduling, client_id)
     assert state["last_assessment_id"] == first.data["assessment_id"]
     assert state["sessions_since_assessment"] == 4
-    assert len(stored(scheduling, "ReassessmentDue")) == 2
+    dues = stored(scheduling, "ReassessmentDue")
+    assert len(dues) == 3
+    assert dues[2].id == rules.reassessment_event_id(client_id, late.data["assessment_id"])
+    assert dues[2].data["sessions_since_assessment"] == 9
 
     # Read models come from events alone: a replay reproduces them.
     store = scheduling.application.store
     with store.read() as conn:
         snapshot = scheduling.application.projection.snapshot(conn)
-    assert len(snapshot["reassessment_cycles"]) == 2
+    assert len(snapshot["reassessment_cycles"]) == 3
     assert len(snapshot["appointments"]) == 9
     assert rebuild(store) == len(stored(scheduling))
     with store.read() as conn:

@@ -69,10 +69,12 @@ def assess(client, catalogue, rule, assessment_id, code, answers, assessed_at):
     return new_events
 
 
-def session_held(client, rule, session_number, flagged_at, session_event_id):
+def session_held(client, rule, session_number, flagged_at):
     """NotOnTrackFlagged for each instrument of the open episode that shows no
-    reliable improvement by the clinic's session limit (ids derived from the
-    SessionHeld event, so a reaction retried appends nothing new)."""
+    reliable improvement by the clinic's session limit. Whichever session at or past
+    the limit arrives first decides, so the flag names the limit, not that session,
+    and its id derives from the episode and the instrument: the same event whatever
+    order scheduling's sessions arrive in, and nothing new when a reaction is retried."""
     n = rule.sessions_without_improvement
     episode = client.episode
     if n is None or session_number < n or not client.registered \
@@ -84,11 +86,11 @@ def session_held(client, rule, session_number, flagged_at, session_event_id):
             continue
         flag = _not_on_track(client, episode, code, None, flagged_at)
         event = flag(f"sessions_without_improvement={n}", (
-            f"no reliable improvement on {code} by session {session_number} of the episode "
+            f"no reliable improvement on {code} by session {n} of the episode "
             f"({course.reassessments} reassessment(s) since the baseline "
             f"{course.baseline_total})"))
         new_events.append(NewEvent(event.name, event.data, id=str(
-            uuid.uuid5(NAMESPACE, f"{session_event_id}/not-on-track/{code}"))))
+            uuid.uuid5(NAMESPACE, f"{episode.episode_id}/not-on-track/sessions/{code}"))))
     return new_events
 
 
