@@ -134,7 +134,7 @@ def own_events(application, after=0):
     two reactions to one stream may legitimately append in either order; their
     times are the frozen clock's."""
     return sorted((e.id, e.type, e.subject, repr(sorted(e.data.items())))
-                  for position, e in application.store.read_all(
+                  for _position, e in application.store.read_all(
                       after=after, limit=10 ** 6, origin=application.service))
 
 

@@ -110,12 +110,16 @@ def test_late_and_duplicate_deliveries_flag_a_cycle_once(scheduling):
     assert app.check_reassessments_due(now) == []
     assert len(dues(scheduling, client_id)) == 1
 
-    # An even older one arriving now changes nothing; a newer one starts a cycle
-    # that is not yet due (10 days old).
-    consumed(scheduling, assessment(client_id, now - timedelta(days=100), sequence=3))
+    # An even older one arriving now leaves the current cycle alone; its own cycle
+    # (closed by the 40-day one) is flagged as it would have been had it arrived in
+    # order. A newer one starts a cycle that is not yet due (10 days old).
+    older = assessment(client_id, now - timedelta(days=100), sequence=3)
+    consumed(scheduling, older)
+    assert [d.data["last_assessment_id"] for d in dues(scheduling, client_id)] == \
+        [old.data["assessment_id"], older.data["assessment_id"]]
     newer = assessment(client_id, now - timedelta(days=10), sequence=4)
     consumed(scheduling, newer)
-    assert len(dues(scheduling, client_id)) == 1
+    assert len(dues(scheduling, client_id)) == 2
     state = scheduling.api.get(f"/clients/{client_id}/appointments").json()["reassessment"]
     assert state["last_assessment_id"] == newer.data["assessment_id"] and not state["due"]
 
@@ -131,8 +135,8 @@ def test_late_and_duplicate_deliveries_flag_a_cycle_once(scheduling):
     session(scheduling, client_id)  # the sixth: due by sessions as well
     for thread in threads:
         thread.join()
-    assert len(dues(scheduling, client_id)) == 2
-    assert dues(scheduling, client_id)[1].data["last_assessment_id"] == \
+    assert len(dues(scheduling, client_id)) == 3
+    assert dues(scheduling, client_id)[2].data["last_assessment_id"] == \
         newer.data["assessment_id"]
     assert sum(len(r) for r in results) <= 1
 
