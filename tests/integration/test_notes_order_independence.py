@@ -113,7 +113,7 @@ def chart_state(application):
     return names, opened, team
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(history=histories, seed=st.integers(min_value=0, max_value=2 ** 32 - 1))
 def test_any_order_with_duplicates_ends_as_in_order_delivery(history, seed):
