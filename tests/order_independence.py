@@ -152,13 +152,16 @@ def differences(got, expected):
 
 
 def deliver(make, events, seed, url=None, inspect=None):
-    """Feed `events` in order to one fresh application (SQLite) and redelivered
-    (shuffled, with duplicates) to another (on `url`, else SQLite); assert nothing is
-    left deferred, own events, read models (on one engine: rows print differently on
-    another) and a rebuild agree. Returns `inspect(application)` of the in-order one
-    (and asserts the other's is the same)."""
+    """Feed `events` (each one the service subscribes to) in order to one fresh
+    application (SQLite) and redelivered (shuffled, with duplicates) to another (on
+    `url`, else SQLite); assert nothing is left deferred, own events, read models (on
+    one engine: rows print differently on another) and a rebuild agree. Returns
+    `inspect(application)` of the in-order one (and asserts the other's is the same)."""
     inspect = inspect or (lambda application: None)
     with fresh(make) as (in_order, setup_end):
+        not_taken = sorted({(e.service, e.name) for e in events
+                            if (e.service, e.name) not in in_order.subscriptions})
+        assert not_taken == [], f"{in_order.service} does not subscribe to {not_taken}"
         feed(in_order, events)
         assert in_order.deferred_reactions() == []
         reference, seen = outcome(in_order, setup_end), inspect(in_order)
