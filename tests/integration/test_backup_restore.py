@@ -52,7 +52,7 @@ def test_backup_then_restore_into_a_fresh_database_gives_the_same_store(
         ("insurer", [("session", 45), ("payer", "medicaid"), ("session", 60)]),
         ("self_pay", [("rename", "Ada King"), ("session", 30), ("diagnoses", ["F32.1"])]),
     ])
-    with fresh_billing(postgres_url) as billing:
+    with fresh_billing(postgres_url) as (billing, _setup_end):
         feed(billing, events)
         client_id = events[0].data["client_id"]
         billing.receive_payment(ADMIN, "pay-1", client_id, {
@@ -76,11 +76,14 @@ def test_backup_then_restore_into_a_fresh_database_gives_the_same_store(
         rebuild(store)  # and once more here: the events alone give the same read models
         assert state(store) == original
         # The restored store goes on: the next event's position follows the last.
-        with fresh_billing(fresh_url) as again:
+        again = BillingApplication(fresh_url)  # the restored store, as a service opens it
+        try:
             again.receive_payment(ADMIN, "pay-2", client_id, {
                 "amount_minor": 100, "currency": "USD", "method": "cash"})
             positions = [position for position, _ in again.store.read_all(limit=100000)]
             assert positions[-1] > original[1][-1][0]
+        finally:
+            again.store.engine.dispose()
     finally:
         store.engine.dispose()
 
