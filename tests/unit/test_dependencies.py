@@ -68,3 +68,15 @@ def test_the_nameko_command_runs():
     assert result.returncode == 0, result.stderr
     for command in ("run", "shell", "show-config"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("python, venv", [(None, ".venv"), ("python3.12", ".venv-3.12"),
+                                          ("python3.11", ".venv")])
+def test_each_python_gets_its_own_virtualenv(python, venv):
+    """`make test PYTHON=python3.12` beside the default: the two never share a venv."""
+    result = subprocess.run(["make", "-n", "--always-make", "install",
+                             *([f"PYTHON={python}"] if python else [])],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert f"{venv}/bin/pip install" in result.stdout
+    assert f"{python or 'python3.11'} -m venv {venv}" in result.stdout
