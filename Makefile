@@ -1,6 +1,11 @@
 # Praxis: the two commands are `make run` and `make test`.
+# Supported: Python 3.11 (the default, CI's) and 3.12 (`make test PYTHON=python3.12`).
+# Each interpreter gets its own virtualenv: .venv for python3.11, .venv-3.12 for python3.12.
 PYTHON ?= python3.11
-VENV := .venv
+VENV := $(if $(filter python3.11,$(PYTHON)),.venv,.venv-$(patsubst python%,%,$(notdir $(PYTHON))))
+# pyenv's shims answer only for its selected version; let python3.12 find an installed 3.12
+# too (the selected version first, so python3 stays what it was).
+PYENV_ALL := $(shell (pyenv version-name; pyenv versions --bare --skip-aliases) 2>/dev/null | tr '\n' ':')
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # The OpenID provider the integration tests run (node); npm ci empties node_modules first.
@@ -18,7 +23,7 @@ TOKEN_USER := $(if $(filter command line,$(origin USER)),--user '$(USER)')
 .PHONY: subscribe run test install test-provider asyncapi-cli unit integration e2e rebuild backup restore token dead-letters replay-dead-letters bench catalogue openapi access-table clean
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || PYENV_VERSION="$${PYENV_VERSION:-$(PYENV_ALL)}" $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test]"
 	@rm -f $(VENV)/.installed-*; touch $@
 

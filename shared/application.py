@@ -9,7 +9,7 @@ import time
 
 from sqlalchemy import select
 
-from . import deferred, metrics
+from . import deferred, metrics, tracing
 from .auth import ALL_CLINICS
 from .envelope import Context, Event, parse_type
 from .errors import InvalidEvent
@@ -48,8 +48,10 @@ class Application:
         """Handle one delivery of a foreign event; return 'applied' or 'duplicate'."""
         started = time.perf_counter()
         body = body if isinstance(body, dict) else {}
+        traceparent = tracing.parse(body.get("traceparent"))
         with log_context(correlation_id=body.get("correlationid"), event_id=body.get("id"),
-                         event_type=body.get("type")):
+                         event_type=body.get("type"), trace_id=tracing.trace_id(traceparent)), \
+                tracing.tracing(traceparent):
             try:
                 outcome, event = self._consume(body)
             except Exception:
@@ -109,7 +111,9 @@ class Application:
         for position, envelope in deferred.waiting(uow.conn, waiting_for):
             event = self.store._decode(envelope)
             with log_context(correlation_id=event.correlationid, event_id=event.id,
-                             event_type=event.type):
+                             event_type=event.type,
+                             trace_id=tracing.trace_id(event.traceparent)), \
+                    tracing.tracing(event.traceparent):
                 deferred.resolve(uow.conn, position)
                 self._react(uow, event)
                 if not deferred.is_deferred(uow.conn, position):

@@ -78,6 +78,11 @@ def envelope_schema():
                                                      "it, across services"},
             "causationid": {**text, "description": "extension: the event that caused it "
                                                    "(absent when a command did)"},
+            "traceparent": {"type": "string",
+                            "pattern": "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+                            "description": "extension (distributed tracing): the W3C "
+                                           "traceparent of the request or event that "
+                                           "caused it, as it came (absent without one)"},
             "data": {"type": "object"},
         },
         "required": ["specversion", "id", "source", "type", "subject", "time", "sequence",

@@ -8,6 +8,7 @@ import re
 import uuid
 from dataclasses import dataclass, field, replace
 
+from . import tracing
 from .errors import InvalidInput
 from .timeutil import iso as format_time, utc_now  # noqa: F401 (re-exported)
 
@@ -22,6 +23,7 @@ SEQUENCE_DIGITS = 20
 ATTRIBUTES = (
     "specversion", "id", "source", "type", "subject", "time", "datacontenttype",
     "dataschema", "sequence", "organisationid", "clinicid", "correlationid", "causationid",
+    "traceparent",
 )
 
 
@@ -90,6 +92,7 @@ class Event:
     correlationid: str
     causationid: str = None
     dataschema: str = None  # absent in events stored before it was set
+    traceparent: str = None  # W3C Trace Context (shared/tracing.py), when the cause had one
     specversion: str = SPECVERSION
     datacontenttype: str = "application/json"
 
@@ -116,7 +119,7 @@ class Event:
         body = {a: getattr(self, a) for a in ATTRIBUTES}
         # CloudEvents' sequence extension is a String, ordered lexicographically.
         body["sequence"] = f"{self.sequence:0{SEQUENCE_DIGITS}d}"
-        for optional in ("causationid", "dataschema"):
+        for optional in ("causationid", "dataschema", "traceparent"):
             if body[optional] is None:
                 del body[optional]
         body["data"] = self.data
@@ -151,6 +154,8 @@ class Event:
             sequence=sequence, organisationid=body["organisationid"],
             clinicid=body["clinicid"], correlationid=body["correlationid"],
             causationid=body.get("causationid"), dataschema=body.get("dataschema"),
+            # a malformed one is dropped, never a refused event: tracing is best effort
+            traceparent=tracing.parse(body.get("traceparent")),
             datacontenttype=body.get("datacontenttype", "application/json"),
         )
 
@@ -169,6 +174,8 @@ class Context:
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     causation_id: str = None
     actor: str = None
+    # the request's or consumed event's trace, unless given
+    traceparent: str = field(default_factory=tracing.current)
 
     def __post_init__(self):
         # Every append goes through a Context: an unroutable organisation never
@@ -179,7 +186,8 @@ class Context:
     def caused_by(cls, event):
         """The context for events appended in reaction to `event`."""
         return cls(event.organisationid, event.clinicid,
-                       event.correlationid, event.id, actor=f"event:{event.name}")
+                       event.correlationid, event.id, actor=f"event:{event.name}",
+                       traceparent=event.traceparent)
 
 
 @dataclass(frozen=True)

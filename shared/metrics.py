@@ -3,7 +3,12 @@
 Labels carry the service, event type, route and outcome; never a client or
 clinician id (unbounded cardinality and personal data).
 """
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+
+# No `*_created` series beside each counter and histogram: one more series per label
+# set that nothing reads (the counters' resets show in their values). Read at each
+# scrape, so it holds for every metric below.
+disable_created_metrics()
 
 EVENTS_APPENDED = Counter(
     "praxis_events_appended_total", "Events appended to the service's own store.",

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from werkzeug.wrappers import Response
 
 from . import access as policy
-from . import asyncapi, audit, idempotency, metrics, paging
+from . import asyncapi, audit, idempotency, metrics, paging, tracing
 from .config import amqp_connection as Connection
 from .limits import ID_ALPHABET, MAX_POSITION, MAX_USER_ID
 from .consumer import SettlingQueueConsumer, handler_queues
@@ -66,10 +66,14 @@ class Praxis(DependencyProvider):
         # Likewise its Idempotency-Key, which the unit of work claims (shared/idempotency.py).
         keyed = getattr(worker_ctx.entrypoint, "idempotency_key", None)
         idempotency.bind(keyed(worker_ctx) if keyed is not None else None)
+        # And the request's W3C traceparent, which the events it appends carry.
+        traceparent = getattr(worker_ctx.entrypoint, "traceparent", None)
+        tracing.bind(traceparent(worker_ctx) if traceparent is not None else None)
 
     def worker_teardown(self, worker_ctx):
         audit.bind(None)
         idempotency.bind(None)
+        tracing.bind(None)
 
 
 class _RpcConsumer(RpcConsumer):

@@ -294,6 +294,7 @@ class UnitOfWork:
                 sequence=expected_version + offset,
                 organisationid=context.organisation_id, clinicid=context.clinic_id,
                 correlationid=context.correlation_id, causationid=context.causation_id,
+                traceparent=context.traceparent,
                 # the published JSON Schema (docs/events/schemas/); private ones have none
                 dataschema=None if registry.is_private(type_) else dataschema_uri(type_),
             )

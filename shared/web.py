@@ -31,7 +31,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from . import access as policy
-from . import audit, idempotency, metrics, ratelimit
+from . import audit, idempotency, metrics, ratelimit, tracing
 from .auth import principal_from_header, verifier_from_config
 from .errors import (ContentTooLarge, Forbidden, InvalidInput, MalformedRequest,
                      PraxisError, UnsupportedMediaType)
@@ -61,6 +61,7 @@ logging.getLogger("nameko.web.server").addFilter(_NoAccessLines())
 
 PRINCIPAL = "praxis.principal"
 CORRELATION = "praxis.correlation_id"
+TRACE = "praxis.traceparent"
 AUDIT = "praxis.audit_access"
 IDEMPOTENCY = "praxis.idempotency"
 
@@ -243,8 +244,11 @@ class JsonHttp(HttpRequestHandler):
         if not CORRELATION_ID.fullmatch(correlation_id):  # echoed, logged, in events
             correlation_id = str(uuid.uuid4())
         request.environ[CORRELATION] = correlation_id
+        traceparent = request.environ[TRACE] = tracing.parse(
+            request.headers.get(tracing.HEADER))  # a malformed one is None: ignored
+        trace_id = tracing.trace_id(traceparent)
         keyed = None
-        with log_context(correlation_id=correlation_id):
+        with log_context(correlation_id=correlation_id, trace_id=trace_id):
             address = request.remote_addr or "-"
             try:
                 if self.url not in UNLIMITED:
@@ -274,7 +278,7 @@ class JsonHttp(HttpRequestHandler):
                 self.server.limiter.failed(address)
         response.headers["X-Correlation-Id"] = correlation_id
         elapsed = time.perf_counter() - started
-        with log_context(correlation_id=correlation_id):
+        with log_context(correlation_id=correlation_id, trace_id=trace_id):
             # The route template, never the path: paths carry client ids.
             log.info("%s %s %s %.1fms", request.method, self.url, response.status_code,
                      elapsed * 1000)
@@ -331,6 +335,10 @@ class JsonHttp(HttpRequestHandler):
             idempotency.request_hash(request.method, request.path,
                                      request.query_string, request.get_data()),
             timedelta(hours=hours), store)
+
+    def traceparent(self, worker_ctx):
+        """For the runtime, which binds it to the worker: the events appended carry it."""
+        return worker_ctx.args[0].environ.get(TRACE)
 
     def idempotency_key(self, worker_ctx):
         """For the runtime, which binds it to the worker for the unit of work."""

@@ -26,6 +26,16 @@ class BrokerAdmin:
         except requests.RequestException:
             return False
 
+    def version(self):
+        """The broker's RabbitMQ version, e.g. '3.10.8'."""
+        if self.via_api:
+            response = requests.get(f"{self.api}/overview", auth=self.auth, timeout=10)
+            response.raise_for_status()
+            return response.json()["rabbitmq_version"]
+        result = subprocess.run(["rabbitmqctl", "-q", "version"], check=True,
+                                capture_output=True, text=True, timeout=120)
+        return result.stdout.strip()
+
     def uri(self, vhost, user, password):
         return f"amqp://{user}:{password}@{self.host}:{self.port}/{quote(vhost, safe='')}"
 

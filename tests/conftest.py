@@ -11,14 +11,20 @@ patch_psycopg()
 import os  # noqa: E402
 import socket  # noqa: E402
 import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
 from urllib.parse import quote, urlparse  # noqa: E402
 
 import pytest  # noqa: E402
 import requests  # noqa: E402
+import yaml  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+# The RabbitMQ deploy/ runs: a testcontainer starts the same image.
+BROKER_IMAGE = yaml.safe_load(
+    (Path(__file__).resolve().parents[1] / "deploy" / "k8s" / "components" / "rabbitmq"
+     / "rabbitmqcluster.yaml").read_text())["spec"]["image"]
 
 
 def _answers(host, port):
@@ -48,7 +54,7 @@ def amqp_base_uri():
         return
     if _docker_answers():
         from testcontainers.rabbitmq import RabbitMqContainer
-        with RabbitMqContainer("rabbitmq:3.10-management") as rabbit:
+        with RabbitMqContainer(BROKER_IMAGE) as rabbit:
             yield (f"amqp://guest:guest@{rabbit.get_container_host_ip()}:"
                    f"{rabbit.get_exposed_port(5672)}/")
         return

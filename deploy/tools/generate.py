@@ -382,8 +382,17 @@ def tls_component():
 
 # ---------------------------------------------------------------- alerts
 
+# Where the repository's documentation is served: every alert's runbook_url is this
+# plus the runbook's path in the repository (deploy/README.md#runbook-<alert>), a link
+# a pager opens. Serving the docs elsewhere: replace it here and in rules/praxis.rules.yml.
+RUNBOOK_BASE = "https://docs.praxis.example.org/"
+
+
 def prometheus_rule():
     groups = yaml.safe_load(RULES_SOURCE.read_text())["groups"]
+    for rule in (r for group in groups for r in group["rules"] if "alert" in r):
+        if not rule["annotations"].get("runbook_url", "").startswith(RUNBOOK_BASE):
+            raise SystemExit(f"{rule['alert']}: runbook_url must start with {RUNBOOK_BASE}")
     return {
         "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
         "metadata": {"name": "praxis", "labels": {"app.kubernetes.io/part-of": "praxis"}},

@@ -1,4 +1,5 @@
 """Fixtures for the deploy checks: rendered overlays, promtool and prometheus."""
+import importlib.util
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +15,11 @@ MONITORING = K8S / "components" / "monitoring"
 RULES = MONITORING / "rules" / "praxis.rules.yml"
 RULE_TESTS = MONITORING / "rules" / "praxis.rules.test.yml"
 DASHBOARDS = MONITORING / "dashboards"
+
+# deploy/tools/generate.py is a script, not a package: its constants, loaded from the file.
+_spec = importlib.util.spec_from_file_location("generate", DEPLOY / "tools" / "generate.py")
+generate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generate)
 
 
 def kustomize(path):

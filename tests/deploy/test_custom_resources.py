@@ -14,6 +14,7 @@ import yaml
 
 from shared import broker_identity
 from shared.config import SERVICES
+from tests.broker_admin import BrokerAdmin
 from tests.deploy.conftest import DEPLOY, K8S, OVERLAYS
 
 KINDS = {("rabbitmq.com", "RabbitmqCluster"), ("rabbitmq.com", "User"),
@@ -135,3 +136,21 @@ def test_a_broken_custom_resource_is_refused(rendered, kind, path, value):
         target = target[key]
     target[path[-1]] = value
     assert errors_of(doc), f"{kind} with {'.'.join(map(str, path))}={value!r} passed"
+
+
+def major_minor(version):
+    return tuple(int(part) for part in version.split(".")[:2])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_broker_image_is_the_rabbitmq_the_tests_run_against(rendered, overlay, amqp_base_uri):
+    (cluster,) = [d for d in rendered[overlay] if d["kind"] == "RabbitmqCluster"]
+    image = cluster["spec"]["image"]
+    name, _, tag = image.partition(":")
+    assert name == "rabbitmq" and tag.endswith("-management"), \
+        f"{image}: the operator needs the management plugin, in the official image"
+    pinned = tag.removesuffix("-management")
+    assert pinned.count(".") == 2, f"{image}: pinned to a release, not a moving tag"
+    tested = BrokerAdmin(amqp_base_uri).version()
+    assert major_minor(pinned) == major_minor(tested), \
+        f"deploy/ runs RabbitMQ {pinned}, the tests run against {tested}"

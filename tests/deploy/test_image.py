@@ -1,5 +1,6 @@
 """The image definition, parsed (no Docker engine here to build it)."""
 import re
+import tomllib
 
 from dockerfile_parse import DockerfileParser
 
@@ -68,3 +69,17 @@ def test_the_build_copies_what_the_dockerignore_lets_in():
     for source in sources:
         assert source.rstrip("/") in allowed, f"{source} is excluded by .dockerignore"
         assert (ROOT / source).exists(), source
+
+
+def test_the_image_runs_a_supported_python():
+    """The image's Python is the newest pyproject.toml supports (and a release, not a
+    moving tag)."""
+    parser, _ = stages()
+    (image,) = [i["value"].partition("=")[2] for i in parser.structure
+                if i["instruction"] == "ARG" and i["value"].startswith("PYTHON_IMAGE=")]
+    match = re.fullmatch(r"python:(3)\.(\d+)\.(\d+)-slim-[a-z]+", image)
+    assert match, f"{image}: python:<major.minor.patch>-slim-<debian release>"
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    lowest, below = re.fullmatch(r">=3\.(\d+),<3\.(\d+)", requires).groups()
+    assert int(match.group(2)) == int(below) - 1, f"{image} against requires-python {requires}"
+    assert int(lowest) <= int(match.group(2))

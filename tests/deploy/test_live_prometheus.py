@@ -217,6 +217,19 @@ def test_metrics_pass_promtool_check_metrics(stack, promtool, service):
     assert result.returncode == 0, f"{service}:\n{result.stdout}{result.stderr}"
 
 
+@pytest.mark.parametrize("service", promql.SERVICES)
+def test_metrics_have_no_created_series(stack, service):
+    """Counters and histograms export no `*_created` timestamps: a series per label set
+    that no dashboard reads (shared/metrics.py turns them off)."""
+    text = requests.get(f"{stack.praxis.urls[service]}/metrics", timeout=10).text
+    samples = [line.split("{")[0].split(" ")[0] for line in text.splitlines()
+               if line and not line.startswith("#")]
+    assert any(name.endswith("_total") for name in samples)
+    assert any(name.endswith("_bucket") for name in samples)
+    assert [name for name in samples if name.endswith("_created")] == []
+    assert stack.query('count({__name__=~".+_created", job=~"praxis-.+"})') == []
+
+
 def test_promtool_check_metrics_fails_on_bad_names(promtool):
     bad = "# HELP praxis_latency_ms Latency.\n# TYPE praxis_latency_ms counter\npraxis_latency_ms 1\n"
     result = subprocess.run([str(promtool), "check", "metrics"], input=bad,

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from tests.deploy import promql
-from tests.deploy.conftest import RULE_TESTS, RULES
+from tests.deploy.conftest import ROOT, RULE_TESTS, RULES, generate
 
 ISSUE_ALERTS = {  # what issue 7 asks for -> the alert that does it
     "service down": "PraxisServiceDown",
@@ -69,7 +69,9 @@ def test_every_alert_the_issue_asks_for_exists_and_is_unit_tested():
 def test_alert_has_for_severity_runbook_and_a_measure(rule):
     assert rule.get("for"), "every alert waits before firing"
     assert rule["labels"]["severity"] in ("critical", "warning", "info")
-    assert rule["annotations"]["runbook"].startswith("deploy/README.md#runbook-")
+    assert rule["annotations"]["runbook_url"].startswith(
+        f"{generate.RUNBOOK_BASE}deploy/README.md#runbook-")
+    assert "runbook" not in rule["annotations"], "one link: runbook_url"
     assert rule["annotations"]["summary"]
     measure, op, threshold = promql.split_alert(rule["expr"])
     assert measure and op and threshold is not None
@@ -81,12 +83,38 @@ def test_split_refuses_a_comparison_inside_parentheses():
     assert promql.split_alert("sum(x) > 1") == ("sum(x)", ">", 1.0)
 
 
-def test_runbooks_are_in_the_deploy_readme():
-    from tests.deploy.conftest import DEPLOY
-    readme = DEPLOY.joinpath("README.md").read_text()
+def runbook(rule):
+    """runbook_url -> (the file in the repository, its anchor)."""
+    url = rule["annotations"]["runbook_url"]
+    assert url.startswith(generate.RUNBOOK_BASE), url
+    path, _, anchor = url[len(generate.RUNBOOK_BASE):].partition("#")
+    return ROOT / path, anchor
+
+
+def test_each_runbook_url_opens_the_runbook_of_its_alert():
     for rule in promql.alerts():
-        anchor = rule["annotations"]["runbook"].split("#", 1)[1].split(":")[0]
-        assert f'<a id="{anchor}"></a>' in readme, anchor
+        path, anchor = runbook(rule)
+        assert path.is_file(), path
+        assert anchor == f"runbook-{rule['alert'].lower()}"
+        assert f'<a id="{anchor}"></a>' in path.read_text(), anchor
+
+
+def test_an_alert_without_a_runbook_url_is_not_generated(tmp_path, monkeypatch):
+    rules = yaml.safe_load(RULES.read_text())
+    del rules["groups"][0]["rules"][0]["annotations"]["runbook_url"]
+    (tmp_path / "praxis.rules.yml").write_text(yaml.safe_dump(rules))
+    monkeypatch.setattr(generate, "RULES_SOURCE", tmp_path / "praxis.rules.yml")
+    with pytest.raises(SystemExit, match="runbook_url"):
+        generate.prometheus_rule()
+
+
+def test_promtool_unit_tests_expect_the_runbook_urls():
+    """The promtool tests' expected annotations are the rules' own (no stale link)."""
+    urls = {rule["alert"]: rule["annotations"]["runbook_url"] for rule in promql.alerts()}
+    for test in yaml.safe_load(RULE_TESTS.read_text())["tests"]:
+        for case in test["alert_rule_test"]:
+            for alert in case["exp_alerts"]:
+                assert alert["exp_annotations"]["runbook_url"] == urls[case["alertname"]]
 
 
 def test_prometheus_rule_carries_the_rule_file(rendered):
@@ -94,6 +122,13 @@ def test_prometheus_rule_carries_the_rule_file(rendered):
     for docs in rendered.values():
         (rule,) = [d for d in docs if d["kind"] == "PrometheusRule"]
         assert rule["spec"]["groups"] == source
+
+
+def test_dashboards_are_on_a_current_schema_version():
+    """39 is Grafana 11's: an older one is migrated on every load and its panels may
+    not survive an edit the same way."""
+    for name, board in promql.dashboards().items():
+        assert board["schemaVersion"] >= 39, name
 
 
 def test_dashboards_have_stable_uids_and_a_datasource_variable():
