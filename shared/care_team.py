@@ -126,7 +126,10 @@ def _primary(conn, event, client_id, clinician_id):
 
 
 def _registered(conn, event):
-    _primary(conn, event, event.data["client_id"], event.data.get("primary_clinician_id"))
+    # A registration naming no primary clinician says nothing about who is primary (a
+    # client registered again at another clinic keeps theirs); in any order alike.
+    if event.data.get("primary_clinician_id"):
+        _primary(conn, event, event.data["client_id"], event.data["primary_clinician_id"])
 
 
 def _details_updated(conn, event):
