@@ -2,6 +2,7 @@
 (the last stable release) still importable on the pinned setuptools, eventlet and
 kombu, on each supported Python."""
 import importlib
+import os
 import re
 import subprocess
 import sys
@@ -73,9 +74,13 @@ def test_the_nameko_command_runs():
                                           ("python3.11", ".venv")])
 def test_each_python_gets_its_own_virtualenv(python, venv):
     """`make test PYTHON=python3.12` beside the default: the two never share a venv."""
+    # Not the make this suite may run under: `make test PYTHON=...` passes its
+    # variables on to every make below it (MAKEFLAGS).
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTHON")}
     result = subprocess.run(["make", "-n", "--always-make", "install",
                              *([f"PYTHON={python}"] if python else [])],
-                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+                            capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr
     assert f"{venv}/bin/pip install" in result.stdout
     assert f"{python or 'python3.11'} -m venv {venv}" in result.stdout
