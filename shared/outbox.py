@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from . import metrics
 from .config import amqp_connection as Connection
-from .envelope import CONTENT_TYPE, Event, parse_type, routing_key
+from .envelope import CONTENT_TYPE, SEQUENCE_DIGITS, Event, parse_type, routing_key
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +100,10 @@ class OutboxRelay:
         names = []
         for _position, stored in rows:
             body = json.loads(stored)
-            # Re-serialized, so an event stored before `sequence` was padded leaves
-            # in today's form.
-            envelope = Event.from_dict(body).to_json()
+            # An event stored before `sequence` was padded is re-serialized, so it
+            # leaves in today's form; one stored since is sent as it is stored.
+            envelope = stored if len(str(body["sequence"])) == SEQUENCE_DIGITS \
+                else Event.from_dict(body).to_json()
             name = parse_type(body["type"])[1]
             names.append(name)
             message = amqp.Message(

@@ -81,16 +81,21 @@ def test_charges_invoices_events_and_the_audit_trail_page_with_next(billing):
     assert last["next_cursor"] is None
 
 
+def register_client(intake, label, number):
+    """A client of clinic-1, registered through the API: their id."""
+    registered = intake.api.post("/clients", {
+        "organisation_id": "org-1", "clinic_id": "clinic-1",
+        "name": f"{label} Client {number}", "date_of_birth": "1990-01-02",
+        "contact": {"email": f"{label.lower()}{number}@example.org"}}, bearer=ADMIN)
+    assert registered.status_code == 201, registered.text
+    return registered.json()["client_id"]
+
+
 def test_the_client_directory_pages_with_next_and_total(database_url, amqp_uri):
     with RunningService(Intake, database_url, amqp_uri) as intake:
         made = set()
         for number in range(N):
-            registered = intake.api.post("/clients", {
-                "organisation_id": "org-1", "clinic_id": "clinic-1",
-                "name": f"Pager Client {number}", "date_of_birth": "1990-01-02",
-                "contact": {"email": f"pager{number}@example.org"}}, bearer=ADMIN)
-            assert registered.status_code == 201, registered.text
-            made.add(registered.json()["client_id"])
+            made.add(register_client(intake, "Pager", number))
         listed, last = pages(intake.api, "/clients", "clients", "offset", ADMIN,
                              clinic_id="clinic-1")
         assert sorted(c["client_id"] for c in listed) == sorted(made)
@@ -139,11 +144,7 @@ def test_the_risk_list_pages(database_url, amqp_uri):
     with RunningService(Intake, database_url, amqp_uri) as intake:
         flagged = set()
         for number in range(N):
-            registered = intake.api.post("/clients", {
-                "organisation_id": "org-1", "clinic_id": "clinic-1",
-                "name": f"Risk Client {number}", "date_of_birth": "1990-01-02",
-                "contact": {"email": f"risk{number}@example.org"}}, bearer=ADMIN)
-            client_id = registered.json()["client_id"]
+            client_id = register_client(intake, "Risk", number)
             assessed = intake.api.post(f"/clients/{client_id}/assessments", {
                 "instrument": "PHQ-9", "answers": [1] * 9}, bearer=ADMIN)
             assert assessed.status_code == 201, assessed.text
