@@ -251,6 +251,23 @@ class UnitOfWork:
     def load(self, stream_id):
         return self.store.read_stream(stream_id, conn=self.conn)
 
+    # -- the repository of aggregates (shared/aggregate.py) ------------------
+    def get(self, aggregate_type, *key):
+        """The aggregate with this key as its stream says it is now (a new one, at
+        version 0, when the stream is empty)."""
+        return aggregate_type.from_events(key, self.load(aggregate_type.stream_of(*key)))
+
+    def save(self, aggregate, context: Context, new_events):
+        """Append what a command decided from `aggregate`, expecting its stream still
+        at the version it was loaded at (409 ConcurrencyError when another writer got
+        there first); the aggregate then includes them, so it can be saved again."""
+        if not new_events:
+            return []
+        appended = self.append(aggregate.stream_id, aggregate.version, context, new_events)
+        for event in appended:
+            aggregate.apply(event)
+        return appended
+
     def version(self, stream_id):
         return self.conn.execute(_STREAM_VERSION, {"stream_id": stream_id}).scalar_one()
 

@@ -33,6 +33,7 @@ from werkzeug.wrappers import Request, Response
 from . import access as policy
 from . import audit, idempotency, metrics, ratelimit, tracing
 from .auth import principal_from_header, verifier_from_config
+from .caller import Caller
 from .errors import (ContentTooLarge, Forbidden, InvalidInput, MalformedRequest,
                      PraxisError, UnsupportedMediaType)
 from .limits import ID_ALPHABET, ID_PATTERN
@@ -449,6 +450,11 @@ def principal_of(request):
 
 def correlation_of(request):
     return request.environ[CORRELATION]
+
+
+def caller_of(request):
+    """The principal and correlation of this request, as commands take them."""
+    return Caller(principal_of(request), correlation_of(request))
 
 
 MAX_JSON_DEPTH = 32  # deeper is no Praxis body, and json.loads would recurse on it

@@ -6,16 +6,12 @@ Service codes are written without the add-on '+' (90840, 90785).
 from marshmallow import Schema, fields, validate
 
 from . import catalogue
+from ..vocabulary import PAYMENT_METHODS, CHARGE_STATUSES, FEE_KINDS, INVOICE_PER, PAYER_KINDS
 
 SERVICE = "billing"
 
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="must be an ISO 4217 code of 3 capital letters")
 SERVICE_CODE = validate.Regexp(r"^\+?[0-9A-Z]{4,7}$", error="must be a service code such as 90834")
-PAYMENT_METHODS = ["card", "cash", "cheque", "transfer", "insurer"]
-CHARGE_STATUSES = ["held", "ready"]
-FEE_KINDS = ["late_cancel", "no_show", "assessment"]
-INVOICE_PER = ["period", "session"]
-PAYER_KINDS = ["self_pay", "insurer", "medicaid"]
 
 
 def _money(**kwargs):

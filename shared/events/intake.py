@@ -2,13 +2,9 @@
 from marshmallow import Schema, fields, validate
 
 from . import catalogue
+from ..vocabulary import PAYER_KINDS, CONSENT_KINDS, DISCHARGE_REASONS, CHANGE_CATEGORIES
 
 SERVICE = "intake"
-PAYER_KINDS = ["self_pay", "insurer", "medicaid"]
-CONSENT_KINDS = ["treatment", "telehealth", "cancellation_policy", "data_sharing"]
-DISCHARGE_REASONS = ["planned_ending", "dropped_out", "referred_on"]
-CHANGE_CATEGORIES = ["recovered", "reliably_improved", "no_reliable_change",
-                     "reliably_deteriorated"]
 
 
 class Contact(Schema):

@@ -2,10 +2,9 @@
 from marshmallow import Schema, fields, validate
 
 from . import catalogue
+from ..vocabulary import GOAL_STATUSES, NOTE_FORMATS, TREATMENT_STAGES
 
 SERVICE = "notes"
-GOAL_STATUSES = ["proposed", "active", "on_hold", "completed", "cancelled"]
-NOTE_FORMATS = ["SOAP", "DAP", "BIRP"]
 
 
 class GoalLevels(Schema):
@@ -119,7 +118,6 @@ class GoalRatedV1(Schema):
     rated_at = fields.DateTime(required=True)
 
 
-TREATMENT_STAGES = ["awareness", "change", "integration"]
 
 
 @catalogue.event(SERVICE, "TreatmentStageSet", 1,

@@ -2,12 +2,9 @@
 from marshmallow import Schema, fields, validate
 
 from . import catalogue
+from ..vocabulary import MODALITIES, SESSION_TYPES, PLACES_OF_SERVICE, CANCELLED_BY
 
 SERVICE = "scheduling"
-MODALITIES = ["in_person", "video", "phone"]
-SESSION_TYPES = ["intake", "individual", "family", "group", "crisis"]
-PLACES_OF_SERVICE = ["office", "client_home", "elsewhere"]
-CANCELLED_BY = ["client", "clinician", "clinic"]
 
 
 class WorkingHours(Schema):

@@ -7,6 +7,7 @@ Codes are written without the add-on '+' (the fee schedule may use either).
 from dataclasses import dataclass
 
 from shared.errors import Conflict, InvalidInput
+from shared.vocabulary import SESSION_TYPES
 
 INTAKE = "90791"
 # (lowest face-to-face minutes, highest or None, code)
@@ -29,8 +30,6 @@ ADD_ON_PRIMARIES = {
     INTERACTIVE_COMPLEXITY: frozenset({"90791", "90832", "90834", "90837", "90853"}),
     CRISIS_ADD_ON: frozenset({CRISIS}),
 }
-
-SESSION_TYPES = ("intake", "individual", "family", "group", "crisis")
 
 
 @dataclass(frozen=True)

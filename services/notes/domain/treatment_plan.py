@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from shared.envelope import NewEvent
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.vocabulary import GOAL_STATUSES, TREATMENT_STAGES
 
 from .validation import Errors, integer, iso_date, text
 
@@ -19,7 +20,6 @@ DESCRIPTION_MAX = 2000
 INSTRUMENT_MAX = 40
 REASON_MAX = 2000
 
-GOAL_STATUSES = ("proposed", "active", "on_hold", "completed", "cancelled")
 CLOSED = ("completed", "cancelled")
 # Where a goal may go from each status (FHIR Goal.lifecycleStatus, the clinic's subset).
 TRANSITIONS = {
@@ -38,7 +38,7 @@ LEVEL_KEYS = tuple(key for key, _ in LEVELS)
 LEVEL_TEXT_MAX = 1000
 GAS_RHO = 0.3  # the usual inter-goal correlation in the T-score
 
-STAGES = ("awareness", "change", "integration")
+STAGES = TREATMENT_STAGES
 
 # ICD-10(-CM): a letter (not U), a digit, a digit or letter, then an optional
 # dot and 1-4 more; the published DiagnosesSet schema checks the same.

@@ -14,16 +14,14 @@ from datetime import datetime, timedelta
 from shared.envelope import NewEvent
 from shared.errors import Conflict, InvalidInput
 from shared.timeutil import iso, parse_time
+from shared.vocabulary import CANCELLED_BY, MODALITIES, PLACES_OF_SERVICE, SESSION_TYPES  # noqa: F401 (re-exported)
 
 from .calendar import ClinicSettings
 
 # The one vocabulary of modalities: each code and the words a person reads.
 MODALITY_WORDS = {"in_person": "In person", "video": "Telehealth (video)",
                   "phone": "Telehealth (phone)"}
-MODALITIES = tuple(MODALITY_WORDS)
-SESSION_TYPES = ("intake", "individual", "family", "group", "crisis")
-PLACES_OF_SERVICE = ("office", "client_home", "elsewhere")
-CANCELLED_BY = ("client", "clinician", "clinic")
+assert tuple(MODALITY_WORDS) == MODALITIES
 OPEN = ("booked", "checked_in")
 # What still occupies its slot: all but a cancelled appointment.
 OCCUPYING = ("booked", "checked_in", "held", "no_show")

@@ -1,0 +1,28 @@
+"""The clinic's vocabularies, defined once (plain Python, no framework).
+
+Event schemas (shared/events/) validate against these, and each service's
+domain decides with them, so a word added here is known everywhere at once.
+"""
+# scheduling
+MODALITIES = ("in_person", "video", "phone")
+SESSION_TYPES = ("intake", "individual", "family", "group", "crisis")
+PLACES_OF_SERVICE = ("office", "client_home", "elsewhere")
+CANCELLED_BY = ("client", "clinician", "clinic")
+
+# intake
+PAYER_KINDS = ("self_pay", "insurer", "medicaid")
+CONSENT_KINDS = ("treatment", "telehealth", "cancellation_policy", "data_sharing")
+DISCHARGE_REASONS = ("planned_ending", "dropped_out", "referred_on")
+CHANGE_CATEGORIES = ("recovered", "reliably_improved", "no_reliable_change",
+                     "reliably_deteriorated")
+
+# notes
+GOAL_STATUSES = ("proposed", "active", "on_hold", "completed", "cancelled")
+NOTE_FORMATS = ("SOAP", "DAP", "BIRP")
+TREATMENT_STAGES = ("awareness", "change", "integration")
+
+# billing
+PAYMENT_METHODS = ("card", "cash", "cheque", "transfer", "insurer")
+CHARGE_STATUSES = ("held", "ready")
+FEE_KINDS = ("late_cancel", "no_show", "assessment")
+INVOICE_PER = ("period", "session")
