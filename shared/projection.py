@@ -1,7 +1,7 @@
 """Read models: tables derived only from events, rebuildable by replay."""
 import hashlib
 
-from sqlalchemy import MetaData, delete, insert, select, text
+from sqlalchemy import MetaData, delete, insert, select, text, update
 
 from .store import read_model_schema_table
 
@@ -47,6 +47,17 @@ class Projection:
             result = conn.execute(table.select())
             rows[table.name] = sorted(tuple(map(repr, r)) for r in result)
         return rows
+
+
+def upsert(conn, table, key, values):
+    """The one upsert of every read model: insert the row named by `key` (column ->
+    value) with `values`, or update that row's `values`. Applying it twice gives the
+    same row, as a redelivery must."""
+    condition = [table.c[name] == value for name, value in key.items()]
+    if conn.execute(select(*[table.c[name] for name in key]).where(*condition)).first() is None:
+        conn.execute(insert(table).values(**key, **values))
+    elif values:
+        conn.execute(update(table).where(*condition).values(**values))
 
 
 def rebuild(store):
