@@ -20,7 +20,7 @@ CLINIC ?= clinic-1
 # USER only from the command line: the shell's USER is the login name.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),--user '$(USER)')
 
-.PHONY: subscribe run test install test-provider asyncapi-cli unit integration e2e rebuild backup restore token dead-letters replay-dead-letters bench catalogue openapi access-table clean
+.PHONY: subscribe run test install test-provider asyncapi-cli unit integration e2e rebuild rotate-keys backup restore token dead-letters replay-dead-letters bench catalogue openapi access-table clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || PYENV_VERSION="$${PYENV_VERSION:-$(PYENV_ALL)}" $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ e2e: $(STAMP)
 ## Drop and replay a service's read models: make rebuild SERVICE=billing
 rebuild: $(STAMP)
 	$(BIN)/python -m shared.cli rebuild $(SERVICE)
+
+## Re-wrap every client's data key under the first of PRAXIS_KEY_ENCRYPTION_KEYS (all services, or SERVICE=billing)
+rotate-keys: $(STAMP)
+	$(BIN)/python -m shared.cli rotate-keys $(if $(filter command line,$(origin SERVICE)),$(SERVICE))
 
 ## A service's PostgreSQL store to a file (pg_dump -Fc): make backup SERVICE=billing [FILE=billing.dump]
 backup: $(STAMP)

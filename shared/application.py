@@ -109,7 +109,7 @@ class Application:
         """Run the reactions waiting for `waiting_for`, in arrival order; one still
         missing a fact stays deferred."""
         for position, envelope in deferred.waiting(uow.conn, waiting_for):
-            event = self.store._decode(envelope)
+            event = self.store._decode(envelope, uow.conn)
             with log_context(correlation_id=event.correlationid, event_id=event.id,
                              event_type=event.type,
                              trace_id=tracing.trace_id(event.traceparent)), \
@@ -157,6 +157,7 @@ class Application:
         if clinics is not None:
             query = query.where(events_table.c.clinic_id.in_(clinics))
         with self.store.read() as conn:
-            rows = conn.execute(query).all()
-        return [{"position": r.position, "event": Event.from_json(r.envelope).to_dict()}
-                for r in rows]
+            # As published: sensitive fields opened, in the version it was stored as.
+            return [{"position": r.position,
+                     "event": self.store.opened(r.envelope, conn).to_dict()}
+                    for r in conn.execute(query).all()]

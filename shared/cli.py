@@ -53,6 +53,24 @@ def cmd_rebuild(args):
     print(f"{args.service}: read models rebuilt from {count} events")
 
 
+def cmd_rotate_keys(args):
+    """Re-wrap every client's data key under the first PRAXIS_KEY_ENCRYPTION_KEYS key,
+    in each service's store; events are not rewritten. Afterwards an old key may be
+    dropped from the list."""
+    from .events import catalogue
+    from .store import EventStore
+
+    for service in args.service or config.SERVICES:
+        settings = config.load(service)
+        store = EventStore(settings.database_url, service, catalogue)
+        store.create_schema()
+        with store.write() as conn:
+            count = store.keyring.rewrap_all(conn)
+        print(f"{service}: {count} data keys re-wrapped under "
+              f"{store.keyring.keks.current_id}")
+        store.engine.dispose()
+
+
 def libpq_url(database_url):
     """The service's PostgreSQL URL as pg_dump and pg_restore take it (no SQLAlchemy
     driver suffix); a SQLite store has no such tools (copy its file with the
@@ -247,6 +265,13 @@ def main(argv=None):
     rebuild = commands.add_parser("rebuild", help="drop and replay a service's read models")
     rebuild.add_argument("service", choices=config.SERVICES)
     rebuild.set_defaults(run=cmd_rebuild)
+
+    rotate = commands.add_parser("rotate-keys",
+                                 help="re-wrap the clients' data keys under the current "
+                                      "key-encryption key (the first listed)")
+    rotate.add_argument("service", nargs="*", type=_known_service,
+                        help=f"any of {', '.join(config.SERVICES)}; default: all four")
+    rotate.set_defaults(run=cmd_rotate_keys)
 
     backup = commands.add_parser("backup", help="pg_dump -Fc of a service's PostgreSQL "
                                                 "store (PRAXIS_<SERVICE>_DATABASE_URL)")

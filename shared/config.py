@@ -31,6 +31,7 @@
 | PRAXIS_RATE_LIMIT_PER_PRINCIPAL | 600 requests a minute per user (organisation and user id) and replica; 0 is off |
 | PRAXIS_RATE_LIMIT_PER_ADDRESS | 1200 requests a minute per client address and replica; 0 is off |
 | PRAXIS_RATE_LIMIT_AUTH_FAILURES | 10 failed authentications (401) a minute per client address; then 429 until one is back; 0 is off |
+| PRAXIS_KEY_ENCRYPTION_KEYS | the built-in development key; `id:base64,...` of 32-byte keys that wrap each client's data keys (shared/encryption.py). The first wraps new keys, all listed unwrap: add a new one first, then `make rotate-keys`. Outside development it must be your own |
 | PRAXIS_IDEMPOTENCY_HOURS | 24 hours an Idempotency-Key's answer is kept for retries (shared/idempotency.py) |
 
 A claim name is looked up as is, then as a dotted path (`realm_access.roles`).
@@ -40,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from urllib.parse import urlparse
 
 from .auth import ClaimNames
+from .encryption import DEV_KEY_ENCRYPTION_KEYS, KeyEncryptionKeys, KeyProblem
 
 SERVICES = ("intake", "scheduling", "notes", "billing")
 DEFAULT_PORTS = {"intake": 8001, "scheduling": 8002, "notes": 8003, "billing": 8004}
@@ -77,6 +79,7 @@ class Settings:
     idempotency_hours: float = 24.0
     queue_type: str = "classic"
     amqp_ssl: dict = None  # kombu's `ssl` for an amqps:// URL (amqp_ssl())
+    key_encryption_keys: str = None  # PRAXIS_KEY_ENCRYPTION_KEYS (key_encryption_keys())
 
     @property
     def base_url(self):
@@ -120,7 +123,15 @@ def load(service, env=None):
         idempotency_hours=float(env.get("PRAXIS_IDEMPOTENCY_HOURS", 24)),
         queue_type=queue_type(env),
         amqp_ssl=_AMQP_SSL[amqp_uri],
+        key_encryption_keys=key_encryption_keys(env),
     )
+
+
+def key_encryption_keys(env=None):
+    """PRAXIS_KEY_ENCRYPTION_KEYS, or the built-in development key (refused by check()
+    outside development): what every store wraps its clients' data keys with."""
+    env = os.environ if env is None else env
+    return env.get("PRAXIS_KEY_ENCRYPTION_KEYS") or DEV_KEY_ENCRYPTION_KEYS
 
 
 # Every broker URL a Settings was loaded for in this process, with its TLS options:
@@ -183,6 +194,21 @@ def check(settings):
         raise ConfigError(f"PRAXIS_ENV is {settings.environment!r}; one of "
                           f"{', '.join(ENVIRONMENTS)}")
     development = settings.environment == "development"
+    warnings = _check_sign_in(settings, development)
+    try:
+        KeyEncryptionKeys.parse(settings.key_encryption_keys)
+    except KeyProblem as exc:
+        raise ConfigError(f"PRAXIS_KEY_ENCRYPTION_KEYS: {exc}")
+    if settings.key_encryption_keys == DEV_KEY_ENCRYPTION_KEYS and not development:
+        raise ConfigError(
+            "PRAXIS_KEY_ENCRYPTION_KEYS is unset or the built-in development key, which is "
+            "public: whoever has a copy of the database could open every client's "
+            "sensitive fields. Set it to `<id>:<32 random bytes, base64>` of your own "
+            "(a Secret); on a developer machine only, PRAXIS_ENV=development.")
+    return warnings
+
+
+def _check_sign_in(settings, development):
     issuer = settings.oidc_issuer
     if issuer is None:  # bearer tokens are HS256 with the local secret
         if development:

@@ -17,6 +17,8 @@ class EventSpec:
     schema: object
     description: str
     private: bool = False  # kept in the service's own store, never published
+    # Data fields stored encrypted under the client's data key (shared/encryption.py).
+    sensitive: tuple = ()
 
 
 class EventRegistry:
@@ -25,26 +27,45 @@ class EventRegistry:
         self._latest = {}      # (service, name) -> version
         self._upcasters = {}   # (service, name, from_version) -> fn(data) -> data
 
-    def register(self, service, name, version, schema_class, description="", private=False):
+    def register(self, service, name, version, schema_class, description="", private=False,
+                 sensitive=()):
         for (other_service, other_name, _), _spec in self._specs.items():
             if other_name == name and other_service != service:
                 # Projections and reactions dispatch on the name alone.
                 raise ValueError(f"event name {name} is already used by {other_service}")
-        spec = EventSpec(service, name, version, schema_class(), description, private)
+        schema = schema_class()
+        unknown = set(sensitive) - set(schema.fields)
+        if unknown:
+            raise ValueError(f"{name} v{version}: sensitive fields {sorted(unknown)} are not "
+                             "fields of its schema")
+        if sensitive and "client_id" not in schema.fields:
+            # The data key is the client's: erasing a client must reach every field.
+            raise ValueError(f"{name} v{version} has sensitive fields but no client_id")
+        spec = EventSpec(service, name, version, schema, description, private,
+                         tuple(sensitive))
         self._specs[(service, name, version)] = spec
         if version > self._latest.get((service, name), 0):
             self._latest[(service, name)] = version
         return schema_class
 
-    def event(self, service, name, version, description="", private=False):
+    def event(self, service, name, version, description="", private=False, sensitive=()):
         """Class decorator form of register()."""
         def decorate(schema_class):
-            return self.register(service, name, version, schema_class, description, private)
+            return self.register(service, name, version, schema_class, description, private,
+                                 sensitive)
         return decorate
 
     def is_private(self, type_):
         spec = self._specs.get(parse_type(type_))
         return spec is not None and spec.private
+
+    def sensitive_fields(self, type_):
+        """The data fields of this type stored encrypted (none for an unknown type)."""
+        try:
+            spec = self._specs.get(parse_type(type_))
+        except ValueError:
+            return ()
+        return spec.sensitive if spec is not None else ()
 
     def upcaster(self, service, name, from_version):
         """Decorator: fn(data of from_version) -> data of from_version + 1."""

@@ -18,6 +18,7 @@ green thread of the same process holds it.
 import threading
 import uuid
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from sqlalchemy import (
@@ -26,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, idempotency, metrics
+from . import audit, config, encryption, idempotency, metrics
 from .envelope import (  # noqa: F401
     Context, Event, NewEvent, dataschema_uri, format_time, utc_now)
 from .errors import ConcurrencyError, InvalidEvent
@@ -104,7 +105,7 @@ def make_engine(url):
 class EventStore:
     APPEND_LOCK_KEY = _APPEND_LOCK_KEY
 
-    def __init__(self, url, service, registry, projection=None):
+    def __init__(self, url, service, registry, projection=None, keks=None):
         self.url = url
         self.service = service
         self.source = f"/praxis/{service}"
@@ -114,10 +115,14 @@ class EventStore:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock = _file_lock(url) if self.is_sqlite else None
         self._listeners = []  # called after a commit that appended own events
+        # Sensitive fields are stored sealed under the client's data key.
+        self.keyring = encryption.Keyring(
+            keks or encryption.KeyEncryptionKeys.parse(config.key_encryption_keys()))
 
     def create_schema(self):
         with self.write() as conn:
             store_metadata.create_all(conn)
+            encryption.metadata.create_all(conn)
             audit.create_schema(conn)
             idempotency.create_schema(conn)
             if self.projection is not None:
@@ -168,17 +173,54 @@ class EventStore:
                 callback()
 
     # -- reading ---------------------------------------------------------
-    def _decode(self, envelope):
-        return self.registry.upcast(Event.from_json(envelope))
+    def _decode(self, envelope, conn=None):
+        return self.registry.upcast(self.opened(envelope, conn))
+
+    def opened(self, envelope, conn=None):
+        """A stored envelope as the Event it was appended as, sensitive fields opened
+        (ERASED for an erased client's), not upcast."""
+        event = Event.from_json(envelope)
+        names = [name for name in self.registry.sensitive_fields(event.type)
+                 if encryption.is_sealed(event.data.get(name))]
+        if not names:
+            return event
+        client_id = str(event.data["client_id"])
+        if conn is None:
+            with self.read() as own:
+                key = self.keyring.key_for_reading(own, client_id)
+        else:
+            key = self.keyring.key_for_reading(conn, client_id)
+        data = dict(event.data)
+        for name in names:
+            data[name] = self.keyring.open_value(key, event.id, name, data[name])
+        return replace(event, data=data)
+
+    def sealed(self, event, conn, now):
+        """The envelope JSON to store: sensitive fields sealed under the client's data
+        key (ERASED when the client was erased before this event arrived)."""
+        names = [name for name in self.registry.sensitive_fields(event.type)
+                 if event.data.get(name) is not None]
+        if not names:
+            return event.to_json()
+        key = self.keyring.key_for_writing(conn, str(event.data["client_id"]), now)
+        data = dict(event.data)
+        for name in names:
+            data[name] = encryption.ERASED if key is None else \
+                self.keyring.seal_value(key, event.id, name, data[name])
+        return replace(event, data=data).to_json()
+
+    def erase_client(self, conn, client_id):
+        """Crypto-shred the client's data key in this store (inside a write)."""
+        self.keyring.destroy(conn, str(client_id), utc_now())
 
     def read_stream(self, stream_id, conn=None):
         query = (select(events_table.c.envelope)
                  .where(events_table.c.stream_id == stream_id)
                  .order_by(events_table.c.version))
         if conn is not None:
-            return [self._decode(row.envelope) for row in conn.execute(query)]
+            return [self._decode(row.envelope, conn) for row in conn.execute(query)]
         with self.read() as own:
-            return [self._decode(row.envelope) for row in own.execute(query)]
+            return [self._decode(row.envelope, own) for row in own.execute(query)]
 
     def read_all(self, after=0, limit=1000, conn=None, origin=None):
         """[(position, Event)] after `position`, own and consumed events alike."""
@@ -188,9 +230,9 @@ class EventStore:
         if origin is not None:
             query = query.where(events_table.c.origin == origin)
         if conn is not None:
-            return [(r.position, self._decode(r.envelope)) for r in conn.execute(query)]
+            return [(r.position, self._decode(r.envelope, conn)) for r in conn.execute(query)]
         with self.read() as own:
-            return [(r.position, self._decode(r.envelope)) for r in own.execute(query)]
+            return [(r.position, self._decode(r.envelope, own)) for r in own.execute(query)]
 
     def iterate_all(self, conn, batch=1000):
         after = 0
@@ -215,11 +257,14 @@ class EventStore:
         return count, max(0.0, (utc_now() - oldest).total_seconds())
 
     def pending(self, conn, limit):
-        """[(position, envelope json)] of unsent events, oldest first."""
+        """[(position, envelope json)] of unsent events, oldest first, as published:
+        sensitive fields opened (the broker carries them to authorised consumers)."""
         query = (select(outbox_table.c.position, events_table.c.envelope)
                  .join(events_table, events_table.c.position == outbox_table.c.position)
                  .order_by(outbox_table.c.position).limit(limit))
-        return [(row.position, row.envelope) for row in conn.execute(query)]
+        return [(row.position, self.opened(row.envelope, conn).to_json()
+                 if encryption.SEALED in row.envelope else row.envelope)
+                for row in conn.execute(query)]
 
     def mark_sent(self, conn, positions):
         conn.execute(delete(outbox_table).where(outbox_table.c.position.in_(positions)))
@@ -351,7 +396,8 @@ class UnitOfWork:
             result = self.conn.execute(_INSERT_EVENT, {
                 "event_id": event.id, "stream_id": stream_id, "version": event.sequence,
                 "type": event.type, "origin": origin, "organisation_id": event.organisationid,
-                "clinic_id": event.clinicid, "recorded_at": now, "envelope": event.to_json(),
+                "clinic_id": event.clinicid, "recorded_at": now,
+                "envelope": self.store.sealed(event, self.conn, now),
                 "published": published})
         except IntegrityError:
             raise ConcurrencyError(

@@ -9,6 +9,8 @@ from shared import config
 from shared.auth import issue_token
 
 SECRET = "praxis-test-secret-0123456789abcdef0123"
+# The tests' own key-encryption key (32 bytes): services run as in production.
+KEYS = "test-1:dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMDEyMzQ1Njc="
 RATE_LIMITS_OFF = {"PRAXIS_RATE_LIMIT_PER_PRINCIPAL": "0", "PRAXIS_RATE_LIMIT_PER_ADDRESS": "0",
                    "PRAXIS_RATE_LIMIT_AUTH_FAILURES": "0"}
 
@@ -66,6 +68,7 @@ def service_config(service, database_url, amqp_uri, port=None, **overrides):
         f"PRAXIS_{service.upper()}_PORT": str(port or free_port()),
         "PRAXIS_AMQP_URI": amqp_uri,
         "PRAXIS_TOKEN_SECRET": SECRET,
+        "PRAXIS_KEY_ENCRYPTION_KEYS": KEYS,
         "PRAXIS_RETRY_DELAY_MS": "100",
         "PRAXIS_MAX_ATTEMPTS": "3",
         # Tests send hundreds of requests and 401s from one address in a minute;

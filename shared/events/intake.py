@@ -38,7 +38,8 @@ class Payer(Schema):
 
 
 @catalogue.event(SERVICE, "ClientRegistered", 1,
-                 "A client was registered at a clinic (name is the legal name).")
+                 "A client was registered at a clinic (name is the legal name).",
+                 sensitive=('name', 'preferred_name', 'pronouns', 'date_of_birth', 'contact', 'guardian', 'referral_source', 'payer', 'address', 'no_contact_reason'))
 class ClientRegisteredV1(Schema):
     client_id = fields.UUID(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -61,7 +62,8 @@ class ClientRegisteredV1(Schema):
 
 @catalogue.event(SERVICE, "ClientDetailsUpdated", 1,
                  "Some registration details changed; `changes` holds the new values by "
-                 "ClientRegistered field name.")
+                 "ClientRegistered field name.",
+                 sensitive=('changes',))
 class ClientDetailsUpdatedV1(Schema):
     client_id = fields.UUID(required=True)
     changes = fields.Dict(keys=fields.String(), required=True)
@@ -117,7 +119,8 @@ class Change(Schema):
 
 @catalogue.event(SERVICE, "ClientAssessed", 1,
                  "A standardized instrument was administered and scored; after the "
-                 "baseline it carries the change against it.")
+                 "baseline it carries the change against it.",
+                 sensitive=('answers',))
 class ClientAssessedV1(Schema):
     client_id = fields.UUID(required=True)
     assessment_id = fields.UUID(required=True)
@@ -136,7 +139,8 @@ class ClientAssessedV1(Schema):
 
 @catalogue.event(SERVICE, "RiskFlagRaised", 1,
                  "An answer signals risk (PHQ-9 item 9 above 0): on the clinic's risk list "
-                 "until acknowledged.")
+                 "until acknowledged.",
+                 sensitive=('answer',))
 class RiskFlagRaisedV1(Schema):
     client_id = fields.UUID(required=True)
     flag_id = fields.UUID(required=True)
@@ -150,7 +154,8 @@ class RiskFlagRaisedV1(Schema):
 
 
 @catalogue.event(SERVICE, "RiskFlagAcknowledged", 1,
-                 "A clinician acknowledged a risk flag and recorded what was done.")
+                 "A clinician acknowledged a risk flag and recorded what was done.",
+                 sensitive=('action_taken',))
 class RiskFlagAcknowledgedV1(Schema):
     client_id = fields.UUID(required=True)
     flag_id = fields.UUID(required=True)

@@ -17,7 +17,8 @@ class GoalLevels(Schema):
 
 
 @catalogue.event(SERVICE, "GoalSet", 1,
-                 "A treatment goal was set for a client (stream treatment-plan-<client_id>).")
+                 "A treatment goal was set for a client (stream treatment-plan-<client_id>).",
+                 sensitive=('description', 'levels'))
 class GoalSetV1(Schema):
     goal_id = fields.UUID(required=True)
     client_id = fields.UUID(required=True)
@@ -75,7 +76,8 @@ class NoteCoSignedV1(Schema):
 # -- treatment plan: goal lifecycle, ratings, stage ------------------------------
 @catalogue.event(SERVICE, "GoalRevised", 1,
                  "A goal's wording, date, weight, levels or target changed; the new values "
-                 "replace the old ones, which stay in the plan's history.")
+                 "replace the old ones, which stay in the plan's history.",
+                 sensitive=('description', 'levels', 'reason'))
 class GoalRevisedV1(Schema):
     goal_id = fields.UUID(required=True)
     client_id = fields.UUID(required=True)
@@ -95,7 +97,8 @@ class GoalRevisedV1(Schema):
 
 @catalogue.event(SERVICE, "GoalStatusChanged", 1,
                  "A goal moved along its lifecycle (proposed, active, on_hold, completed, "
-                 "cancelled; like FHIR Goal.lifecycleStatus).")
+                 "cancelled; like FHIR Goal.lifecycleStatus).",
+                 sensitive=('reason',))
 class GoalStatusChangedV1(Schema):
     goal_id = fields.UUID(required=True)
     client_id = fields.UUID(required=True)
@@ -147,7 +150,8 @@ class ProgressNoteOpenedV1(Schema):
 
 @catalogue.event(SERVICE, "ProgressNoteDrafted", 1,
                  "A draft of a progress note was saved (clinical text: kept in notes).",
-                 private=True)
+                 private=True,
+                 sensitive=('sections',))
 class ProgressNoteDraftedV1(Schema):
     note_id = fields.UUID(required=True)
     appointment_id = fields.UUID(required=True)
@@ -160,7 +164,8 @@ class ProgressNoteDraftedV1(Schema):
 
 @catalogue.event(SERVICE, "NoteAddendumAdded", 1,
                  "An addendum to a signed progress note, signed by its author (clinical "
-                 "text: kept in notes).", private=True)
+                 "text: kept in notes).", private=True,
+                 sensitive=('text',))
 class NoteAddendumAddedV1(Schema):
     note_id = fields.UUID(required=True)
     addendum_id = fields.UUID(required=True)
@@ -196,7 +201,8 @@ class NoteDeadlineSetV1(Schema):
 @catalogue.event(SERVICE, "PsychotherapyNoteWritten", 1,
                  "A clinician's psychotherapy note (HIPAA 164.501): author-only, never "
                  "published, fed or charted (stream psychotherapy-note-<note_id>).",
-                 private=True)
+                 private=True,
+                 sensitive=('text',))
 class PsychotherapyNoteWrittenV1(Schema):
     note_id = fields.UUID(required=True)
     client_id = fields.UUID(required=True)
@@ -206,7 +212,8 @@ class PsychotherapyNoteWrittenV1(Schema):
 
 
 @catalogue.event(SERVICE, "PsychotherapyNoteRevised", 1,
-                 "The author rewrote a psychotherapy note (never published).", private=True)
+                 "The author rewrote a psychotherapy note (never published).", private=True,
+                 sensitive=('text',))
 class PsychotherapyNoteRevisedV1(Schema):
     note_id = fields.UUID(required=True)
     client_id = fields.UUID(required=True)
@@ -218,7 +225,8 @@ class PsychotherapyNoteRevisedV1(Schema):
 # -- between sessions: homework and journaling (client text: never published) ---------
 @catalogue.event(SERVICE, "HomeworkAssigned", 1,
                  "A clinician gave the client homework towards a goal (stream "
-                 "homework-<homework_id>).", private=True)
+                 "homework-<homework_id>).", private=True,
+                 sensitive=('instructions',))
 class HomeworkAssignedV1(Schema):
     homework_id = fields.UUID(required=True)
     client_id = fields.UUID(required=True)
@@ -230,7 +238,8 @@ class HomeworkAssignedV1(Schema):
 
 
 @catalogue.event(SERVICE, "HomeworkCompleted", 1,
-                 "The client marked homework done, with a reflection.", private=True)
+                 "The client marked homework done, with a reflection.", private=True,
+                 sensitive=('reflection',))
 class HomeworkCompletedV1(Schema):
     homework_id = fields.UUID(required=True)
     client_id = fields.UUID(required=True)
@@ -241,7 +250,8 @@ class HomeworkCompletedV1(Schema):
 
 @catalogue.event(SERVICE, "JournalEntryWritten", 1,
                  "The client wrote a journal entry (mood 0-10 and text); private to the "
-                 "client unless shared (stream journal-entry-<entry_id>).", private=True)
+                 "client unless shared (stream journal-entry-<entry_id>).", private=True,
+                 sensitive=('text',))
 class JournalEntryWrittenV1(Schema):
     entry_id = fields.UUID(required=True)
     client_id = fields.UUID(required=True)

@@ -70,7 +70,8 @@ class AppointmentRescheduledV1(Schema):
 
 @catalogue.event(SERVICE, "AppointmentCancelled", 1,
                  "An appointment was cancelled, with the notice given; `late` when the "
-                 "client cancelled inside the clinic's window (24 h by default).")
+                 "client cancelled inside the clinic's window (24 h by default).",
+                 sensitive=('reason',))
 class AppointmentCancelledV1(Schema):
     appointment_id = fields.UUID(required=True)
     client_id = fields.UUID(required=True)

@@ -7,6 +7,7 @@ import pytest
 
 from shared import config
 from tests.deploy.test_manifests import SERVICES, of_kind
+from tests.support import KEYS
 
 
 def pod_env(docs, service, token_secret):
@@ -27,6 +28,9 @@ def pod_env(docs, service, token_secret):
             value = re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), value)
         env[variable["name"]] = value
     env.pop("PRAXIS_TOKEN_SECRET")
+    # The operator's Secret stands in as a key of the right shape.
+    assert env["PRAXIS_KEY_ENCRYPTION_KEYS"] == "<from-PRAXIS_KEY_ENCRYPTION_KEYS>"
+    env["PRAXIS_KEY_ENCRYPTION_KEYS"] = KEYS
     if token_secret is not None:
         env["PRAXIS_TOKEN_SECRET"] = token_secret
     return env
@@ -49,6 +53,10 @@ def test_prod_signs_in_by_the_identity_provider(rendered, service):
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     (secret,) = [e for e in container["env"] if e["name"] == "PRAXIS_TOKEN_SECRET"]
     assert secret["valueFrom"]["secretKeyRef"]["optional"] is True  # prod creates none
+    # The key-encryption keys are required: a pod without them does not start.
+    (keys,) = [e for e in container["env"] if e["name"] == "PRAXIS_KEY_ENCRYPTION_KEYS"]
+    assert keys["valueFrom"]["secretKeyRef"] == {"name": "praxis-keys",
+                                                 "key": "key-encryption-keys"}
 
 
 def test_dev_secret_is_its_own_and_the_built_in_one_is_refused(rendered):

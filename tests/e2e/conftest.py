@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from shared.config import SERVICES
-from tests.support import RATE_LIMITS_OFF, SECRET, Api, free_port, token, wait_until
+from tests.support import KEYS, RATE_LIMITS_OFF, SECRET, Api, free_port, token, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,6 +19,7 @@ class Praxis:
 
     def __init__(self, amqp_uri, database_urls, log_dir):
         self.env = {**os.environ, "PRAXIS_AMQP_URI": amqp_uri, "PRAXIS_TOKEN_SECRET": SECRET,
+                    "PRAXIS_KEY_ENCRYPTION_KEYS": KEYS,
                     "PRAXIS_RETRY_DELAY_MS": "200", "PRAXIS_MAX_ATTEMPTS": "5",
                     "PYTHONUNBUFFERED": "1", **RATE_LIMITS_OFF}
         self.urls = {}

@@ -29,7 +29,7 @@ from shared.outbox import OutboxRelay
 from shared.events import catalogue
 from shared.store import EventStore
 from tests.integration.test_outbox_relay import append
-from tests.support import (SECRET, Api, RunningService, free_port, make_event, publish_event,
+from tests.support import (KEYS, SECRET, Api, RunningService, free_port, make_event, publish_event,
                            token, wait_until)
 
 pytestmark = pytest.mark.integration
@@ -262,7 +262,7 @@ def test_database_outage_is_waited_out_without_dead_letters(own_postgres, amqp_u
 def test_broker_outage_the_service_survives_and_reconnects(own_rabbit, tmp_path):
     port = free_port()
     env = {**os.environ, "PRAXIS_AMQP_URI": own_rabbit.uri, "PRAXIS_TOKEN_SECRET": SECRET,
-           "PRAXIS_BILLING_PORT": str(port),
+           "PRAXIS_KEY_ENCRYPTION_KEYS": KEYS, "PRAXIS_BILLING_PORT": str(port),
            "PRAXIS_BILLING_DATABASE_URL": f"sqlite:///{tmp_path}/billing.db",
            "PRAXIS_RETRY_DELAY_MS": "100", "PRAXIS_MAX_ATTEMPTS": "3",
            "PYTHONUNBUFFERED": "1"}

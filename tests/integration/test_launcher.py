@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from shared.config import SERVICES
-from tests.support import SECRET, free_port, wait_until
+from tests.support import KEYS, SECRET, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -27,6 +27,7 @@ class Launcher:
         env = {k: v for k, v in os.environ.items()
                if not (k.startswith("PRAXIS_") and k.endswith("_DATABASE_URL"))}
         env.update({"PRAXIS_AMQP_URI": amqp_uri, "PRAXIS_TOKEN_SECRET": SECRET,
+                    "PRAXIS_KEY_ENCRYPTION_KEYS": KEYS,
                     "PRAXIS_DATA_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1"})
         env.update({f"PRAXIS_{s.upper()}_PORT": str(p) for s, p in ports.items()})
         self.ports = ports

@@ -2,6 +2,7 @@
 `after`/`cursor` position, and `next` (what to ask for next, null at the end).
 Paging through N items in pages of k gives every item exactly once."""
 import uuid
+from datetime import date, timedelta
 
 import pytest
 
@@ -135,7 +136,8 @@ def test_a_clients_ledger_and_the_clinics_unbilled_and_receivables_page(billing)
             bearer=BILLING)
         assert issued.status_code == 201, issued.text
     owing, last = pages(api, "/clinics/clinic-1/receivables", "clients", "offset", BILLING,
-                        as_of="2026-12-01")
+                        # the invoices were issued today: owed as of a day after
+                        as_of=(date.today() + timedelta(days=1)).isoformat())
     assert sorted(c["client_id"] for c in owing) == sorted([client_id] + others)
     assert last["totals"][0]["total_minor"] == sum(c["total_minor"] for c in owing)
 

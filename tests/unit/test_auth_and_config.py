@@ -4,6 +4,8 @@ import jwt
 import pytest
 
 from shared import config
+from shared.encryption import DEV_KEY_ENCRYPTION_KEYS
+from tests.support import KEYS
 from shared.auth import (
     ClaimNames, IdentityProviderUnavailable, KeySet, OidcVerifier, Principal, SecretVerifier,
     issue_token, principal_from_header,
@@ -308,17 +310,31 @@ def test_the_development_secret_is_refused_outside_development():
             config.check(config.load("intake", env))
     assert config.check(config.load("intake", {"PRAXIS_ENV": "development"})) == []
     # With an issuer no HS256 token is accepted, so the secret is not needed.
-    oidc = {"PRAXIS_OIDC_ISSUER": ISSUER_URL, "PRAXIS_OIDC_AUDIENCE": AUDIENCE}
+    oidc = {"PRAXIS_OIDC_ISSUER": ISSUER_URL, "PRAXIS_OIDC_AUDIENCE": AUDIENCE,
+            "PRAXIS_KEY_ENCRYPTION_KEYS": KEYS}
     assert config.check(config.load("intake", oidc)) == []
 
 
+def test_the_development_key_encryption_key_is_refused_outside_development():
+    signed_in = {"PRAXIS_OIDC_ISSUER": ISSUER_URL, "PRAXIS_OIDC_AUDIENCE": AUDIENCE}
+    for keys in ({}, {"PRAXIS_KEY_ENCRYPTION_KEYS": DEV_KEY_ENCRYPTION_KEYS}):
+        with pytest.raises(config.ConfigError, match="built-in development key"):
+            config.check(config.load("intake", {**signed_in, **keys}))
+    for bad in ("k1", "k1:not base64!", "k1:" + "QUJD", ":" + KEYS.split(":")[1]):
+        with pytest.raises(config.ConfigError, match="PRAXIS_KEY_ENCRYPTION_KEYS"):
+            config.check(config.load("intake", {**signed_in, "PRAXIS_KEY_ENCRYPTION_KEYS": bad}))
+    assert config.check(config.load("intake", {**signed_in, "PRAXIS_ENV": "development"})) == []
+
+
 def test_an_operator_secret_without_issuer_starts_with_a_warning():
-    (warning,) = config.check(config.load("intake", {"PRAXIS_TOKEN_SECRET": SECRET}))
+    (warning,) = config.check(config.load("intake", {"PRAXIS_TOKEN_SECRET": SECRET,
+                                                     "PRAXIS_KEY_ENCRYPTION_KEYS": KEYS}))
     assert "HS256" in warning and "PRAXIS_OIDC_ISSUER" in warning
 
 
 def test_oidc_settings():
     env = {"PRAXIS_TOKEN_SECRET": SECRET, "PRAXIS_OIDC_ISSUER": ISSUER_URL,
+           "PRAXIS_KEY_ENCRYPTION_KEYS": KEYS,
            "PRAXIS_OIDC_AUDIENCE": AUDIENCE, "PRAXIS_OIDC_CLAIM_ROLE": "roles",
            "PRAXIS_OIDC_JWKS_MIN_REFRESH_SECONDS": "5"}
     settings = config.load("notes", env)
