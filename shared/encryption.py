@@ -22,6 +22,7 @@ import json
 import os
 import threading
 import time
+import weakref
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -114,6 +115,7 @@ class Keyring:
     def __init__(self, keks):
         self.keks = keks
         self._cache = {}  # client_id -> (data key or None when erased, fetched at)
+        self._made = weakref.WeakKeyDictionary()  # connection -> client ids keyed in it
         self._lock = threading.Lock()
 
     def _cached(self, client_id):
@@ -124,9 +126,9 @@ class Keyring:
         return None
 
     def _remember(self, conn, client_id, key):
-        # Only what a read transaction saw is committed: a key made or read inside a
-        # write may yet be rolled back, and must not outlive its row here.
-        if conn.get_execution_options().get("praxis_write"):
+        # A key made in a transaction not yet committed may be rolled back: it must
+        # not outlive its row here (the next reader after the commit caches it).
+        if client_id in self._made.get(conn, ()):
             return
         with self._lock:
             if len(self._cache) > 100_000:
@@ -146,6 +148,7 @@ class Keyring:
             kek_id, wrapped = self.keks.wrap(key, client_id)
             conn.execute(data_keys_table.insert().values(
                 client_id=client_id, kek_id=kek_id, wrapped=wrapped, created_at=now))
+            self._made.setdefault(conn, set()).add(client_id)
             return key
         return self._unwrapped(conn, client_id, row)
 

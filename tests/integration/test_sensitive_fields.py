@@ -166,7 +166,6 @@ def test_a_key_made_in_a_rolled_back_unit_of_work_is_not_kept(store):
             store.read_stream(f"client-{client_id}", conn=uow.conn)  # reads in the write
             raise RuntimeError("the command failed after appending")
     _register(store, client_id)
-    store.keyring.forget()
     assert store.read_stream(f"client-{client_id}")[0].data["name"] == CANARY
     with store.read() as conn:
         assert conn.execute(text("SELECT count(*) FROM data_keys")).scalar() == 1
