@@ -15,8 +15,8 @@ RATE_LIMITS_OFF = {"PRAXIS_RATE_LIMIT_PER_PRINCIPAL": "0", "PRAXIS_RATE_LIMIT_PE
                    "PRAXIS_RATE_LIMIT_AUTH_FAILURES": "0"}
 
 
-def token(role="clinician", org="org-1", clinics=("clinic-1",), user="user-1"):
-    return issue_token(SECRET, user, role, org, list(clinics))
+def token(role="clinician", org="org-1", clinics=("clinic-1",), user="user-1", client_id=None):
+    return issue_token(SECRET, user, role, org, list(clinics), client_id=client_id)
 
 
 def free_port():
