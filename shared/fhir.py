@@ -4,12 +4,28 @@ Resources are plain dicts in FHIR's JSON form. Ids are Praxis's own ids, so the
 resources of the four services refer to each other without a lookup:
 Patient/<client_id>, Practitioner/<clinician_id>, Encounter/<appointment_id>.
 """
+import hashlib
+import re
+
 SYSTEM = "https://praxis.example/fhir"  # the namespace of Praxis's identifiers and codes
 LOINC = "http://loinc.org"
 
 
+_OUTSIDE_FHIR_IDS = re.compile(r"[^A-Za-z0-9-]")
+
+
+def fhir_id(value):
+    """A Praxis id as a FHIR id ([A-Za-z0-9-.], 64 at most), one to one: a character
+    FHIR ids lack becomes '.' and its hex code ('.' itself included); an id that
+    grows past 64 becomes a digest of itself (the identifier keeps it whole)."""
+    encoded = _OUTSIDE_FHIR_IDS.sub(lambda m: f".{ord(m.group()):02X}", str(value))
+    if len(encoded) <= 64:
+        return encoded
+    return "sha256." + hashlib.sha256(str(value).encode()).hexdigest()[:57]
+
+
 def reference(resource_type, id_, display=None):
-    found = {"reference": f"{resource_type}/{id_}"}
+    found = {"reference": f"{resource_type}/{fhir_id(id_)}"}
     if display:
         found["display"] = display
     return found

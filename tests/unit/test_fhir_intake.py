@@ -113,5 +113,5 @@ def test_a_view_without_answers_exports_no_questionnaire_response():
 
 
 def test_an_organisations_instrument_code_becomes_a_valid_id():
-    assert fhir.questionnaire_id("ORG_SCALE/2", 3) == "ORG-SCALE-2-v3"
+    assert fhir.questionnaire_id("ORG_SCALE/2", 3) == "ORG.5FSCALE.2F2-v3"
     validated(fhir.questionnaire(CUSTOM))

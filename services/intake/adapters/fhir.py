@@ -4,9 +4,8 @@ EpisodeOfCare, Consent, Questionnaire, QuestionnaireResponse and Observation.
 Pure functions of intake's query views (queries/): what a role may not see is
 gone from the views before it gets here, so the export follows the same policy.
 """
-import re
-
-from shared.fhir import LOINC, SYSTEM, concept, identifier, organisation, reference, without_empty
+from shared.fhir import LOINC, SYSTEM, concept, fhir_id, identifier, organisation, reference, \
+    without_empty
 
 # The instruments' total scores as LOINC knows them; others get Praxis's own code.
 LOINC_TOTALS = {
@@ -17,12 +16,8 @@ SURVEY = concept("http://terminology.hl7.org/CodeSystem/observation-category", "
                  "Survey")
 CONSENT_SCOPES = {"treatment": "treatment", "telehealth": "treatment",
                   "cancellation_policy": "treatment", "data_sharing": "patient-privacy"}
-_NOT_AN_ID = re.compile(r"[^A-Za-z0-9\-.]")
-
-
 def questionnaire_id(code, version):
-    """A FHIR id (letters, digits, '-', '.'; 64 at most) for an instrument version."""
-    return _NOT_AN_ID.sub("-", f"{code}-v{version}")[:64]
+    return fhir_id(f"{code}-v{version}")
 
 
 def patient(client):
@@ -33,7 +28,7 @@ def patient(client):
     if client.get("preferred_name"):
         names.append({"use": "usual", "text": client["preferred_name"]})
     return without_empty({
-        "resourceType": "Patient", "id": client["client_id"],
+        "resourceType": "Patient", "id": fhir_id(client["client_id"]),
         "identifier": [identifier("client", client["client_id"])],
         "active": client.get("episode_status") != "discharged",
         "name": names, "telecom": [t for t in telecom if t["value"]],
@@ -50,7 +45,7 @@ def related_person(client):
     if not guardian:
         return None
     return without_empty({
-        "resourceType": "RelatedPerson", "id": f"{client['client_id']}-guardian",
+        "resourceType": "RelatedPerson", "id": fhir_id(f"{client['client_id']}-guardian"),
         "patient": reference("Patient", client["client_id"]),
         "relationship": [concept("http://terminology.hl7.org/CodeSystem/v3-RoleCode",
                                  "GUARD", "guardian", text=guardian.get("relationship"))],
@@ -62,7 +57,7 @@ def related_person(client):
 
 def episodes_of_care(client):
     return [without_empty({
-        "resourceType": "EpisodeOfCare", "id": episode["episode_id"],
+        "resourceType": "EpisodeOfCare", "id": fhir_id(episode["episode_id"]),
         "status": "active" if episode["status"] == "open" else "finished",
         "patient": reference("Patient", client["client_id"]),
         "managingOrganization": organisation(client["organisation_id"], client["clinic_id"]),
@@ -72,8 +67,7 @@ def episodes_of_care(client):
 
 def consents(client):
     return [without_empty({
-        "resourceType": "Consent", "id": f"{client['client_id']}-{consent['kind']}"
-                                         .replace("_", "-"),
+        "resourceType": "Consent", "id": fhir_id(f"{client['client_id']}-{consent['kind']}"),
         "status": "active" if consent["status"] == "given" else "inactive",
         "scope": concept("http://terminology.hl7.org/CodeSystem/consentscope",
                          CONSENT_SCOPES[consent["kind"]]),
@@ -101,7 +95,7 @@ def questionnaire(instrument):
 
 def questionnaire_response(client_id, assessment):
     return without_empty({
-        "resourceType": "QuestionnaireResponse", "id": assessment["assessment_id"],
+        "resourceType": "QuestionnaireResponse", "id": fhir_id(assessment["assessment_id"]),
         "questionnaire": _canonical(assessment["instrument"], assessment["instrument_version"]),
         "status": "completed", "subject": reference("Patient", client_id),
         "authored": assessment["assessed_at"],
@@ -117,7 +111,7 @@ def observation(client_id, assessment):
     observed = concept(LOINC, *known) if known else \
         concept(f"{SYSTEM}/instrument", code, text=f"{code} total score")
     return without_empty({
-        "resourceType": "Observation", "id": f"{assessment['assessment_id']}-total",
+        "resourceType": "Observation", "id": fhir_id(f"{assessment['assessment_id']}-total"),
         "status": "final", "category": [SURVEY], "code": observed,
         "subject": reference("Patient", client_id),
         "effectiveDateTime": assessment["assessed_at"],
