@@ -8,13 +8,14 @@ from marshmallow import Schema, fields, validate
 
 from shared.limits import ID_ALPHABET, MAX_USER_ID
 from shared.paging import PageQuery
+from shared.vocabulary import GOAL_STATUSES, NOTE_FORMATS, TREATMENT_STAGES
 
 from .domain import DESCRIPTION_MAX, INSTRUMENT_MAX
 from .domain.between_sessions import INSTRUCTIONS_MAX, JOURNAL_MAX, REFLECTION_MAX
 from .domain.progress_notes import ADDENDUM_MAX, DEADLINE_HOURS_MAX, FORMATS, SECTION_MAX
 from .domain.psychotherapy_notes import TEXT_MAX
-from .domain.treatment_plan import (DIAGNOSES_MAX, GOAL_STATUSES, LEVEL_KEYS, LEVEL_TEXT_MAX,
-                                    REASON_MAX, STAGES)
+from .domain.treatment_plan import (DEFAULT_STATUS, DIAGNOSES_MAX, LEVEL_KEYS, LEVEL_TEXT_MAX,
+                                    NEW_STATUSES, REASON_MAX)
 
 # Keys are checked by the domain (which names the unknown level); bounded here.
 _levels = dict(keys=fields.String(validate=validate.Length(max=8)), values=fields.String(
@@ -35,7 +36,7 @@ class SetGoalSchema(Schema):
     weight = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100))
     # The five Goal Attainment Scaling levels: {"-2": ..., "-1": ..., "0": ..., "+1": ..., "+2": ...}
     levels = fields.Dict(load_default=None, **_levels)
-    status = fields.String(load_default="active", validate=validate.OneOf(["proposed", "active"]))
+    status = fields.String(load_default=DEFAULT_STATUS, validate=validate.OneOf(NEW_STATUSES))
 
 
 class ReviseGoalSchema(Schema):
@@ -67,7 +68,7 @@ class DiagnosesSchema(Schema):
 
 
 class StageSchema(Schema):
-    stage = fields.String(required=True, validate=validate.OneOf(STAGES))
+    stage = fields.String(required=True, validate=validate.OneOf(TREATMENT_STAGES))
 
 
 # Section names are checked by the domain against the format; bounded here.
@@ -77,13 +78,13 @@ _sections = dict(keys=fields.String(validate=validate.Length(max=64)), values=fi
 
 
 class DraftSchema(Schema):
-    format = fields.String(required=True, validate=validate.OneOf(list(FORMATS)))
+    format = fields.String(required=True, validate=validate.OneOf(NOTE_FORMATS))
     sections = fields.Dict(required=True, **_sections)
 
 
 class SignSchema(Schema):
     """Sign the saved draft; or give the final draft here to save and sign it at once."""
-    format = fields.String(load_default=None, validate=validate.OneOf(list(FORMATS)))
+    format = fields.String(load_default=None, validate=validate.OneOf(NOTE_FORMATS))
     sections = fields.Dict(load_default=None, **_sections)
 
 

@@ -3,7 +3,7 @@
 from shared.consumer import subscribers
 from shared.paging import PageQuery
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
-from shared.web import correlation_of, http, load_body, load_query, principal_of
+from shared.web import caller_of, http, load_body, load_query, principal_of
 
 from . import schemas
 from .application import NotesApplication
@@ -19,38 +19,34 @@ class Service(CommonEndpoints, subscribers(NotesApplication.subscriptions)):
     @http("POST", "/clients/<uuid:client_id>/goals", resource="goal")
     def set_goal(self, request, client_id):
         command = load_body(request, schemas.SetGoalSchema())
-        return 201, self.praxis.set_goal(
-            principal_of(request), correlation_of(request), str(client_id), command)
+        return 201, self.praxis.set_goal(caller_of(request), str(client_id), command)
 
     @http("PATCH", "/clients/<uuid:client_id>/goals/<uuid:goal_id>", resource="goal")
     def revise_goal(self, request, client_id, goal_id):
         command = load_body(request, schemas.ReviseGoalSchema())
-        return self.praxis.revise_goal(principal_of(request), correlation_of(request),
-                                       str(client_id), str(goal_id), command)
+        return self.praxis.revise_goal(caller_of(request), str(client_id), str(goal_id), command)
 
     @http("POST", "/clients/<uuid:client_id>/goals/<uuid:goal_id>/status", resource="goal")
     def change_goal_status(self, request, client_id, goal_id):
         command = load_body(request, schemas.GoalStatusSchema())
-        return self.praxis.change_goal_status(principal_of(request), correlation_of(request),
-                                              str(client_id), str(goal_id), command)
+        return self.praxis.change_goal_status(caller_of(request), str(client_id),
+                                              str(goal_id), command)
 
     @http("POST", "/clients/<uuid:client_id>/goals/<uuid:goal_id>/ratings", resource="goal")
     def rate_goal(self, request, client_id, goal_id):
         command = load_body(request, schemas.RateGoalSchema())
-        return 201, self.praxis.rate_goal(principal_of(request), correlation_of(request),
-                                          str(client_id), str(goal_id), command)
+        return 201, self.praxis.rate_goal(caller_of(request), str(client_id), str(goal_id),
+                                          command)
 
     @http("PUT", "/clients/<uuid:client_id>/diagnoses", resource="diagnosis")
     def set_diagnoses(self, request, client_id):
         command = load_body(request, schemas.DiagnosesSchema())
-        return self.praxis.set_diagnoses(principal_of(request), correlation_of(request),
-                                         str(client_id), command)
+        return self.praxis.set_diagnoses(caller_of(request), str(client_id), command)
 
     @http("PUT", "/clients/<uuid:client_id>/stage", resource="treatment_plan")
     def set_stage(self, request, client_id):
         command = load_body(request, schemas.StageSchema())
-        return self.praxis.set_stage(principal_of(request), correlation_of(request),
-                                     str(client_id), command)
+        return self.praxis.set_stage(caller_of(request), str(client_id), command)
 
     @http("GET", "/clients/<uuid:client_id>/plan", resource="treatment_plan")
     def get_plan(self, request, client_id):
@@ -73,25 +69,21 @@ class Service(CommonEndpoints, subscribers(NotesApplication.subscriptions)):
     @http("PUT", "/notes/<uuid:note_id>/draft", resource="progress_note")
     def save_draft(self, request, note_id):
         command = load_body(request, schemas.DraftSchema())
-        return self.praxis.save_draft(principal_of(request), correlation_of(request),
-                                      str(note_id), command)
+        return self.praxis.save_draft(caller_of(request), str(note_id), command)
 
     @http("POST", "/notes/<uuid:note_id>/sign", resource="progress_note", action="sign")
     def sign_note(self, request, note_id):
         command = load_body(request, schemas.SignSchema()) if request.get_data() else {}
-        return self.praxis.sign_note(principal_of(request), correlation_of(request),
-                                     str(note_id), command)
+        return self.praxis.sign_note(caller_of(request), str(note_id), command)
 
     @http("POST", "/notes/<uuid:note_id>/cosign", resource="progress_note", action="cosign")
     def cosign_note(self, request, note_id):
-        return self.praxis.cosign_note(principal_of(request), correlation_of(request),
-                                       str(note_id))
+        return self.praxis.cosign_note(caller_of(request), str(note_id))
 
     @http("POST", "/notes/<uuid:note_id>/addenda", resource="progress_note", action="add_addendum")
     def add_addendum(self, request, note_id):
         command = load_body(request, schemas.AddendumSchema())
-        return 201, self.praxis.add_addendum(principal_of(request), correlation_of(request),
-                                             str(note_id), command)
+        return 201, self.praxis.add_addendum(caller_of(request), str(note_id), command)
 
     @http("GET", "/clinicians/<clinician_id>/notes-due", resource="progress_note")
     def get_notes_due(self, request, clinician_id):
@@ -100,8 +92,7 @@ class Service(CommonEndpoints, subscribers(NotesApplication.subscriptions)):
     @http("PUT", "/clinicians/<clinician_id>/supervision", resource="supervision")
     def set_supervision(self, request, clinician_id):
         command = load_body(request, schemas.SupervisionSchema())
-        return self.praxis.set_supervision(principal_of(request), correlation_of(request),
-                                           clinician_id, command)
+        return self.praxis.set_supervision(caller_of(request), clinician_id, command)
 
     @http("GET", "/clinicians/<clinician_id>/supervision", resource="supervision")
     def get_supervision(self, request, clinician_id):
@@ -110,8 +101,7 @@ class Service(CommonEndpoints, subscribers(NotesApplication.subscriptions)):
     @http("PUT", "/clinics/<clinic_id>/note-deadline", resource="clinic_settings")
     def set_note_deadline(self, request, clinic_id):
         command = load_body(request, schemas.NoteDeadlineSchema())
-        return self.praxis.set_note_deadline(principal_of(request), correlation_of(request),
-                                             clinic_id, command)
+        return self.praxis.set_note_deadline(caller_of(request), clinic_id, command)
 
     @http("GET", "/clinics/<clinic_id>/note-deadline", resource="clinic_settings")
     def get_note_deadline(self, request, clinic_id):
@@ -121,8 +111,7 @@ class Service(CommonEndpoints, subscribers(NotesApplication.subscriptions)):
     @http("POST", "/psychotherapy-notes", resource="psychotherapy_note")
     def write_psychotherapy_note(self, request):
         command = load_body(request, schemas.PsychotherapyNoteSchema())
-        return 201, self.praxis.write_psychotherapy_note(principal_of(request),
-                                                         correlation_of(request), command)
+        return 201, self.praxis.write_psychotherapy_note(caller_of(request), command)
 
     @http("GET", "/psychotherapy-notes", resource="psychotherapy_note")
     def list_psychotherapy_notes(self, request):
@@ -136,16 +125,14 @@ class Service(CommonEndpoints, subscribers(NotesApplication.subscriptions)):
     @http("PUT", "/psychotherapy-notes/<uuid:note_id>", resource="psychotherapy_note")
     def revise_psychotherapy_note(self, request, note_id):
         command = load_body(request, schemas.PsychotherapyNoteRevisionSchema())
-        return self.praxis.revise_psychotherapy_note(principal_of(request),
-                                                     correlation_of(request), str(note_id),
+        return self.praxis.revise_psychotherapy_note(caller_of(request), str(note_id),
                                                      command)
 
     # -- between sessions ---------------------------------------------------------------
     @http("POST", "/clients/<uuid:client_id>/homework", resource="homework")
     def assign_homework(self, request, client_id):
         command = load_body(request, schemas.HomeworkSchema())
-        return 201, self.praxis.assign_homework(principal_of(request), correlation_of(request),
-                                                str(client_id), command)
+        return 201, self.praxis.assign_homework(caller_of(request), str(client_id), command)
 
     @http("GET", "/clients/<uuid:client_id>/homework", resource="homework")
     def client_homework(self, request, client_id):
@@ -155,14 +142,13 @@ class Service(CommonEndpoints, subscribers(NotesApplication.subscriptions)):
     @http("POST", "/clients/<uuid:client_id>/homework/<uuid:homework_id>/done", resource="homework", action="complete")
     def complete_homework(self, request, client_id, homework_id):
         command = load_body(request, schemas.HomeworkDoneSchema())
-        return self.praxis.complete_homework(principal_of(request), correlation_of(request),
-                                             str(client_id), str(homework_id), command)
+        return self.praxis.complete_homework(caller_of(request), str(client_id),
+                                             str(homework_id), command)
 
     @http("POST", "/clients/<uuid:client_id>/journal", resource="journal")
     def write_journal_entry(self, request, client_id):
         command = load_body(request, schemas.JournalEntrySchema())
-        return 201, self.praxis.write_journal_entry(principal_of(request),
-                                                    correlation_of(request), str(client_id),
+        return 201, self.praxis.write_journal_entry(caller_of(request), str(client_id),
                                                     command)
 
     @http("GET", "/clients/<uuid:client_id>/journal", resource="journal")
@@ -173,8 +159,8 @@ class Service(CommonEndpoints, subscribers(NotesApplication.subscriptions)):
     @http("PUT", "/clients/<uuid:client_id>/journal/<uuid:entry_id>/sharing", resource="journal")
     def share_journal_entry(self, request, client_id, entry_id):
         command = load_body(request, schemas.SharingSchema())
-        return self.praxis.share_journal_entry(principal_of(request), correlation_of(request),
-                                               str(client_id), str(entry_id), command)
+        return self.praxis.share_journal_entry(caller_of(request), str(client_id),
+                                               str(entry_id), command)
 
     # -- RPC twins of the reads ----------------------------------------------------------
     @rpc(resource="chart")

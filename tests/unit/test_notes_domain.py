@@ -26,7 +26,8 @@ def goal(**overrides):
 
 def as_event(data, sequence=1):
     return Event(id=str(uuid.uuid4()), source="/praxis/notes",
-                 type=event_type("notes", "GoalSet", 1), subject=domain.stream_of(CLIENT),
+                 type=event_type("notes", "GoalSet", 1),
+                 subject=domain.TreatmentPlan.stream_of(CLIENT),
                  time=SET_AT, data=data, sequence=sequence, organisationid="org-1",
                  clinicid="clinic-1", correlationid="c")
 
@@ -38,7 +39,7 @@ def refused(**overrides):
 
 
 def test_stream_is_the_clients_treatment_plan():
-    assert domain.stream_of(CLIENT) == f"treatment-plan-{CLIENT}"
+    assert domain.TreatmentPlan.stream_of(CLIENT) == f"treatment-plan-{CLIENT}"
 
 
 def test_goal_set_data_shape_fits_the_published_schema():

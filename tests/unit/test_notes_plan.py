@@ -27,7 +27,8 @@ class Plan:
     def record(self, new_events):
         for new in new_events:
             event = Event(id=str(uuid.uuid4()), source="/praxis/notes",
-                          type=event_type("notes", new.name, 1), subject=rules.stream_of(CLIENT),
+                          type=event_type("notes", new.name, 1),
+                          subject=rules.TreatmentPlan.stream_of(CLIENT),
                           time=AT, data=new.data, sequence=len(self.events) + 1,
                           organisationid="org-1", clinicid="clinic-1", correlationid="c")
             catalogue.validate(event)  # InvalidEvent if the domain's data broke the contract

@@ -30,7 +30,8 @@ class Note:
         for new in new_events:
             event = Event(id=new.id or str(uuid.uuid4()), source="/praxis/notes",
                           type=event_type("notes", new.name, 1),
-                          subject=rules.stream_of(APPOINTMENT), time=AT, data=new.data,
+                          subject=rules.ProgressNote.stream_of(APPOINTMENT), time=AT,
+                          data=new.data,
                           sequence=len(self.events) + 1, organisationid="org-1",
                           clinicid="clinic-1", correlationid="c")
             catalogue.validate(event)
@@ -39,11 +40,11 @@ class Note:
 
 
 def licensed():
-    return rules.Supervision("clinician-1")
+    return rules.Supervision("org-1", "clinician-1")
 
 
 def pre_licensed(supervisor="supervisor-1"):
-    return rules.Supervision("clinician-1", 1, True, supervisor)
+    return rules.Supervision("org-1", "clinician-1", 1, True, supervisor)
 
 
 @pytest.fixture
@@ -184,7 +185,7 @@ def test_a_licensed_clinicians_note_needs_no_cosignature(note):
     (False, "supervisor-1", "supervisor_id"), ("yes", "supervisor-1", "pre_licensed")])
 def test_supervision_rules(pre, supervisor, field):
     with pytest.raises(InvalidInput) as caught:
-        rules.set_supervision(licensed(), pre, supervisor, "admin", AT)
+        rules.set_supervision("clinician-1", pre, supervisor, "admin", AT)
     assert field in caught.value.fields
 
 

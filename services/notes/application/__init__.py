@@ -1,24 +1,28 @@
-"""Notes' use cases: each command is one unit of work (events + read models).
+"""Notes' application: each command is one unit of work (events + read models), loading
+its aggregate with `uow.get` and saving what the domain decided with `uow.save`.
+Commands take the Caller (principal + correlation) whose events they append.
 
-- treatment_plan: goals, ratings, diagnoses, stage; the plan view
-- progress_notes: SessionHeld opens a note; drafts, signing, co-signing, addenda
+- treatment_plan: goals, ratings, diagnoses, stage
+- progress_notes: SessionHeld opens a note (a reaction); drafts, signing, co-signing,
+  addenda; supervision and the clinic's note deadline
 - psychotherapy_notes: the author's own record
 - between_sessions: homework and journaling
-- chart: the client's record and its timeline
+
+The queries are the read side's (services/notes/queries/).
 """
 from shared.application import Application
 
+from ..queries import NotesQueries
 from ..read_models import projection
 from ..subscriptions import SUBSCRIPTIONS
-from .between_sessions import BetweenSessionUseCases
-from .chart import ChartQueries
-from .progress_notes import ProgressNoteUseCases
-from .psychotherapy_notes import PsychotherapyNoteUseCases
-from .treatment_plan import TreatmentPlanUseCases
+from .between_sessions import BetweenSessionCommands
+from .progress_notes import ProgressNoteCommands
+from .psychotherapy_notes import PsychotherapyNoteCommands
+from .treatment_plan import TreatmentPlanCommands
 
 
-class NotesApplication(TreatmentPlanUseCases, ProgressNoteUseCases, PsychotherapyNoteUseCases,
-                       BetweenSessionUseCases, ChartQueries, Application):
+class NotesApplication(TreatmentPlanCommands, ProgressNoteCommands, PsychotherapyNoteCommands,
+                       BetweenSessionCommands, NotesQueries, Application):
     service = "notes"
     projection = projection
     subscriptions = SUBSCRIPTIONS

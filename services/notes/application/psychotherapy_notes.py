@@ -1,85 +1,34 @@
-"""Use cases of psychotherapy notes: only their author writes, lists or reads them.
+"""Commands on psychotherapy notes: only their author writes or revises one.
 
-For anybody else, admins included, a psychotherapy note does not exist (404).
-Their events are private (never published or fed) and only the author's own
-view (read_models.psychotherapy_notes) holds their text.
+Their events are private (never published or fed).
 """
 import uuid
 
-from sqlalchemy import select
-
-from shared import paging
-from shared.errors import NotFound
 from shared.timeutil import iso, utc_now
 
 from ..domain import psychotherapy_notes as rules
-from ..read_models import authors_psychotherapy_notes as authors_notes
-from .common import context_of, time_or_none, visible_client
+from ..domain.psychotherapy_notes import PsychotherapyNote
+from ..queries.common import visible_client
+from ..queries.psychotherapy_notes import AUTHOR_ROLES, authors_note
 
-AUTHOR_ROLES = ("clinician",)
 
-
-class PsychotherapyNoteUseCases:
-    def write_psychotherapy_note(self, principal, correlation_id, command):
+class PsychotherapyNoteCommands:
+    def write_psychotherapy_note(self, caller, command):
+        principal = caller.principal
         principal.require_role(*AUTHOR_ROLES)
-        note_id = str(uuid.uuid4())
         with self.store.unit_of_work() as uow:
             record = visible_client(principal, uow.conn, str(command["client_id"]))
-            new_events = rules.write(note_id, record["client_id"], principal.user_id,
-                                     command["text"], iso(utc_now()))
-            uow.append(rules.stream_of(note_id), 0, context_of(record, correlation_id,
-                                                               principal), new_events)
-        return self.psychotherapy_note(principal, note_id)
+            note = uow.get(PsychotherapyNote, str(uuid.uuid4()))  # new: at version 0
+            uow.save(note, caller.context_of(record), rules.write(
+                note.note_id, record["client_id"], principal.user_id, command["text"],
+                iso(utc_now())))
+        return self.psychotherapy_note(principal, note.note_id)
 
-    def revise_psychotherapy_note(self, principal, correlation_id, note_id, command):
+    def revise_psychotherapy_note(self, caller, note_id, command):
+        principal = caller.principal
         with self.store.unit_of_work() as uow:
-            row = self._authors_note(uow.conn, principal, note_id)
-            stream = rules.stream_of(row["note_id"])
-            note = rules.PsychotherapyNote.from_events(row["note_id"], uow.load(stream))
-            new_events = rules.revise(note, principal.user_id, command["text"], iso(utc_now()))
-            uow.append(stream, note.version, context_of(row, correlation_id, principal),
-                       new_events)
+            row = authors_note(uow.conn, principal, note_id)
+            note = uow.get(PsychotherapyNote, row["note_id"])
+            uow.save(note, caller.context_of(row), rules.revise(
+                note, principal.user_id, command["text"], iso(utc_now())))
         return self.psychotherapy_note(principal, note_id)
-
-    def psychotherapy_note(self, principal, note_id):
-        with self.store.read() as conn:
-            return _view(self._authors_note(conn, principal, note_id))
-
-    def psychotherapy_notes(self, principal, query):
-        """The caller's own psychotherapy notes (of one client, or all; of one clinic, or
-        every clinic of the token), newest last."""
-        principal.require_role(*AUTHOR_ROLES)
-        client_id, clinic_id = query["client_id"], query["clinic_id"]
-        if clinic_id is not None:
-            principal.require_clinic(principal.organisation_id, clinic_id)
-        statement = (select(authors_notes)
-                     .where(authors_notes.c.author_id == principal.user_id,
-                            authors_notes.c.organisation_id == principal.organisation_id)
-                     .order_by(authors_notes.c.written_at, authors_notes.c.note_id))
-        if client_id is not None:
-            statement = statement.where(authors_notes.c.client_id == str(client_id))
-        clinics = [clinic_id] if clinic_id is not None else principal.clinic_filter()
-        if clinics is not None:
-            statement = statement.where(authors_notes.c.clinic_id.in_(clinics))
-        with self.store.read() as conn:
-            if client_id is not None:
-                visible_client(principal, conn, str(client_id))
-            rows = paging.fetch_page(conn, statement, query)
-        return paging.offset_page("notes", [_view(r._asdict()) for r in rows],
-                                  query["limit"], query["offset"])
-
-    def _authors_note(self, conn, principal, note_id):
-        """The note if the caller wrote it (and still works where it was written); else 404."""
-        if principal.role not in AUTHOR_ROLES:
-            raise NotFound("psychotherapy note not found")
-        row = conn.execute(select(authors_notes).where(
-            authors_notes.c.note_id == str(note_id),
-            authors_notes.c.author_id == principal.user_id)).first()
-        row = row._asdict() if row else None
-        return principal.require_visible(row, "psychotherapy note")
-
-
-def _view(row):
-    return {"note_id": row["note_id"], "client_id": row["client_id"], "text": row["text"],
-            "author_id": row["author_id"], "written_at": iso(row["written_at"]),
-            "revised_at": time_or_none(row["revised_at"]), "revisions": row["revisions"]}

@@ -6,5 +6,5 @@
 - between_sessions: homework and the client's journal
 """
 from .treatment_plan import (  # noqa: F401 (the plan is what most callers want)
-    DESCRIPTION_MAX, INSTRUMENT_MAX, TreatmentPlan, gas_t_score, set_goal, stream_of,
+    DESCRIPTION_MAX, INSTRUMENT_MAX, TreatmentPlan, gas_t_score, set_goal,
 )

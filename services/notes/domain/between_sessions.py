@@ -7,6 +7,7 @@ mood (0-10) and text; it stays private to the client unless shared.
 """
 from dataclasses import dataclass
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import Conflict, InvalidInput
 
@@ -18,47 +19,34 @@ REFLECTION_MAX = 5000
 JOURNAL_MAX = 20000
 
 
-def homework_stream_of(homework_id):
-    return f"homework-{homework_id}"
-
-
-def journal_stream_of(entry_id):
-    return f"journal-entry-{entry_id}"
-
-
 @dataclass
-class Homework:
+class Homework(Aggregate):
+    STREAM = "homework-{}"
     homework_id: str
     version: int = 0
     client_id: str = None
     completed_at: str = None
 
-    @classmethod
-    def from_events(cls, homework_id, events):
-        homework = cls(homework_id)
-        for event in events:
-            homework.version = event.sequence
-            homework.client_id = event.data["client_id"]
-            if event.name == "HomeworkCompleted":
-                homework.completed_at = event.data["completed_at"]
-        return homework
+    def _on_HomeworkAssigned(self, event, data):
+        self.client_id = data["client_id"]
+
+    def _on_HomeworkCompleted(self, event, data):
+        self.client_id, self.completed_at = data["client_id"], data["completed_at"]
 
 
 @dataclass
-class JournalEntry:
+class JournalEntry(Aggregate):
+    STREAM = "journal-entry-{}"
     entry_id: str
     version: int = 0
     client_id: str = None
     shared: bool = False
 
-    @classmethod
-    def from_events(cls, entry_id, events):
-        entry = cls(entry_id)
-        for event in events:
-            entry.version = event.sequence
-            entry.client_id = event.data["client_id"]
-            entry.shared = event.data["shared"]
-        return entry
+    def _on_JournalEntryWritten(self, event, data):
+        self.client_id, self.shared = data["client_id"], data["shared"]
+
+    def _on_JournalEntrySharingChanged(self, event, data):
+        self.client_id, self.shared = data["client_id"], data["shared"]
 
 
 def assign_homework(plan, homework_id, goal_id, instructions, due_date, assigned_by,

@@ -11,18 +11,23 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.timeutil import parse_time
+from shared.vocabulary import NOTE_FORMATS
 
 from .validation import Errors, text
 
 # Each format's sections, in the order they are written; all are required to sign.
-FORMATS = {
+# The formats are the vocabulary's: one added there without its sections here fails
+# at import rather than at a clinician's first note.
+_SECTIONS = {
     "SOAP": ("subjective", "objective", "assessment", "plan"),
     "DAP": ("data", "assessment", "plan"),
     "BIRP": ("behavior", "intervention", "response", "plan"),
 }
+FORMATS = {name: _SECTIONS[name] for name in NOTE_FORMATS}
 SECTION_MAX = 20000
 ADDENDUM_MAX = 20000
 DEFAULT_DEADLINE_HOURS = 72
@@ -31,27 +36,13 @@ DEADLINE_HOURS_MAX = 24 * 60
 # Note ids are derived from the appointment, so SessionHeld opens one note only.
 _NOTE_IDS = uuid.UUID("5b0e64e4-2f4e-4c55-9a43-6f7465730001")
 
-STATUSES = ("due", "draft", "pending_supervision", "signed")
-
-
 def note_id_of(appointment_id):
     return str(uuid.uuid5(_NOTE_IDS, f"progress-note:{appointment_id}"))
 
 
-def stream_of(appointment_id):
-    return f"progress-note-{appointment_id}"
-
-
-def supervision_stream_of(organisation_id, clinician_id):
-    return f"supervision-{organisation_id}-{clinician_id}"
-
-
-def deadline_stream_of(organisation_id, clinic_id):
-    return f"note-deadline-{organisation_id}-{clinic_id}"
-
-
 @dataclass
-class ProgressNote:
+class ProgressNote(Aggregate):
+    STREAM = "progress-note-{}"
     appointment_id: str
     version: int = 0
     note_id: str = None
@@ -67,26 +58,23 @@ class ProgressNote:
     cosigned_by: str = None
     addenda: list = field(default_factory=list)
 
-    @classmethod
-    def from_events(cls, appointment_id, events):
-        note = cls(appointment_id)
-        for event in events:
-            note.version = event.sequence
-            data = event.data
-            if event.name == "ProgressNoteOpened":
-                note.note_id, note.client_id = data["note_id"], data["client_id"]
-                note.clinician_id, note.session_start = data["clinician_id"], data["session_start"]
-            elif event.name == "ProgressNoteDrafted":
-                note.format, note.sections = data["format"], dict(data["sections"])
-            elif event.name == "NoteSigned":
-                note.signed_by, note.signed_at = data["signed_by"], data["signed_at"]
-                note.pending_supervision = data["pending_supervision"]
-                note.supervisor_id = data.get("supervisor_id")
-            elif event.name == "NoteCoSigned":
-                note.cosigned_by, note.pending_supervision = data["cosigned_by"], False
-            elif event.name == "NoteAddendumAdded":
-                note.addenda.append(data["addendum_id"])
-        return note
+    def _on_ProgressNoteOpened(self, event, data):
+        self.note_id, self.client_id = data["note_id"], data["client_id"]
+        self.clinician_id, self.session_start = data["clinician_id"], data["session_start"]
+
+    def _on_ProgressNoteDrafted(self, event, data):
+        self.format, self.sections = data["format"], dict(data["sections"])
+
+    def _on_NoteSigned(self, event, data):
+        self.signed_by, self.signed_at = data["signed_by"], data["signed_at"]
+        self.pending_supervision = data["pending_supervision"]
+        self.supervisor_id = data.get("supervisor_id")
+
+    def _on_NoteCoSigned(self, event, data):
+        self.cosigned_by, self.pending_supervision = data["cosigned_by"], False
+
+    def _on_NoteAddendumAdded(self, event, data):
+        self.addenda.append(data["addendum_id"])
 
     @property
     def opened(self):
@@ -104,22 +92,23 @@ class ProgressNote:
 
 
 @dataclass
-class Supervision:
-    """Whether a clinician is pre-licensed and who co-signs for them."""
+class Supervision(Aggregate):
+    """Whether a clinician is pre-licensed and who co-signs for them (in one organisation)."""
+    STREAM = "supervision-{}-{}"
+    organisation_id: str
     clinician_id: str
     version: int = 0
     pre_licensed: bool = False
     supervisor_id: str = None
 
-    @classmethod
-    def from_events(cls, clinician_id, events):
-        supervision = cls(clinician_id)
-        for event in events:
-            supervision.version = event.sequence
-            if event.name == "ClinicianSupervisionSet":
-                supervision.pre_licensed = event.data["pre_licensed"]
-                supervision.supervisor_id = event.data["supervisor_id"]
-        return supervision
+    def _on_ClinicianSupervisionSet(self, event, data):
+        self.pre_licensed, self.supervisor_id = data["pre_licensed"], data["supervisor_id"]
+
+
+class NoteDeadline(Aggregate):
+    """A clinic's note deadline. Only ever set outright (a blind write: the last one
+    wins), never loaded to decide, so this names its stream and nothing more."""
+    STREAM = "note-deadline-{}-{}"
 
 
 def open_note(note, appointment_id, client_id, clinician_id, session_start, opened_at):
@@ -177,8 +166,9 @@ def save_draft(note, format_, sections, saved_by, saved_at):
         "saved_by": saved_by, "saved_at": saved_at})]
 
 
-def sign(note, supervision, signed_by, signed_at):
-    """Sign and lock the saved draft -> [NoteSigned].
+def sign(note, supervision, signed_by, signed_at, draft=None):
+    """Sign and lock the saved draft -> [NoteSigned]; or save `draft` (format,
+    sections) and sign it in one go -> [ProgressNoteDrafted, NoteSigned].
 
     Every section of the format must be written. A pre-licensed clinician's
     note is pending supervision until the supervisor co-signs.
@@ -186,18 +176,21 @@ def sign(note, supervision, signed_by, signed_at):
     if signed_by != note.clinician_id:
         raise Forbidden("only the clinician who held the session signs its progress note")
     _require_unlocked(note)
-    if note.sections is None:
+    drafted, format_, sections = [], note.format, note.sections
+    if draft is not None:
+        drafted = save_draft(note, *draft, signed_by, signed_at)
+        format_, sections = drafted[0].data["format"], drafted[0].data["sections"]
+    if sections is None:
         raise Conflict("nothing to sign: save a draft of the note first")
-    missing = [name for name in FORMATS[note.format]
-               if not (note.sections.get(name) or "").strip()]
+    missing = [name for name in FORMATS[format_] if not (sections.get(name) or "").strip()]
     if missing:
-        raise InvalidInput(f"a {note.format} note is signed with every section written",
+        raise InvalidInput(f"a {format_} note is signed with every section written",
                            {f"sections.{name}": ["required to sign"] for name in missing})
     pending = bool(supervision.pre_licensed)
-    return [NewEvent("NoteSigned", {
+    return drafted + [NewEvent("NoteSigned", {
         "note_id": note.note_id, "appointment_id": note.appointment_id,
         "client_id": note.client_id, "clinician_id": note.clinician_id,
-        "format": note.format, "signed_by": signed_by, "signed_at": signed_at,
+        "format": format_, "signed_by": signed_by, "signed_at": signed_at,
         "pending_supervision": pending,
         "supervisor_id": supervision.supervisor_id if pending else None})]
 
@@ -237,20 +230,23 @@ def add_addendum(note, addendum_id, text_, signed_by, signed_at):
         "text": text_, "signed_by": signed_by, "signed_at": signed_at})]
 
 
-def set_supervision(current, pre_licensed, supervisor_id, set_by, set_at):
-    """-> [ClinicianSupervisionSet]; a pre-licensed clinician names a supervisor."""
+def set_supervision(clinician_id, pre_licensed, supervisor_id, set_by, set_at):
+    """-> [ClinicianSupervisionSet]; a pre-licensed clinician names a supervisor.
+
+    It sets the clinician's supervision outright, whatever it was: nothing here reads
+    the current one."""
     errors = Errors("supervision")
     if not isinstance(pre_licensed, bool):
         errors.add("pre_licensed", "must be true or false")
     if pre_licensed and not supervisor_id:
         errors.add("supervisor_id", "a pre-licensed clinician needs a supervisor")
-    if supervisor_id is not None and supervisor_id == current.clinician_id:
+    if supervisor_id is not None and supervisor_id == clinician_id:
         errors.add("supervisor_id", "a clinician does not supervise themselves")
     if not pre_licensed and supervisor_id:
         errors.add("supervisor_id", "only a pre-licensed clinician has a co-signing supervisor")
     errors.raise_any()
     return [NewEvent("ClinicianSupervisionSet", {
-        "clinician_id": current.clinician_id, "pre_licensed": pre_licensed,
+        "clinician_id": clinician_id, "pre_licensed": pre_licensed,
         "supervisor_id": supervisor_id if pre_licensed else None,
         "set_by": set_by, "set_at": set_at})]
 

@@ -7,6 +7,7 @@ exist (NotFound), whatever their role.
 """
 from dataclasses import dataclass
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import NotFound
 
@@ -15,26 +16,21 @@ from .validation import Errors, text
 TEXT_MAX = 50000
 
 
-def stream_of(note_id):
-    return f"psychotherapy-note-{note_id}"
-
-
 @dataclass
-class PsychotherapyNote:
+class PsychotherapyNote(Aggregate):
+    STREAM = "psychotherapy-note-{}"
     note_id: str
     version: int = 0
     client_id: str = None
     author_id: str = None
     text: str = None
 
-    @classmethod
-    def from_events(cls, note_id, events):
-        note = cls(note_id)
-        for event in events:
-            note.version = event.sequence
-            note.client_id, note.author_id = event.data["client_id"], event.data["author_id"]
-            note.text = event.data["text"]
-        return note
+    def _on_PsychotherapyNoteWritten(self, event, data):
+        self.client_id, self.author_id, self.text = (data["client_id"], data["author_id"],
+                                                     data["text"])
+
+    def _on_PsychotherapyNoteRevised(self, event, data):
+        self.text = data["text"]
 
 
 def _text(value):

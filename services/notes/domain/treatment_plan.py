@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.vocabulary import GOAL_STATUSES, TREATMENT_STAGES
@@ -30,6 +31,8 @@ TRANSITIONS = {
     "cancelled": (),
 }
 DEFAULT_STATUS = "active"  # goals set before the lifecycle existed were active
+NEW_STATUSES = ("proposed", "active")  # where a goal may start
+REVISABLE = ("description", "target_date", "instrument", "target_score", "weight", "levels")
 
 # Goal Attainment Scaling (Kiresuk & Sherman): the level names, -2 .. +2.
 LEVELS = (("-2", "much less than expected"), ("-1", "less than expected"),
@@ -37,8 +40,6 @@ LEVELS = (("-2", "much less than expected"), ("-1", "less than expected"),
 LEVEL_KEYS = tuple(key for key, _ in LEVELS)
 LEVEL_TEXT_MAX = 1000
 GAS_RHO = 0.3  # the usual inter-goal correlation in the T-score
-
-STAGES = TREATMENT_STAGES
 
 # ICD-10(-CM): a letter (not U), a digit, a digit or letter, then an optional
 # dot and 1-4 more; the published DiagnosesSet schema checks the same.
@@ -64,42 +65,38 @@ class Goal:
 
 
 @dataclass
-class TreatmentPlan:
+class TreatmentPlan(Aggregate):
     """A client's treatment plan as notes' own events say it is."""
+    STREAM = "treatment-plan-{}"
     client_id: str
     version: int = 0
     goals: dict = field(default_factory=dict)  # goal_id -> Goal
     diagnoses: list = field(default_factory=list)
     stage: str = None
 
-    @classmethod
-    def from_events(cls, client_id, events):
-        plan = cls(client_id)
-        for event in events:
-            plan.version = event.sequence
-            plan._apply(event.name, event.data)
-        return plan
+    def _on_GoalSet(self, event, data):
+        self.goals[data["goal_id"]] = Goal(
+            data["goal_id"], data["description"], data["target_date"], data["instrument"],
+            data["target_score"], data.get("weight", 1), data.get("levels"),
+            data.get("status", DEFAULT_STATUS))
 
-    def _apply(self, name, data):
-        if name == "GoalSet":
-            self.goals[data["goal_id"]] = Goal(
-                data["goal_id"], data["description"], data["target_date"], data["instrument"],
-                data["target_score"], data.get("weight", 1), data.get("levels"),
-                data.get("status", DEFAULT_STATUS))
-        elif name == "GoalRevised":
-            goal = self.goals[data["goal_id"]]
-            for key in ("description", "target_date", "instrument", "target_score", "weight",
-                        "levels"):
-                setattr(goal, key, data[key])
-        elif name == "GoalStatusChanged":
-            self.goals[data["goal_id"]].status = data["status"]
-        elif name == "GoalRated":
-            self.goals[data["goal_id"]].ratings.append(
-                (data["level"], data["appointment_id"], data["rated_at"]))
-        elif name == "DiagnosesSet":
-            self.diagnoses = list(data["codes"])
-        elif name == "TreatmentStageSet":
-            self.stage = data["stage"]
+    def _on_GoalRevised(self, event, data):
+        goal = self.goals[data["goal_id"]]
+        for key in REVISABLE:
+            setattr(goal, key, data[key])
+
+    def _on_GoalStatusChanged(self, event, data):
+        self.goals[data["goal_id"]].status = data["status"]
+
+    def _on_GoalRated(self, event, data):
+        self.goals[data["goal_id"]].ratings.append(
+            (data["level"], data["appointment_id"], data["rated_at"]))
+
+    def _on_DiagnosesSet(self, event, data):
+        self.diagnoses = list(data["codes"])
+
+    def _on_TreatmentStageSet(self, event, data):
+        self.stage = data["stage"]
 
     def goal(self, goal_id):
         goal = self.goals.get(str(goal_id))
@@ -112,10 +109,6 @@ class TreatmentPlan:
         rated = [(g.weight, g.latest_level) for g in self.goals.values()
                  if g.status != "cancelled" and g.latest_level is not None]
         return gas_t_score(rated)
-
-
-def stream_of(client_id):
-    return f"treatment-plan-{client_id}"
 
 
 def gas_t_score(weighted_levels, rho=GAS_RHO):
@@ -205,13 +198,10 @@ def set_goal(plan, goal_id, description, target_date, instrument, target_score, 
         "status": status,
         "set_by": set_by, "set_at": set_at,
     }
-    if status not in ("proposed", "active"):
+    if status not in NEW_STATUSES:
         errors.add("status", "a new goal is proposed or active")
     errors.raise_any()
     return [NewEvent("GoalSet", data)]
-
-
-REVISABLE = ("description", "target_date", "instrument", "target_score", "weight", "levels")
 
 
 def revise_goal(plan, goal_id, changes, reason, revised_by, revised_at):
@@ -310,8 +300,9 @@ def set_diagnoses(plan, codes, set_by, set_at):
 
 def set_stage(plan, stage, set_by, set_at):
     """The clinician's label for where treatment is -> [TreatmentStageSet]."""
-    if stage not in STAGES:
-        raise InvalidInput("unknown stage", {"stage": [f"one of {', '.join(STAGES)}"]})
+    if stage not in TREATMENT_STAGES:
+        raise InvalidInput("unknown stage",
+                           {"stage": [f"one of {', '.join(TREATMENT_STAGES)}"]})
     if stage == plan.stage:
         raise Conflict(f"treatment is already at the {stage} stage")
     return [NewEvent("TreatmentStageSet", {"client_id": plan.client_id, "stage": stage,

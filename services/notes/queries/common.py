@@ -1,11 +1,10 @@
-"""What every use case of notes shares: finding the client, the context of a change,
-turning rows into JSON."""
+"""What every query of notes shares: finding the client (commands check it too), the
+client's rows in the caller's reach, turning rows into JSON."""
 import json
 
 from sqlalchemy import select
 
 from shared import paging
-from shared.envelope import Context
 from shared.timeutil import iso
 
 from ..read_models import clients
@@ -21,12 +20,6 @@ def visible_client(principal, conn, client_id):
     token reaches its own record only."""
     principal.require_own_record(client_id)
     return principal.require_visible(client_row(conn, client_id), "client")
-
-
-def context_of(record, correlation_id, principal):
-    """Events of a change carry the tenancy of the record they change."""
-    return Context(record["organisation_id"], record["clinic_id"], correlation_id,
-                   actor=principal.user_id)
 
 
 def tenant_rows(conn, principal, table, record, *order, where=(), page=None):

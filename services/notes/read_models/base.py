@@ -1,7 +1,8 @@
-"""What every read-model module shares: the metadata, the projection, small helpers."""
+"""What every read-model module shares: the metadata, the projection, small helpers.
+Rows are written with the one upsert (shared/projection.py)."""
 import json
 
-from sqlalchemy import MetaData, delete, insert
+from sqlalchemy import MetaData
 
 from shared import care_team
 from shared.projection import Projection
@@ -9,13 +10,6 @@ from shared.projection import Projection
 metadata = MetaData()
 projection = Projection(metadata)
 care_team.include(projection)  # who reaches which client (shared/care_team.py)
-
-
-def replace(conn, table, key, values):
-    """Put the row with this key, whatever was there: applying twice is harmless."""
-    column = table.c[key]
-    conn.execute(delete(table).where(column == values[key]))
-    conn.execute(insert(table).values(**values))
 
 
 def tenancy(event):
@@ -26,6 +20,3 @@ def tenancy(event):
 def to_json(value):
     return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
-
-def from_json(value):
-    return None if value is None else json.loads(value)

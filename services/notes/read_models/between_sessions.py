@@ -3,7 +3,9 @@ from sqlalchemy import Boolean, Column, Date, DateTime, Integer, String, Table, 
 
 from shared.timeutil import parse_date, parse_time
 
-from .base import metadata, projection, replace, tenancy
+from shared.projection import upsert
+
+from .base import metadata, projection, tenancy
 
 homework = Table(
     "homework", metadata,
@@ -37,8 +39,8 @@ journal_entries = Table(
 @projection.on("HomeworkAssigned")
 def homework_assigned(conn, event):
     data = event.data
-    replace(conn, homework, "homework_id", dict(
-        homework_id=data["homework_id"], client_id=data["client_id"], **tenancy(event),
+    upsert(conn, homework, {"homework_id": data["homework_id"]}, dict(
+        client_id=data["client_id"], **tenancy(event),
         goal_id=data["goal_id"], instructions=data["instructions"],
         due_date=parse_date(data["due_date"]), assigned_by=data["assigned_by"],
         assigned_at=parse_time(data["assigned_at"]), completed_at=None, reflection=None))
@@ -54,8 +56,8 @@ def homework_completed(conn, event):
 @projection.on("JournalEntryWritten")
 def journal_entry_written(conn, event):
     data = event.data
-    replace(conn, journal_entries, "entry_id", dict(
-        entry_id=data["entry_id"], client_id=data["client_id"], **tenancy(event),
+    upsert(conn, journal_entries, {"entry_id": data["entry_id"]}, dict(
+        client_id=data["client_id"], **tenancy(event),
         mood=data["mood"], text=data["text"], shared=data["shared"],
         written_at=parse_time(data["written_at"]), sharing_changed_at=None))
 

@@ -3,7 +3,7 @@
 Foreign events may arrive in any order (a SessionHeld before the client's
 ClientRegistered), so chart rows are keyed by client_id alone and carry the
 tenancy of their own envelope; the chart joins them to `clients` when read.
-Every handler replaces its row by id, so applying an event twice is harmless.
+Every handler upserts its row by id, so applying an event twice is harmless.
 A row keeps the tenancy of the event that made it: an event of another
 organisation or clinic naming the same client, assessment or appointment id
 never changes it.
@@ -13,7 +13,9 @@ from sqlalchemy import Column, DateTime, Integer, String, Table, select
 from shared import client_history
 from shared.timeutil import parse_time
 
-from .base import metadata, projection, replace as _replace_row
+from shared.projection import upsert
+
+from .base import metadata, projection, tenancy
 
 clients = Table(
     "clients", metadata,
@@ -52,16 +54,15 @@ chart_sessions = Table(
     Column("session_number", Integer, nullable=False),
 )
 
-def _replace(conn, table, key, event, values):
-    """Put the row by its id, unless a row of that id belongs to another tenant: an id
-    sent again by another organisation or clinic never moves the stored record."""
-    column = table.c[key]
-    stored = conn.execute(select(table.c.organisation_id, table.c.clinic_id)
-                          .where(column == values[key])).first()
+
+def _own_upsert(conn, table, key, event, values):
+    """Upsert the row by its id, unless a row of that id belongs to another tenant: an
+    id sent again by another organisation or clinic never moves the stored record."""
+    stored = conn.execute(select(table.c.organisation_id, table.c.clinic_id).where(
+        *[table.c[name] == value for name, value in key.items()])).first()
     if stored is not None and tuple(stored) != (event.organisationid, event.clinicid):
         return
-    _replace_row(conn, table, key, {**values, "organisation_id": event.organisationid,
-                                    "clinic_id": event.clinicid})
+    upsert(conn, table, key, {**values, **tenancy(event)})
 
 
 @projection.on("ClientRegistered", "ClientDetailsUpdated")
@@ -70,15 +71,15 @@ def client_details(conn, event):
     org, clinic, client_id = client_history.record(conn, client_facts, event)
     details = client_history.latest(conn, client_facts, org, clinic, client_id)
     if details is not None and isinstance(details.get("name"), str) and details["name"]:
-        _replace(conn, clients, "client_id", event, dict(client_id=client_id,
-                                                         name=details["name"]))
+        _own_upsert(conn, clients, {"client_id": client_id}, event,
+                    dict(name=details["name"]))
 
 
 @projection.on("ClientAssessed")
 def client_assessed(conn, event):
     data = event.data
-    _replace(conn, chart_assessments, "assessment_id", event, dict(
-        assessment_id=data["assessment_id"], client_id=data["client_id"],
+    _own_upsert(conn, chart_assessments, {"assessment_id": data["assessment_id"]}, event, dict(
+        client_id=data["client_id"],
         instrument=data["instrument"], kind=data["kind"], total=data["total"],
         severity=data["severity"], assessed_at=parse_time(data["assessed_at"])))
 
@@ -86,8 +87,8 @@ def client_assessed(conn, event):
 @projection.on("SessionHeld")
 def session_held(conn, event):
     data = event.data
-    _replace(conn, chart_sessions, "appointment_id", event, dict(
-        appointment_id=data["appointment_id"], client_id=data["client_id"],
+    _own_upsert(conn, chart_sessions, {"appointment_id": data["appointment_id"]}, event, dict(
+        client_id=data["client_id"],
         clinician_id=data["clinician_id"], start=parse_time(data["start"]),
         minutes=data["minutes"], modality=data["modality"],
         session_number=data["session_number"]))

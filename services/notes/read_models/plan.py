@@ -5,7 +5,9 @@ from sqlalchemy import Boolean, Column, Date, DateTime, Integer, String, Table, 
 
 from shared.timeutil import parse_date, parse_time
 
-from .base import metadata, projection, replace, tenancy, to_json
+from shared.projection import upsert
+
+from .base import metadata, projection, tenancy, to_json
 
 plan_goals = Table(
     "plan_goals", metadata,
@@ -62,8 +64,8 @@ HISTORY = {
 def plan_history_row(conn, event):
     kind, at, by, fields = HISTORY[event.name]
     data = event.data
-    replace(conn, plan_history, "event_id", dict(
-        event_id=event.id, client_id=data["client_id"], **tenancy(event),
+    upsert(conn, plan_history, {"event_id": event.id}, dict(
+        client_id=data["client_id"], **tenancy(event),
         sequence=event.sequence, goal_id=data.get("goal_id"), kind=kind,
         at=parse_time(data[at]), by=data[by],
         details=to_json({field: data.get(field) for field in fields})))
@@ -79,8 +81,8 @@ def _terms(data):
 @projection.on("GoalSet")
 def goal_set(conn, event):
     data = event.data
-    replace(conn, plan_goals, "goal_id", dict(
-        goal_id=data["goal_id"], client_id=data["client_id"], **tenancy(event),
+    upsert(conn, plan_goals, {"goal_id": data["goal_id"]}, dict(
+        client_id=data["client_id"], **tenancy(event),
         **_terms(data), status=data.get("status", "active"), set_by=data["set_by"],
         set_at=parse_time(data["set_at"]), latest_level=None, latest_rated_at=None,
         ratings=0))

@@ -4,7 +4,9 @@ from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, 
 
 from shared.timeutil import parse_time
 
-from .base import metadata, projection, replace, tenancy, to_json
+from shared.projection import upsert
+
+from .base import metadata, projection, tenancy, to_json
 
 progress_notes = Table(
     "progress_notes", metadata,
@@ -70,8 +72,8 @@ def _note(event):
 @projection.on("ProgressNoteOpened")
 def note_opened(conn, event):
     data = event.data
-    replace(conn, progress_notes, "note_id", dict(
-        note_id=data["note_id"], appointment_id=data["appointment_id"],
+    upsert(conn, progress_notes, {"note_id": data["note_id"]}, dict(
+        appointment_id=data["appointment_id"],
         client_id=data["client_id"], **tenancy(event), clinician_id=data["clinician_id"],
         session_start=parse_time(data["session_start"]), opened_at=parse_time(data["opened_at"]),
         status="due", format=None, sections=None, drafts=0, last_saved_at=None,
@@ -108,8 +110,8 @@ def note_cosigned(conn, event):
 @projection.on("NoteAddendumAdded")
 def addendum_added(conn, event):
     data = event.data
-    replace(conn, note_addenda, "addendum_id", dict(
-        addendum_id=data["addendum_id"], note_id=data["note_id"], client_id=data["client_id"],
+    upsert(conn, note_addenda, {"addendum_id": data["addendum_id"]}, dict(
+        note_id=data["note_id"], client_id=data["client_id"],
         **tenancy(event), sequence=event.sequence, text=data["text"],
         signed_by=data["signed_by"], signed_at=parse_time(data["signed_at"])))
 
@@ -117,20 +119,15 @@ def addendum_added(conn, event):
 @projection.on("ClinicianSupervisionSet")
 def supervision_set(conn, event):
     data = event.data
-    conn.execute(clinician_supervision.delete().where(
-        clinician_supervision.c.organisation_id == event.organisationid,
-        clinician_supervision.c.clinician_id == data["clinician_id"]))
-    conn.execute(clinician_supervision.insert().values(
-        **tenancy(event), clinician_id=data["clinician_id"],
-        pre_licensed=data["pre_licensed"], supervisor_id=data["supervisor_id"],
-        set_by=data["set_by"], set_at=parse_time(data["set_at"])))
+    upsert(conn, clinician_supervision, {"organisation_id": event.organisationid,
+                                         "clinician_id": data["clinician_id"]}, dict(
+        clinic_id=event.clinicid, pre_licensed=data["pre_licensed"],
+        supervisor_id=data["supervisor_id"], set_by=data["set_by"],
+        set_at=parse_time(data["set_at"])))
 
 
 @projection.on("NoteDeadlineSet")
 def deadline_set(conn, event):
-    conn.execute(note_deadlines.delete().where(
-        note_deadlines.c.organisation_id == event.organisationid,
-        note_deadlines.c.clinic_id == event.clinicid))
-    conn.execute(note_deadlines.insert().values(
-        **tenancy(event), deadline_hours=event.data["deadline_hours"],
-        set_by=event.data["set_by"], set_at=parse_time(event.data["set_at"])))
+    upsert(conn, note_deadlines, tenancy(event), dict(
+        deadline_hours=event.data["deadline_hours"], set_by=event.data["set_by"],
+        set_at=parse_time(event.data["set_at"])))

@@ -5,7 +5,9 @@ from sqlalchemy import Column, DateTime, Integer, String, Table, Text, update
 
 from shared.timeutil import parse_time
 
-from .base import metadata, projection, replace, tenancy
+from shared.projection import upsert
+
+from .base import metadata, projection, tenancy
 
 authors_psychotherapy_notes = Table(
     "authors_psychotherapy_notes", metadata,
@@ -24,8 +26,8 @@ authors_psychotherapy_notes = Table(
 @projection.on("PsychotherapyNoteWritten")
 def written(conn, event):
     data = event.data
-    replace(conn, authors_psychotherapy_notes, "note_id", dict(
-        note_id=data["note_id"], author_id=data["author_id"], client_id=data["client_id"],
+    upsert(conn, authors_psychotherapy_notes, {"note_id": data["note_id"]}, dict(
+        author_id=data["author_id"], client_id=data["client_id"],
         **tenancy(event), text=data["text"], written_at=parse_time(data["written_at"]),
         revised_at=None, revisions=0))
 

@@ -1,0 +1,19 @@
+"""Notes' read side: every query answers from the read models (read_models/), each
+checking what the caller may see.
+
+- treatment_plan: the plan with each goal's history and the client's GAS T-score
+- progress_notes: one note, a client's notes, notes due, supervision, note deadline
+- psychotherapy_notes: the author's own record, for the author only
+- between_sessions: homework and the journal
+- chart: the client's record and its timeline
+"""
+from .between_sessions import BetweenSessionQueries
+from .chart import ChartQueries
+from .progress_notes import ProgressNoteQueries
+from .psychotherapy_notes import PsychotherapyNoteQueries
+from .treatment_plan import TreatmentPlanQueries
+
+
+class NotesQueries(TreatmentPlanQueries, ProgressNoteQueries, PsychotherapyNoteQueries,
+                   BetweenSessionQueries, ChartQueries):
+    """Every query of notes, on the application's store."""
