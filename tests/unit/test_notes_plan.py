@@ -8,6 +8,7 @@ from services.notes.domain import treatment_plan as rules
 from shared.envelope import Event, event_type
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events import catalogue
+from shared.vocabulary import GOAL_STATUSES
 
 CLIENT = str(uuid.uuid4())
 AT = "2026-03-01T10:00:00Z"
@@ -116,6 +117,12 @@ def test_a_new_goal_is_not_already_closed(plan):
 
 
 # -- lifecycle and history ------------------------------------------------------------------
+def test_the_lifecycle_covers_the_vocabulary_s_goal_statuses():
+    assert set(rules.TRANSITIONS) == set(GOAL_STATUSES)
+    assert {s for moves in rules.TRANSITIONS.values() for s in moves} <= set(GOAL_STATUSES)
+    assert set(rules.NEW_STATUSES) <= set(GOAL_STATUSES)
+
+
 def test_lifecycle_follows_fhir_goal(plan):
     goal_id = plan.goal(status="proposed")
     for status in ("active", "on_hold", "active", "completed"):

@@ -102,6 +102,18 @@ def test_signing_needs_every_section_written(note):
     assert sorted(caught.value.fields) == ["sections.objective", "sections.plan"]
 
 
+def test_a_draft_given_with_the_signature_is_saved_and_signed_in_one_go(note):
+    drafted, signed = note.record(rules.sign(note(), licensed(), "clinician-1", AT,
+                                             draft=("SOAP", SOAP)))
+    assert (drafted.name, drafted.data["sections"]) == ("ProgressNoteDrafted", SOAP)
+    assert (signed.name, signed.data["format"]) == ("NoteSigned", "SOAP")
+    assert note().status == "signed"
+    other = Note()
+    with pytest.raises(InvalidInput) as caught:  # the draft given is checked to sign too
+        rules.sign(other(), licensed(), "clinician-1", AT, draft=("DAP", {"data": "d"}))
+    assert sorted(caught.value.fields) == ["sections.assessment", "sections.plan"]
+
+
 def test_only_the_sessions_clinician_drafts_and_signs(note):
     with pytest.raises(Forbidden):
         rules.save_draft(note(), "SOAP", SOAP, "clinician-2", AT)
