@@ -48,7 +48,6 @@ class ProgressNote(Aggregate):
     note_id: str = None
     client_id: str = None
     clinician_id: str = None
-    session_start: str = None
     format: str = None
     sections: dict = None
     signed_by: str = None
@@ -60,7 +59,7 @@ class ProgressNote(Aggregate):
 
     def _on_ProgressNoteOpened(self, event, data):
         self.note_id, self.client_id = data["note_id"], data["client_id"]
-        self.clinician_id, self.session_start = data["clinician_id"], data["session_start"]
+        self.clinician_id = data["clinician_id"]
 
     def _on_ProgressNoteDrafted(self, event, data):
         self.format, self.sections = data["format"], dict(data["sections"])

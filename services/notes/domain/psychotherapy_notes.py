@@ -23,14 +23,9 @@ class PsychotherapyNote(Aggregate):
     version: int = 0
     client_id: str = None
     author_id: str = None
-    text: str = None
 
     def _on_PsychotherapyNoteWritten(self, event, data):
-        self.client_id, self.author_id, self.text = (data["client_id"], data["author_id"],
-                                                     data["text"])
-
-    def _on_PsychotherapyNoteRevised(self, event, data):
-        self.text = data["text"]
+        self.client_id, self.author_id = data["client_id"], data["author_id"]
 
 
 def _text(value):
