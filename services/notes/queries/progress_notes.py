@@ -94,7 +94,6 @@ class ProgressNoteQueries:
                 "awaiting_cosignature": [{**note_summary(r), "client_name": r["client_name"]}
                                          for r in to_cosign]}
 
-
     def supervision(self, principal, clinician_id):
         with self.store.read() as conn:
             row = supervision_row(conn, principal.organisation_id, clinician_id)
