@@ -14,10 +14,10 @@ from shared.auth import ALL_CLINICS
 from shared.envelope import Context
 from shared.timeutil import iso, utc_now
 
-from . import domain
-from .queries import IntakeQueries, assessment_view, open_risk_flag_counts
-from .read_models import assessments, clients, projection
-from .subscriptions import SUBSCRIPTIONS
+from .. import domain
+from ..queries import IntakeQueries, assessment_view, open_risk_flag_counts
+from ..read_models import assessments, clients, projection
+from ..subscriptions import SUBSCRIPTIONS
 
 class IntakeApplication(IntakeQueries, Application):
     service = "intake"

@@ -16,9 +16,9 @@ from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.limits import like_literal
 from shared.timeutil import iso
 
-from . import domain
-from .domain.change import IMPROVEMENTS, RECOVERED, RELIABLY_DETERIORATED
-from .read_models import (
+from .. import domain
+from ..domain.change import IMPROVEMENTS, RECOVERED, RELIABLY_DETERIORATED
+from ..read_models import (
     assessments, break_glass_grants, clients, consent_history, consents, episodes,
     instrument_definitions, not_on_track_rules, outcome_alerts, pending_reassessments, risk_flags)
 
@@ -241,7 +241,7 @@ class IntakeQueries:
 
     def chart(self, principal, client_id, code, query):
         """(bytes, mimetype) of the trajectory chart of one instrument."""
-        from .chart import render
+        from ..adapters.chart import render
 
         view = self.trajectory(principal, client_id, query)
         course = next((c for c in view["instruments"] if c["instrument"] == code), None)

@@ -11,7 +11,7 @@ from shared import care_team
 from shared.projection import Projection
 from shared.timeutil import parse_date, parse_time
 
-from .domain import implicit_episode_id
+from ..domain import implicit_episode_id
 
 metadata = MetaData()
 
