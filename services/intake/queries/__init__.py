@@ -241,7 +241,7 @@ class IntakeQueries:
 
     def chart(self, principal, client_id, code, query):
         """(bytes, mimetype) of the trajectory chart of one instrument."""
-        from ..adapters.chart import render
+        from ..adapters.chart import render  # matplotlib loads only once a chart is asked for
 
         view = self.trajectory(principal, client_id, query)
         course = next((c for c in view["instruments"] if c["instrument"] == code), None)
@@ -314,8 +314,8 @@ class IntakeQueries:
         rows = conn.execute(select(instrument_definitions.c.definition).where(
             instrument_definitions.c.organisation_id == organisation_id)
             .order_by(instrument_definitions.c.code, instrument_definitions.c.version)).all()
-        return domain.InstrumentCatalogue.of_organisation([json.loads(r.definition)
-                                                          for r in rows])
+        return domain.InstrumentCatalogue.of_organisation(
+            organisation_id, [json.loads(r.definition) for r in rows])
 
     def instruments(self, principal):
         with self.store.read() as conn:
@@ -325,7 +325,7 @@ class IntakeQueries:
     def instrument(self, principal, code, version=None):
         with self.store.read() as conn:
             catalogue = self._catalogue(conn, principal.organisation_id)
-        found = catalogue.version(code, version) if version else (
+        found = catalogue.instrument(code, version) if version else (
             catalogue.latest(code) if code in catalogue.versions else None)
         if found is None:
             raise NotFound(f"instrument {code} not found")
@@ -337,9 +337,11 @@ class IntakeQueries:
             row = conn.execute(select(not_on_track_rules).where(
                 not_on_track_rules.c.organisation_id == principal.organisation_id,
                 not_on_track_rules.c.clinic_id == clinic_id)).first()
-        rule = domain.NotOnTrackRule() if row is None else domain.NotOnTrackRule(
-            row.reassessments_without_improvement, row.sessions_without_improvement,
-            row.on_reliable_deterioration)
+        rule = domain.NotOnTrackRule(principal.organisation_id, clinic_id) if row is None \
+            else domain.NotOnTrackRule(principal.organisation_id, clinic_id,
+                                       row.reassessments_without_improvement,
+                                       row.sessions_without_improvement,
+                                       row.on_reliable_deterioration)
         return {"organisation_id": principal.organisation_id, "clinic_id": clinic_id,
                 **rule.to_data(), "default": row is None,
                 "set_by": row.set_by if row else None,
@@ -431,7 +433,7 @@ def instrument_view(catalogue, instrument):
 
 def _course_view(catalogue, code, points):
     version = points[-1]["instrument_version"]
-    instrument = catalogue.version(code, version) or catalogue.latest(code)
+    instrument = catalogue.instrument(code, version) or catalogue.latest(code)
     baseline = points[0]
     return {
         "instrument": code, "instrument_version": version, "name": instrument.name,
@@ -456,7 +458,7 @@ def _rates(catalogue, judged):
     deteriorated = sum(1 for r in judged if r.category == RELIABLY_DETERIORATED)
     at_caseness = 0
     for row in judged:
-        instrument = catalogue.version(row.instrument, row.instrument_version) \
+        instrument = catalogue.instrument(row.instrument, row.instrument_version) \
             or catalogue.latest(row.instrument)
         at_caseness += instrument.is_clinical(row.baseline_total)
     return {"measured": measured, "reliably_improved": improved, "recovered": recovered,
