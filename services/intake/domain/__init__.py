@@ -13,12 +13,11 @@ NotOnTrackRule are aggregates (shared/aggregate.py): each is what its stream say
 """
 from . import care_team  # noqa: F401
 from .assessments import assess, risk_flag_id, session_held  # noqa: F401
-from .change import against_baseline, category, reliable_change_index  # noqa: F401
+from .change import against_baseline, category  # noqa: F401
 from .clients import (  # noqa: F401
     DETAIL_FIELDS, Client, acknowledge_risk_flag, discharge, give_consent,
     implicit_episode_id, open_episode, register, revoke_consent, update_details)
 from .instruments import (  # noqa: F401
-    BUILT_IN, GAD7, PHQ9, Instrument, InstrumentCatalogue, check_definition,
-    define_instrument)
+    GAD7, PHQ9, Instrument, InstrumentCatalogue, define_instrument)
 from .not_on_track import NotOnTrackRule, set_not_on_track_rule  # noqa: F401
 
