@@ -1,22 +1,16 @@
 """Use cases of a client's record: registration, details, consents, episodes of care."""
 import uuid
 
-from sqlalchemy import select
-
 from shared.timeutil import iso, utc_now
 
 from .. import domain
-from ..read_models import clients
+from ..queries import visible_client
 
 
 def load_client(uow, principal, client_id, care_team=True):
     """The client's row (tenancy, care team) and the Client its stream says it is."""
-    client_id = str(client_id)
-    row = uow.conn.execute(select(clients).where(clients.c.client_id == client_id)).first()
-    record = principal.require_visible(row._asdict() if row else None, "client",
-                                       care_team=care_team)
-    principal.require_own_record(client_id)
-    return record, uow.get(domain.Client, client_id)
+    record = visible_client(uow.conn, principal, client_id, care_team=care_team)
+    return record, uow.get(domain.Client, record["client_id"])
 
 
 class ClientUseCases:

@@ -30,15 +30,6 @@ class IntakeQueries:
     """Mixed into IntakeApplication (which provides self.store)."""
 
     # -- clients -----------------------------------------------------------
-    def _client_row(self, conn, client_id):
-        row = conn.execute(select(clients).where(clients.c.client_id == str(client_id))).first()
-        return row._asdict() if row else None
-
-    def _visible_client(self, conn, principal, client_id):
-        record = principal.require_visible(self._client_row(conn, client_id), "client")
-        principal.require_own_record(client_id)
-        return record
-
     def reach_client(self, principal, client_id, named=()):
         """Tenancy before anything else a request carries is looked at: 403 when it
         names (`named`: [(organisation_id or clinic_id, value)]) an organisation or
@@ -46,7 +37,7 @@ class IntakeQueries:
         token's reach and in every clinic named."""
         _require_named(principal, named)
         with self.store.read() as conn:
-            record = self._visible_client(conn, principal, client_id)
+            record = visible_client(conn, principal, client_id)
         if any(name == "clinic_id" and value != record["clinic_id"] for name, value in named):
             raise NotFound("client not found")
 
@@ -61,7 +52,7 @@ class IntakeQueries:
 
     def client(self, principal, client_id):
         with self.store.read() as conn:
-            record = self._visible_client(conn, principal, client_id)
+            record = visible_client(conn, principal, client_id)
             rows = conn.execute(select(assessments)
                                 .where(assessments.c.client_id == record["client_id"])
                                 .order_by(assessments.c.sequence)).all()
@@ -115,7 +106,7 @@ class IntakeQueries:
 
     def consents(self, principal, client_id):
         with self.store.read() as conn:
-            record = self._visible_client(conn, principal, client_id)
+            record = visible_client(conn, principal, client_id)
             current = conn.execute(select(consents).where(
                 consents.c.client_id == record["client_id"]).order_by(consents.c.kind)).all()
             history = conn.execute(select(consent_history).where(
@@ -130,7 +121,7 @@ class IntakeQueries:
     # -- care team and break-glass -------------------------------------------
     def care_team(self, principal, client_id):
         with self.store.read() as conn:
-            record = self._visible_client(conn, principal, client_id)
+            record = visible_client(conn, principal, client_id)
             team = care_team.members(conn, record["organisation_id"], record["client_id"])
         return {"client_id": record["client_id"], "care_team": [
             {**member, "until": iso(member["until"]) if member["until"] else None}
@@ -220,7 +211,7 @@ class IntakeQueries:
         """Every score of an episode with band, change category and RCI, per instrument."""
         principal.require_role(*CLINICAL)
         with self.store.read() as conn:
-            record = self._visible_client(conn, principal, client_id)
+            record = visible_client(conn, principal, client_id)
             episode_id = str(query["episode_id"]) if query.get("episode_id") \
                 else record["episode_id"]
             rows = conn.execute(select(assessments).where(
@@ -346,6 +337,17 @@ class IntakeQueries:
                 **rule.to_data(), "default": row is None,
                 "set_by": row.set_by if row else None,
                 "set_at": iso(row.set_at) if row else None}
+
+
+def visible_client(conn, principal, client_id, care_team=True):
+    """The client's row, when the principal may reach it (404 otherwise); commands
+    load through it too. care_team=False only where break-glass is asked for."""
+    client_id = str(client_id)
+    row = conn.execute(select(clients).where(clients.c.client_id == client_id)).first()
+    record = principal.require_visible(row._asdict() if row else None, "client",
+                                       care_team=care_team)
+    principal.require_own_record(client_id)
+    return record
 
 
 def _require_named(principal, named):
