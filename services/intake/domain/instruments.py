@@ -297,7 +297,7 @@ GAD7 = Instrument(
 BUILT_IN = {instrument.code: instrument for instrument in (PHQ9, GAD7)}
 
 
-def _built_ins():
+def _built_ins():  # every catalogue starts with version 1 of each built-in
     return {code: {1: instrument} for code, instrument in BUILT_IN.items()}
 
 
