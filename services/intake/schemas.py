@@ -5,9 +5,9 @@ Every field added since the first release is optional, so older requests
 """
 from marshmallow import Schema, fields, validate
 
-from shared.events.intake import CONSENT_KINDS, DISCHARGE_REASONS, PAYER_KINDS
 from shared.limits import ID_ALPHABET, MAX_USER_ID, fits
 from shared.paging import PageQuery
+from shared.vocabulary import CONSENT_KINDS, DISCHARGE_REASONS, PAYER_KINDS
 
 from .read_models import clients, instrument_definitions
 
@@ -24,7 +24,7 @@ INSTRUMENT_CODE = [fits(instrument_definitions, "code", min=1), ID_ALPHABET]
 class Scoped(Schema):
     """A request about one client or clinic may name where it acts; the service has
     checked these against the stored client or the path before loading
-    (services/intake/scope.py)."""
+    (named_scope in services/intake/service.py)."""
     organisation_id = fields.String(load_default=None, validate=fits(clients, "organisation_id"))
     clinic_id = fields.String(load_default=None, validate=fits(clients, "clinic_id"))
 

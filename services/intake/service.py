@@ -1,16 +1,16 @@
 """Intake's nameko service: maps HTTP, RPC and events onto IntakeApplication."""
+import json
 
 from nameko.extensions import DependencyProvider
 
 from shared.consumer import subscribers
-from shared.events.intake import CONSENT_KINDS
 from shared.errors import NotFound
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
-from shared.web import correlation_of, http, load_body, load_query, principal_of
+from shared.vocabulary import CONSENT_KINDS
+from shared.web import caller_of, http, load_body, load_query, principal_of
 
 from . import domain
 from .application import IntakeApplication
-from .scope import named_scope
 from .schemas import (
     AcknowledgeRiskFlagSchema, AlertsQuery, AssessClientSchema, BreakGlassSchema,
     CareTeamMemberSchema, ChartQuery, ClinicListQuery, ClinicQuery, ConsentSchema,
@@ -25,6 +25,22 @@ class BreakGlassMinutes(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self.container.config.get("PRAXIS_BREAK_GLASS_MINUTES",
                                          domain.care_team.DEFAULT_BREAK_GLASS_MINUTES)
+
+
+def named_scope(request):
+    """[(name, value)] of every organisation_id and clinic_id the request names in its
+    query string or JSON body. These only ever narrow a request (403 for one the token
+    lacks, 404 for a record elsewhere); a record's own organisation and clinic always
+    come from intake's store."""
+    sources = [request.args]
+    try:
+        body = json.loads(request.get_data(as_text=True) or "null")
+    except ValueError:
+        body = None  # load_body answers 400 later, once tenancy has been decided
+    if isinstance(body, dict):
+        sources.append(body)
+    return [(name, str(source[name])) for source in sources
+            for name in ("organisation_id", "clinic_id") if source.get(name) is not None]
 
 
 # Other services' events: a handler per producer, from its subscription table.
@@ -47,8 +63,7 @@ class Service(CommonEndpoints, subscribers(IntakeApplication.subscriptions)):
     @http("POST", "/clients", resource="client")
     def register_client(self, request):
         command = load_body(request, RegisterClientSchema())
-        return 201, self.praxis.register_client(
-            principal_of(request), correlation_of(request), command)
+        return 201, self.praxis.register_client(caller_of(request), command)
 
     @http("GET", "/clients", resource="client_directory")
     def client_directory(self, request):
@@ -63,8 +78,7 @@ class Service(CommonEndpoints, subscribers(IntakeApplication.subscriptions)):
     def update_client(self, request, client_id):
         self._reach(request, client_id)
         command = load_body(request, UpdateClientSchema())
-        return self.praxis.update_client(
-            principal_of(request), correlation_of(request), client_id, command)
+        return self.praxis.update_client(caller_of(request), client_id, command)
 
     @http("GET", "/clients/<uuid:client_id>/consents", resource="consent")
     def get_consents(self, request, client_id):
@@ -75,8 +89,7 @@ class Service(CommonEndpoints, subscribers(IntakeApplication.subscriptions)):
     def give_consent(self, request, client_id):
         self._reach(request, client_id)
         command = load_body(request, ConsentSchema())
-        return 201, self.praxis.give_consent(
-            principal_of(request), correlation_of(request), client_id, command)
+        return 201, self.praxis.give_consent(caller_of(request), client_id, command)
 
     @http("POST", "/clients/<uuid:client_id>/consents/<kind>/revoke", resource="consent")
     def revoke_consent(self, request, client_id, kind):
@@ -84,31 +97,27 @@ class Service(CommonEndpoints, subscribers(IntakeApplication.subscriptions)):
         if kind not in CONSENT_KINDS:
             raise NotFound(f"no consent kind {kind!r}; one of {', '.join(CONSENT_KINDS)}")
         command = load_body(request, RevokeConsentSchema())
-        return self.praxis.revoke_consent(
-            principal_of(request), correlation_of(request), client_id, kind, command)
+        return self.praxis.revoke_consent(caller_of(request), client_id, kind, command)
 
     # -- episodes of care --------------------------------------------------
     @http("POST", "/clients/<uuid:client_id>/episodes", resource="episode", action="open")
     def open_episode(self, request, client_id):
         self._reach(request, client_id)
         command = load_body(request, OpenEpisodeSchema())
-        return 201, self.praxis.open_episode(
-            principal_of(request), correlation_of(request), client_id, command)
+        return 201, self.praxis.open_episode(caller_of(request), client_id, command)
 
     @http("POST", "/clients/<uuid:client_id>/discharge", resource="episode", action="discharge")
     def discharge(self, request, client_id):
         self._reach(request, client_id)
         command = load_body(request, DischargeSchema())
-        return self.praxis.discharge(
-            principal_of(request), correlation_of(request), client_id, command)
+        return self.praxis.discharge(caller_of(request), client_id, command)
 
     # -- measurement -------------------------------------------------------
     @http("POST", "/clients/<uuid:client_id>/assessments", resource="assessment")
     def assess_client(self, request, client_id):
         self._reach(request, client_id)
         command = load_body(request, AssessClientSchema())
-        return 201, self.praxis.assess_client(
-            principal_of(request), correlation_of(request), client_id, command)
+        return 201, self.praxis.assess_client(caller_of(request), client_id, command)
 
     @http("GET", "/clients/<uuid:client_id>/outcomes", resource="outcome")
     def trajectory(self, request, client_id):
@@ -126,8 +135,7 @@ class Service(CommonEndpoints, subscribers(IntakeApplication.subscriptions)):
     def acknowledge_risk_flag(self, request, client_id, flag_id):
         self._reach(request, client_id)
         command = load_body(request, AcknowledgeRiskFlagSchema())
-        return self.praxis.acknowledge_risk_flag(
-            principal_of(request), correlation_of(request), client_id, flag_id, command)
+        return self.praxis.acknowledge_risk_flag(caller_of(request), client_id, flag_id, command)
 
     # -- care team and break-glass (shared/care_team.py) ----------------------
     @http("GET", "/clients/<uuid:client_id>/care-team", resource="care_team")
@@ -139,23 +147,20 @@ class Service(CommonEndpoints, subscribers(IntakeApplication.subscriptions)):
     def add_care_team_member(self, request, client_id):
         self._reach(request, client_id)
         command = load_body(request, CareTeamMemberSchema())
-        return 201, self.praxis.add_care_team_member(
-            principal_of(request), correlation_of(request), client_id, command)
+        return 201, self.praxis.add_care_team_member(caller_of(request), client_id, command)
 
     @http("DELETE", "/clients/<uuid:client_id>/care-team/<clinician_id>", resource="care_team")
     def remove_care_team_member(self, request, client_id, clinician_id):
         self._reach(request, client_id)
-        return self.praxis.remove_care_team_member(
-            principal_of(request), correlation_of(request), client_id, clinician_id)
+        return self.praxis.remove_care_team_member(caller_of(request), client_id, clinician_id)
 
     @http("POST", "/clients/<uuid:client_id>/break-glass", resource="break_glass",
           action="grant")
     def break_glass(self, request, client_id):
         # No _reach: it would 404 a clinician outside the care team, who is who asks.
         command = load_body(request, BreakGlassSchema())
-        return 201, self.praxis.grant_break_glass(
-            principal_of(request), correlation_of(request), client_id, command,
-            self.break_glass_minutes)
+        return 201, self.praxis.grant_break_glass(caller_of(request), client_id, command,
+                                                  self.break_glass_minutes)
 
     @http("GET", "/clinics/<clinic_id>/break-glass", resource="break_glass")
     def break_glass_grants(self, request, clinic_id):
@@ -197,8 +202,7 @@ class Service(CommonEndpoints, subscribers(IntakeApplication.subscriptions)):
     def set_not_on_track_rule(self, request, clinic_id):
         self._in_clinic(request, clinic_id)
         command = load_body(request, NotOnTrackRuleSchema())
-        return self.praxis.set_not_on_track_rule(
-            principal_of(request), correlation_of(request), clinic_id, command)
+        return self.praxis.set_not_on_track_rule(caller_of(request), clinic_id, command)
 
     # -- instruments ---------------------------------------------------------
     @http("GET", "/instruments", resource="instrument")
@@ -213,8 +217,7 @@ class Service(CommonEndpoints, subscribers(IntakeApplication.subscriptions)):
     @http("POST", "/instruments", resource="instrument")
     def define_instrument(self, request):
         command = load_body(request, InstrumentDefinitionSchema())
-        return 201, self.praxis.define_instrument(
-            principal_of(request), correlation_of(request), command)
+        return 201, self.praxis.define_instrument(caller_of(request), command)
 
     # -- RPC -----------------------------------------------------------------
     @rpc(resource="client")

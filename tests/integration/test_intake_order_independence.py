@@ -18,13 +18,14 @@ from sqlalchemy import select
 from services.intake.application import IntakeApplication
 from services.intake.read_models import assessments, clients, pending_reassessments
 from shared.auth import Principal
+from shared.caller import Caller
 from shared.timeutil import iso
 from tests.order_independence import Producers, deliver, event_id, fresh
 
 pytestmark = pytest.mark.integration
 
 ORG, CLINIC = "org-1", "clinic-1"
-ADMIN = Principal("admin-1", "admin", ORG, (CLINIC,))
+SETUP = Caller(Principal("admin-1", "admin", ORG, (CLINIC,)), "setup")
 BEGIN = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 CLINICIANS = ["clin-1", "clin-2", "clin-3"]
 PHQ9 = {"moderate": [2, 2, 2, 2, 2, 2, 1, 1, 0], "better": [1, 0, 1, 0, 1, 0, 0, 0, 0],
@@ -44,23 +45,23 @@ histories = st.tuples(st.sampled_from([None, 2, 3]),  # the clinic's session lim
 def make_intake(history, url):
     session_limit, plans, _supervision = history
     application = IntakeApplication(url)
-    application.set_not_on_track_rule(ADMIN, "setup", CLINIC, {
+    application.set_not_on_track_rule(SETUP, CLINIC, {
         "reassessments_without_improvement": 2, "sessions_without_improvement": session_limit,
         "on_reliable_deterioration": True})
     for number, plan in enumerate(plans):
-        client_id = application.register_client(ADMIN, "setup", {
+        client_id = application.register_client(SETUP, {
             "organisation_id": ORG, "clinic_id": CLINIC, "name": f"Client {number}",
             "date_of_birth": date(1990, 1, 2), "contact": {"email": "ada@example.org"}})[
             "client_id"]
-        application.assess_client(ADMIN, "setup", client_id, {
+        application.assess_client(SETUP, client_id, {
             "instrument": "PHQ-9", "answers": PHQ9["moderate"],
             "assessed_at": BEGIN - timedelta(days=1)})
         if plan["reassessed"]:
-            application.assess_client(ADMIN, "setup", client_id, {
+            application.assess_client(SETUP, client_id, {
                 "instrument": "PHQ-9", "answers": PHQ9[plan["reassessed"]],
                 "assessed_at": BEGIN + timedelta(days=3, hours=-1)})
         if plan["discharged"]:
-            application.discharge(ADMIN, "setup", client_id, {
+            application.discharge(SETUP, client_id, {
                 "reason": "planned_ending", "discharged_at": None})
     return application
 

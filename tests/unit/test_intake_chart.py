@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from matplotlib.image import imread
 
-from services.intake.chart import render
+from services.intake.adapters.chart import render
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"

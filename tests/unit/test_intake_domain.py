@@ -10,7 +10,7 @@ from shared.errors import Conflict, InvalidInput, NotFound
 
 ADULT = {"name": "Ada Lovelace", "date_of_birth": "1990-01-02",
          "contact": {"email": "ada@example.org"}}
-CATALOGUE = domain.InstrumentCatalogue.of_organisation([])
+CATALOGUE = domain.InstrumentCatalogue.new("org-1")
 RULE = domain.NotOnTrackRule()
 
 
@@ -294,3 +294,35 @@ def test_a_client_registered_before_episodes_has_an_implicit_one():
     (again,) = assess(client, phq9(4))
     assert again.data["episode_id"] == domain.implicit_episode_id("c-legacy")
     assert again.data["change"]["category"] == "recovered"
+
+
+def test_each_aggregate_is_what_its_stream_says():
+    client = domain.Client.from_events("c-1", [])
+    assert (client.stream_id, client.version, client.exists) == ("client-c-1", 0, False)
+
+    default = domain.NotOnTrackRule.from_events(("org-1", "clinic-1"), [])
+    assert default.stream_id == "not-on-track-rule-org-1/clinic-1"
+    assert default.to_data() == {"reassessments_without_improvement": 2,
+                                 "sessions_without_improvement": None,
+                                 "on_reliable_deterioration": True}
+    settings = {"reassessments_without_improvement": None, "sessions_without_improvement": 6,
+                "on_reliable_deterioration": False, "clinic_id": "clinic-1"}
+    (first,) = domain.set_not_on_track_rule(settings, "admin-1", "2026-01-01T09:00:00Z")
+    (second,) = domain.set_not_on_track_rule({**settings, "sessions_without_improvement": 8},
+                                             "admin-1", "2026-02-01T09:00:00Z")
+    assert "clinic_id" not in first.data  # only the rule's own settings
+    rule = domain.NotOnTrackRule.from_events(("org-1", "clinic-1"), [
+        Recorded(first.name, first.data, 1), Recorded(second.name, second.data, 2)])
+    assert rule.version == 2 and rule.to_data() == {
+        "reassessments_without_improvement": None, "sessions_without_improvement": 8,
+        "on_reliable_deterioration": False}
+
+    _, (defined,) = domain.define_instrument(
+        CATALOGUE, {**domain.GAD7.to_data(), "reliable_change_threshold": None},
+        "admin-1", "2026-01-01T09:00:00Z")
+    catalogue = domain.InstrumentCatalogue.from_events(
+        "org-1", [Recorded(defined.name, defined.data, 1)])
+    assert (catalogue.stream_id, catalogue.version) == ("instruments-org-1", 1)
+    assert catalogue.latest("GAD-7").version == 2
+    assert catalogue.instrument("GAD-7", 1) is domain.GAD7
+    assert CATALOGUE.instrument("GAD-7", 2) is None  # the built-ins' catalogue is untouched

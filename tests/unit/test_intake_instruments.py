@@ -68,12 +68,12 @@ def test_the_built_in_thresholds_follow_from_their_sd_and_r():
 
 
 def test_an_organisation_defines_its_own_instrument():
-    catalogue = domain.InstrumentCatalogue.of_organisation([])
+    catalogue = domain.InstrumentCatalogue.new("org-1")
     instrument, (event,) = domain.define_instrument(catalogue, WELLBEING, "admin-1",
                                                     "2026-01-01T09:00:00Z")
     assert event.name == "InstrumentDefined" and event.data["version"] == 1
     assert event.data["reliable_change_threshold"] == instrument.reliable_change_threshold == 10
-    catalogue = domain.InstrumentCatalogue.of_organisation([event.data])
+    catalogue = domain.InstrumentCatalogue.of_organisation("org-1", [event.data])
     wb = catalogue.latest("WB-4")
     # item 4 is reversed: answering 10 there scores 0.
     assert wb.score([5, 5, 5, 10]) == (15, "clinical")
@@ -85,15 +85,15 @@ def test_an_organisation_defines_its_own_instrument():
 
 
 def test_a_new_version_keeps_items_and_range_and_supersedes_the_old():
-    catalogue = domain.InstrumentCatalogue.of_organisation([])
+    catalogue = domain.InstrumentCatalogue.new("org-1")
     definition = {**PHQ9.to_data(), "sd": 5.5, "reliability": 0.84}
     definition.pop("version")
     definition.pop("reliable_change_threshold")
     instrument, (event,) = domain.define_instrument(catalogue, definition, "admin-1",
                                                     "2026-01-01T09:00:00Z")
     assert instrument.version == 2 and instrument.reliable_change_threshold == 7
-    catalogue = domain.InstrumentCatalogue.of_organisation([event.data])
-    assert catalogue.latest("PHQ-9").version == 2 and catalogue.version("PHQ-9", 1) is PHQ9
+    catalogue = domain.InstrumentCatalogue.of_organisation("org-1", [event.data])
+    assert catalogue.latest("PHQ-9").version == 2 and catalogue.instrument("PHQ-9", 1) is PHQ9
     with pytest.raises(InvalidInput) as refused:
         domain.define_instrument(catalogue, {**definition, "items": definition["items"][:8],
                                              "bands": [{"low": 0, "high": 24, "label": "x"}]},
@@ -112,7 +112,7 @@ def test_a_new_version_keeps_items_and_range_and_supersedes_the_old():
     ({"code": "no spaces"}, "code"),
     ({"reliable_change_threshold": 5}, "reliable_change_threshold")])
 def test_an_inconsistent_definition_names_the_field(change, field):
-    catalogue = domain.InstrumentCatalogue.of_organisation([])
+    catalogue = domain.InstrumentCatalogue.new("org-1")
     with pytest.raises(InvalidInput) as refused:
         domain.define_instrument(catalogue, {**WELLBEING, **change}, "a", "2026-01-01T09:00:00Z")
     assert field in refused.value.fields

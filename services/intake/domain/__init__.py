@@ -1,7 +1,9 @@
 """Intake's domain: clients, consents, episodes of care, instruments as data,
 change against the baseline, risk and the not-on-track rule.
 
-Plain Python: stdlib, shared.envelope, shared.errors and shared.timeutil only.
+Plain Python: stdlib, shared.aggregate, shared.envelope, shared.errors,
+shared.timeutil and shared.vocabulary only. Client, InstrumentCatalogue and
+NotOnTrackRule are aggregates (shared/aggregate.py): each is what its stream says.
 - instruments.py: instrument definitions (PHQ-9, GAD-7 built in), scoring
 - change.py: reliable change index and the change categories
 - not_on_track.py: the clinic's not-on-track rule
@@ -11,13 +13,11 @@ Plain Python: stdlib, shared.envelope, shared.errors and shared.timeutil only.
 """
 from . import care_team  # noqa: F401
 from .assessments import assess, risk_flag_id, session_held  # noqa: F401
-from .change import against_baseline, category, reliable_change_index  # noqa: F401
+from .change import against_baseline, category  # noqa: F401
 from .clients import (  # noqa: F401
     DETAIL_FIELDS, Client, acknowledge_risk_flag, discharge, give_consent,
-    implicit_episode_id, open_episode, register, revoke_consent, stream_of, update_details)
+    implicit_episode_id, open_episode, register, revoke_consent, update_details)
 from .instruments import (  # noqa: F401
-    BUILT_IN, GAD7, PHQ9, Instrument, InstrumentCatalogue, check_definition,
-    define_instrument, instruments_stream)
-from .not_on_track import (  # noqa: F401
-    NotOnTrackRule, not_on_track_rule_stream, set_not_on_track_rule)
+    GAD7, PHQ9, Instrument, InstrumentCatalogue, define_instrument)
+from .not_on_track import NotOnTrackRule, set_not_on_track_rule  # noqa: F401
 

@@ -12,12 +12,12 @@ Response (total down at least the instrument's percentage from baseline) and
 remission (total below the instrument's limit) are None when the instrument
 does not define them.
 """
+from shared.vocabulary import CHANGE_CATEGORIES
+
 from .instruments import RELIABLE_Z
 
-RECOVERED = "recovered"
-RELIABLY_IMPROVED = "reliably_improved"
-NO_RELIABLE_CHANGE = "no_reliable_change"
-RELIABLY_DETERIORATED = "reliably_deteriorated"
+# The vocabulary's words, by name (it lists them best first).
+RECOVERED, RELIABLY_IMPROVED, NO_RELIABLE_CHANGE, RELIABLY_DETERIORATED = CHANGE_CATEGORIES
 IMPROVEMENTS = (RECOVERED, RELIABLY_IMPROVED)
 
 

@@ -3,6 +3,7 @@ episodes of care, and per episode the course of each instrument."""
 import uuid
 from dataclasses import dataclass, field
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.timeutil import parse_date, parse_time
@@ -18,10 +19,6 @@ DETAIL_FIELDS = ("name", "preferred_name", "pronouns", "date_of_birth", "contact
 # The details that decide whether the clinic can reach the client.
 REACH_FIELDS = {"contact", "no_contact_reason", "guardian"}
 NAMESPACE = uuid.UUID("1d5b7f0e-4a39-4c55-9a53-6e0c2f7b9a10")
-
-
-def stream_of(client_id):
-    return f"client-{client_id}"
 
 
 def implicit_episode_id(client_id):
@@ -62,9 +59,9 @@ class Episode:
 
 
 @dataclass
-class Client:
+class Client(Aggregate):
+    STREAM = "client-{}"
     client_id: str
-    version: int = 0
     registered: bool = False
     organisation_id: str = None
     clinic_id: str = None
@@ -83,20 +80,6 @@ class Client:
     def episode(self):
         """The latest episode (open unless discharged), or None."""
         return self.episodes[-1] if self.episodes else None
-
-    @classmethod
-    def from_events(cls, client_id, events):
-        client = cls(client_id)
-        for event in events:
-            client.apply(event)
-        return client
-
-    def apply(self, event):
-        self.version = event.sequence
-        data = event.data
-        handler = getattr(self, f"_on_{event.name}", None)
-        if handler is not None:
-            handler(event, data)
 
     def _on_ClientRegistered(self, event, data):
         self.registered = True

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import InvalidInput
 
@@ -296,19 +297,32 @@ GAD7 = Instrument(
 BUILT_IN = {instrument.code: instrument for instrument in (PHQ9, GAD7)}
 
 
+def _built_ins():  # every catalogue starts with version 1 of each built-in
+    return {code: {1: instrument} for code, instrument in BUILT_IN.items()}
+
+
 @dataclass
-class InstrumentCatalogue:
-    """The instruments one organisation can administer: built-ins plus its own."""
-    versions: dict = field(default_factory=dict)  # code -> {version: Instrument}
+class InstrumentCatalogue(Aggregate):
+    """The instruments one organisation can administer: built-ins plus its own
+    (the InstrumentDefined events of its stream)."""
+    STREAM = "instruments-{}"
+    organisation_id: str = None
+    versions: dict = field(default_factory=_built_ins)  # code -> {version: Instrument}
 
     @classmethod
-    def of_organisation(cls, definitions):
-        """Built-ins plus the organisation's definitions (InstrumentDefined payloads)."""
-        catalogue = cls({code: {1: instrument} for code, instrument in BUILT_IN.items()})
+    def of_organisation(cls, organisation_id, definitions):
+        """From InstrumentDefined payloads kept elsewhere (the read side's table)."""
+        catalogue = cls.new(organisation_id)
         for data in definitions:
-            definition = Instrument.from_data(data)
-            catalogue.versions.setdefault(definition.code, {})[definition.version] = definition
+            catalogue._include(data)
         return catalogue
+
+    def _on_InstrumentDefined(self, event, data):
+        self._include(data)
+
+    def _include(self, data):
+        definition = Instrument.from_data(data)
+        self.versions.setdefault(definition.code, {})[definition.version] = definition
 
     def codes(self):
         return sorted(self.versions)
@@ -320,11 +334,9 @@ class InstrumentCatalogue:
                                {"instrument": [f"one of {', '.join(self.codes())}"]})
         return versions[max(versions)]
 
-    def version(self, code, version):
-        try:
-            return self.versions[code][version]
-        except KeyError:
-            return None
+    def instrument(self, code, version):
+        """That version of the instrument, or None."""
+        return self.versions.get(code, {}).get(version)
 
     def all_latest(self):
         return [self.latest(code) for code in self.codes()]
@@ -332,10 +344,6 @@ class InstrumentCatalogue:
     def next_version(self, code):
         versions = self.versions.get(code)
         return max(versions) + 1 if versions else 1
-
-
-def instruments_stream(organisation_id):
-    return f"instruments-{organisation_id}"
 
 
 def define_instrument(catalogue, definition, defined_by, defined_at):

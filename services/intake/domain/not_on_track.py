@@ -14,33 +14,34 @@ and reason, when
 None (or False) turns a part off. The default, until a clinic sets its own:
 2 reassessments, sessions off, deterioration on.
 """
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 
 NO_IMPROVEMENT = "no_reliable_improvement"
 DETERIORATION = "reliable_deterioration"
+# What a clinic sets: the fields of NotOnTrackRuleSet besides who set it and when.
+SETTINGS = ("reassessments_without_improvement", "sessions_without_improvement",
+            "on_reliable_deterioration")
 
 
-@dataclass(frozen=True)
-class NotOnTrackRule:
+@dataclass
+class NotOnTrackRule(Aggregate):
+    """A clinic's rule: the latest NotOnTrackRuleSet of its stream, else the default."""
+    STREAM = "not-on-track-rule-{}/{}"
+    organisation_id: str = None
+    clinic_id: str = None
     reassessments_without_improvement: int = 2
     sessions_without_improvement: int = None
     on_reliable_deterioration: bool = True
 
-    @classmethod
-    def of_clinic(cls, events):
-        """The latest NotOnTrackRuleSet of the clinic's stream, else the default."""
-        rule = cls()
-        for event in events:
-            if event.name == "NotOnTrackRuleSet":
-                rule = cls(event.data["reassessments_without_improvement"],
-                           event.data["sessions_without_improvement"],
-                           event.data["on_reliable_deterioration"])
-        return rule
+    def _on_NotOnTrackRuleSet(self, event, data):
+        for name in SETTINGS:
+            setattr(self, name, data[name])
 
     def to_data(self):
-        return asdict(self)
+        return {name: getattr(self, name) for name in SETTINGS}
 
 
 def rule_kind(rule_text):
@@ -48,10 +49,8 @@ def rule_kind(rule_text):
     return DETERIORATION if rule_text == DETERIORATION else NO_IMPROVEMENT
 
 
-def not_on_track_rule_stream(organisation_id, clinic_id):
-    return f"not-on-track-rule-{organisation_id}/{clinic_id}"
-
-
-def set_not_on_track_rule(rule, set_by, set_at):
-    return [NewEvent("NotOnTrackRuleSet", {**rule.to_data(), "set_by": set_by,
-                                           "set_at": set_at})]
+def set_not_on_track_rule(settings, set_by, set_at):
+    """NotOnTrackRuleSet: the clinic's rule is `settings` from now on, whatever it was
+    (a blind write: nothing is decided from the rule in force)."""
+    return [NewEvent("NotOnTrackRuleSet", {**{name: settings[name] for name in SETTINGS},
+                                           "set_by": set_by, "set_at": set_at})]

@@ -19,15 +19,18 @@ from werkzeug.wrappers import Response  # noqa: E402
 
 from shared.timeutil import parse_time  # noqa: E402
 
+from ..domain.change import (  # noqa: E402
+    NO_RELIABLE_CHANGE, RECOVERED, RELIABLY_DETERIORATED, RELIABLY_IMPROVED)
+
 MIMETYPES = {"svg": "image/svg+xml", "png": "image/png"}
 # Band shading from the least to the most severe (lightest to strongest).
 BAND_COLOURS = ("#e8f5e9", "#fffde7", "#fff3e0", "#ffe0b2", "#ffcdd2", "#ef9a9a", "#e57373")
 MARKERS = {
     None: ("o", "#455a64", "baseline"),
-    "recovered": ("*", "#1b5e20", "recovered"),
-    "reliably_improved": ("v", "#2e7d32", "reliably improved"),
-    "no_reliable_change": ("o", "#757575", "no reliable change"),
-    "reliably_deteriorated": ("^", "#c62828", "reliably deteriorated"),
+    RECOVERED: ("*", "#1b5e20", "recovered"),
+    RELIABLY_IMPROVED: ("v", "#2e7d32", "reliably improved"),
+    NO_RELIABLE_CHANGE: ("o", "#757575", "no reliable change"),
+    RELIABLY_DETERIORATED: ("^", "#c62828", "reliably deteriorated"),
 }
 
 
@@ -81,7 +84,7 @@ def _draw(axes, course):
     axes.plot(times, totals, color="#263238", linewidth=1.5, zorder=3)
     seen = set()
     for when, point in zip(times, course["points"]):
-        marker, colour, label = MARKERS.get(point["category"], MARKERS["no_reliable_change"])
+        marker, colour, label = MARKERS.get(point["category"], MARKERS[NO_RELIABLE_CHANGE])
         axes.scatter([when], [point["total"]], marker=marker, s=90 if marker == "*" else 55,
                      color=colour, edgecolors="white", linewidths=0.8, zorder=4,
                      label=None if label in seen else label)

@@ -8,10 +8,10 @@ from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, MetaData
     Table, Text, delete, insert, select, update
 
 from shared import care_team
-from shared.projection import Projection
+from shared.projection import Projection, upsert
 from shared.timeutil import parse_date, parse_time
 
-from .domain import implicit_episode_id
+from ..domain import implicit_episode_id
 
 metadata = MetaData()
 
@@ -262,15 +262,15 @@ def consent_changed(conn, event):
         event_id=event.id, client_id=data["client_id"], sequence=event.sequence,
         kind=data["kind"], action="given" if given else "revoked",
         document_version=data.get("document_version"), at=at, recorded_by=data["recorded_by"]))
-    key = (consents.c.client_id == data["client_id"]) & (consents.c.kind == data["kind"])
-    if given:
-        conn.execute(delete(consents).where(key))
-        conn.execute(insert(consents).values(
-            client_id=data["client_id"], kind=data["kind"], organisation_id=event.organisationid,
-            clinic_id=event.clinicid, status="given", document_version=data["document_version"],
-            given_at=at, recorded_by=data["recorded_by"]))
+    key = {"client_id": data["client_id"], "kind": data["kind"]}
+    if given:  # the consent in force now, whatever was given or revoked before
+        upsert(conn, consents, key, {
+            "organisation_id": event.organisationid, "clinic_id": event.clinicid,
+            "status": "given", "document_version": data["document_version"], "given_at": at,
+            "revoked_at": None, "recorded_by": data["recorded_by"]})
     else:
-        conn.execute(update(consents).where(key).values(
+        conn.execute(update(consents).where(
+            consents.c.client_id == key["client_id"], consents.c.kind == key["kind"]).values(
             status="revoked", revoked_at=at, recorded_by=data["recorded_by"]))
 
 
@@ -385,24 +385,19 @@ def instrument_defined(conn, event):
 @projection.on("NotOnTrackRuleSet")
 def not_on_track_rule_set(conn, event):
     data = event.data
-    conn.execute(delete(not_on_track_rules).where(
-        not_on_track_rules.c.organisation_id == event.organisationid,
-        not_on_track_rules.c.clinic_id == event.clinicid))
-    conn.execute(insert(not_on_track_rules).values(
-        organisation_id=event.organisationid, clinic_id=event.clinicid,
-        reassessments_without_improvement=data["reassessments_without_improvement"],
-        sessions_without_improvement=data["sessions_without_improvement"],
-        on_reliable_deterioration=data["on_reliable_deterioration"],
-        set_by=data["set_by"], set_at=parse_time(data["set_at"])))
+    upsert(conn, not_on_track_rules,
+           {"organisation_id": event.organisationid, "clinic_id": event.clinicid}, {
+               "reassessments_without_improvement": data["reassessments_without_improvement"],
+               "sessions_without_improvement": data["sessions_without_improvement"],
+               "on_reliable_deterioration": data["on_reliable_deterioration"],
+               "set_by": data["set_by"], "set_at": parse_time(data["set_at"])})
 
 
 @projection.on("BreakGlassAccessGranted")
 def break_glass_granted(conn, event):
     data = event.data
-    if conn.execute(select(break_glass_grants.c.event_id)
-                    .where(break_glass_grants.c.event_id == event.id)).first() is None:
-        conn.execute(insert(break_glass_grants).values(
-            event_id=event.id, organisation_id=event.organisationid, clinic_id=event.clinicid,
-            client_id=str(data["client_id"]), clinician_id=data["clinician_id"],
-            reason=data["reason"], granted_at=parse_time(data["granted_at"]),
-            expires_at=parse_time(data["expires_at"])))
+    upsert(conn, break_glass_grants, {"event_id": event.id}, {
+        "organisation_id": event.organisationid, "clinic_id": event.clinicid,
+        "client_id": str(data["client_id"]), "clinician_id": data["clinician_id"],
+        "reason": data["reason"], "granted_at": parse_time(data["granted_at"]),
+        "expires_at": parse_time(data["expires_at"])})

@@ -16,9 +16,9 @@ from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.limits import like_literal
 from shared.timeutil import iso
 
-from . import domain
-from .domain.change import IMPROVEMENTS, RECOVERED, RELIABLY_DETERIORATED
-from .read_models import (
+from .. import domain
+from ..domain.change import IMPROVEMENTS, RECOVERED, RELIABLY_DETERIORATED
+from ..read_models import (
     assessments, break_glass_grants, clients, consent_history, consents, episodes,
     instrument_definitions, not_on_track_rules, outcome_alerts, pending_reassessments, risk_flags)
 
@@ -30,15 +30,6 @@ class IntakeQueries:
     """Mixed into IntakeApplication (which provides self.store)."""
 
     # -- clients -----------------------------------------------------------
-    def _client_row(self, conn, client_id):
-        row = conn.execute(select(clients).where(clients.c.client_id == str(client_id))).first()
-        return row._asdict() if row else None
-
-    def _visible_client(self, conn, principal, client_id):
-        record = principal.require_visible(self._client_row(conn, client_id), "client")
-        principal.require_own_record(client_id)
-        return record
-
     def reach_client(self, principal, client_id, named=()):
         """Tenancy before anything else a request carries is looked at: 403 when it
         names (`named`: [(organisation_id or clinic_id, value)]) an organisation or
@@ -46,7 +37,7 @@ class IntakeQueries:
         token's reach and in every clinic named."""
         _require_named(principal, named)
         with self.store.read() as conn:
-            record = self._visible_client(conn, principal, client_id)
+            record = visible_client(conn, principal, client_id)
         if any(name == "clinic_id" and value != record["clinic_id"] for name, value in named):
             raise NotFound("client not found")
 
@@ -61,7 +52,7 @@ class IntakeQueries:
 
     def client(self, principal, client_id):
         with self.store.read() as conn:
-            record = self._visible_client(conn, principal, client_id)
+            record = visible_client(conn, principal, client_id)
             rows = conn.execute(select(assessments)
                                 .where(assessments.c.client_id == record["client_id"])
                                 .order_by(assessments.c.sequence)).all()
@@ -115,7 +106,7 @@ class IntakeQueries:
 
     def consents(self, principal, client_id):
         with self.store.read() as conn:
-            record = self._visible_client(conn, principal, client_id)
+            record = visible_client(conn, principal, client_id)
             current = conn.execute(select(consents).where(
                 consents.c.client_id == record["client_id"]).order_by(consents.c.kind)).all()
             history = conn.execute(select(consent_history).where(
@@ -130,7 +121,7 @@ class IntakeQueries:
     # -- care team and break-glass -------------------------------------------
     def care_team(self, principal, client_id):
         with self.store.read() as conn:
-            record = self._visible_client(conn, principal, client_id)
+            record = visible_client(conn, principal, client_id)
             team = care_team.members(conn, record["organisation_id"], record["client_id"])
         return {"client_id": record["client_id"], "care_team": [
             {**member, "until": iso(member["until"]) if member["until"] else None}
@@ -220,7 +211,7 @@ class IntakeQueries:
         """Every score of an episode with band, change category and RCI, per instrument."""
         principal.require_role(*CLINICAL)
         with self.store.read() as conn:
-            record = self._visible_client(conn, principal, client_id)
+            record = visible_client(conn, principal, client_id)
             episode_id = str(query["episode_id"]) if query.get("episode_id") \
                 else record["episode_id"]
             rows = conn.execute(select(assessments).where(
@@ -241,7 +232,7 @@ class IntakeQueries:
 
     def chart(self, principal, client_id, code, query):
         """(bytes, mimetype) of the trajectory chart of one instrument."""
-        from .chart import render
+        from ..adapters.chart import render  # matplotlib loads only once a chart is asked for
 
         view = self.trajectory(principal, client_id, query)
         course = next((c for c in view["instruments"] if c["instrument"] == code), None)
@@ -314,8 +305,8 @@ class IntakeQueries:
         rows = conn.execute(select(instrument_definitions.c.definition).where(
             instrument_definitions.c.organisation_id == organisation_id)
             .order_by(instrument_definitions.c.code, instrument_definitions.c.version)).all()
-        return domain.InstrumentCatalogue.of_organisation([json.loads(r.definition)
-                                                          for r in rows])
+        return domain.InstrumentCatalogue.of_organisation(
+            organisation_id, [json.loads(r.definition) for r in rows])
 
     def instruments(self, principal):
         with self.store.read() as conn:
@@ -325,7 +316,7 @@ class IntakeQueries:
     def instrument(self, principal, code, version=None):
         with self.store.read() as conn:
             catalogue = self._catalogue(conn, principal.organisation_id)
-        found = catalogue.version(code, version) if version else (
+        found = catalogue.instrument(code, version) if version else (
             catalogue.latest(code) if code in catalogue.versions else None)
         if found is None:
             raise NotFound(f"instrument {code} not found")
@@ -337,13 +328,26 @@ class IntakeQueries:
             row = conn.execute(select(not_on_track_rules).where(
                 not_on_track_rules.c.organisation_id == principal.organisation_id,
                 not_on_track_rules.c.clinic_id == clinic_id)).first()
-        rule = domain.NotOnTrackRule() if row is None else domain.NotOnTrackRule(
-            row.reassessments_without_improvement, row.sessions_without_improvement,
-            row.on_reliable_deterioration)
+        rule = domain.NotOnTrackRule(principal.organisation_id, clinic_id) if row is None \
+            else domain.NotOnTrackRule(principal.organisation_id, clinic_id,
+                                       row.reassessments_without_improvement,
+                                       row.sessions_without_improvement,
+                                       row.on_reliable_deterioration)
         return {"organisation_id": principal.organisation_id, "clinic_id": clinic_id,
                 **rule.to_data(), "default": row is None,
                 "set_by": row.set_by if row else None,
                 "set_at": iso(row.set_at) if row else None}
+
+
+def visible_client(conn, principal, client_id, care_team=True):
+    """The client's row, when the principal may reach it (404 otherwise); commands
+    load through it too. care_team=False only where break-glass is asked for."""
+    client_id = str(client_id)
+    row = conn.execute(select(clients).where(clients.c.client_id == client_id)).first()
+    record = principal.require_visible(row._asdict() if row else None, "client",
+                                       care_team=care_team)
+    principal.require_own_record(client_id)
+    return record
 
 
 def _require_named(principal, named):
@@ -431,7 +435,7 @@ def instrument_view(catalogue, instrument):
 
 def _course_view(catalogue, code, points):
     version = points[-1]["instrument_version"]
-    instrument = catalogue.version(code, version) or catalogue.latest(code)
+    instrument = catalogue.instrument(code, version) or catalogue.latest(code)
     baseline = points[0]
     return {
         "instrument": code, "instrument_version": version, "name": instrument.name,
@@ -456,7 +460,7 @@ def _rates(catalogue, judged):
     deteriorated = sum(1 for r in judged if r.category == RELIABLY_DETERIORATED)
     at_caseness = 0
     for row in judged:
-        instrument = catalogue.version(row.instrument, row.instrument_version) \
+        instrument = catalogue.instrument(row.instrument, row.instrument_version) \
             or catalogue.latest(row.instrument)
         at_caseness += instrument.is_clinical(row.baseline_total)
     return {"measured": measured, "reliably_improved": improved, "recovered": recovered,
