@@ -62,10 +62,14 @@ def figures_for(engine, url_factory, amqp_uri):
     state = {}
 
     def praxis_consume():
+        if "billing" in state and state["billing"] is not state.get("rebuilt"):
+            state["billing"].store.engine.dispose()  # a round's store no figure needs
         state["billing"] = praxis.billing_application(url_factory())
         return praxis.consume(state["billing"], EVENTS)
 
     def raw_consume():
+        if "raw" in state and state["raw"] is not state.get("raw rebuilt"):
+            state["raw"].close()
         state["raw"] = peers.RawDatabase(url_factory())
         state["raw"].create_schema()
         return peers.raw_consume(state["raw"], EVENTS)
