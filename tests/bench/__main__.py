@@ -23,7 +23,7 @@ import sys  # noqa: E402
 
 from . import load, peers, praxis, queries  # noqa: E402
 from .runner import (  # noqa: E402
-    PRAXIS, Figure, git_short_sha, machine, median, medians, run_rounds, table, write_record)
+    PRAXIS, Figure, git_short_sha, git_worktree_clean, machine, median, medians, run_rounds, table, write_record)
 from .throwaway import databases, vhost  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", 2000))
@@ -46,7 +46,8 @@ consumer      events/s of SessionHeld consumed in process, no broker, client kno
 pipeline      events/s from the first SessionHeld appended to the last charge committed,
               through the broker: scheduling's store -> OutboxRelay -> billing's nameko
               service / raw append -> hand-written batched-confirm relay -> durable
-              queue -> raw consumer (ack after commit; its charges relayed too)
+              queue -> raw consumer (ack after commit; its charges relayed too;
+              prefetch 100 where billing takes 1, both one consumer, in queue order)
 rebuild       events/s replayed: billing's read models dropped and rebuilt from its store
               (`make rebuild`) / eventsourcing's notification log read in sections into
               an in-memory projection / raw select + json.loads + executemany
@@ -163,7 +164,8 @@ def query_latency(engine, url_factory, amqp_uri):
 def main():
     print(f"Praxis side by side: {EVENTS} events a sample, {ROUNDS} rounds, "
           f"{os.cpu_count()} cores\n", flush=True)
-    record = {"commit": git_short_sha(), "machine": machine(), "settings": {
+    record = {"commit": git_short_sha(), "worktree_clean": git_worktree_clean(),
+              "machine": machine(), "settings": {
         "events": EVENTS, "rounds": ROUNDS, "rebuild_events": REBUILD_EVENTS,
         "latency_seconds": LATENCY_SECONDS, "latency_rates": LATENCY_RATES,
         "query_sizes": QUERY_SIZES, "query_repeats": QUERY_REPEATS}}
@@ -173,7 +175,10 @@ def main():
                    for engine, factory in factories.items()}
         samples = run_rounds(figures, ROUNDS, log=lambda line: print(line, flush=True))
         middle = medians(samples)
-        record["figures"] = {"samples": samples, "medians": middle}
+        record["figures"] = {"samples": samples, "medians": middle, "targets": {
+            engine: {f.name: {f"{peer} {metric}": text for (peer, metric), text
+                              in f.targets.items()} for f in figs}
+            for engine, figs in figures.items()}}
         tables += [table(engine, figs, middle[engine]) for engine, figs in figures.items()]
         record["queries"] = {}
         for engine, factory in factories.items():

@@ -95,6 +95,15 @@ def git_short_sha():
         return "unknown"
 
 
+def git_worktree_clean():
+    """Whether the figures are those of the commit named (no uncommitted changes)."""
+    try:
+        return not subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return False
+
+
 def write_record(record, directory="var/bench"):
     """Write the run to var/bench/<UTC time>-<git short sha>.json; return its path."""
     now = datetime.now(timezone.utc)
