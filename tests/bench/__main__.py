@@ -23,7 +23,8 @@ import sys  # noqa: E402
 
 from . import load, peers, praxis, queries  # noqa: E402
 from .runner import (  # noqa: E402
-    PRAXIS, Figure, git_short_sha, git_worktree_clean, machine, median, medians, run_rounds, table, write_record)
+    PRAXIS, Figure, git_short_sha, git_worktree_clean, machine, median, medians, run_rounds,
+    table, write_record)
 from .throwaway import databases, vhost  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", 2000))
