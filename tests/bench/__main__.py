@@ -54,7 +54,11 @@ rebuild       events/s replayed: billing's read models dropped and rebuilt from 
               an in-memory projection / raw select + json.loads + executemany
 latency R/s   ms from a SessionHeld's scheduled send (open loop, R a second) to its
               charge's commit: Praxis's pipeline / the hand-written one
-queries       ms a request (median) at each store size, and the largest / smallest
+queries       ms a request (median) at each store size, and the largest / smallest:
+              balance GET /clients/<id>/balance, charges GET /charges?clinic_id= (first
+              page), events last page GET /events?after= (billing's last 100), directory
+              intake's GET /clients (first page), billing start-up: container start to
+              /readyz 200; stores seeded from one client's real history (queries.py)
 Ratios are Praxis / peer: above 1 Praxis is faster for events/s, slower for ms."""
 
 
