@@ -354,13 +354,18 @@ class HandWrittenPipeline:
         connection = amqp_connection(self.amqp_uri)
         channel = connection.channel()
         channel.confirm_select()
-        unconfirmed = set()
+        unconfirmed, nacked = set(), []
 
         def on_ack(tag, multiple):
             unconfirmed.difference_update(
                 {t for t in unconfirmed if t <= tag} if multiple else {tag})
 
+        def on_nack(tag, multiple):
+            nacked.append(tag)
+            on_ack(tag, multiple)
+
         channel.events["basic_ack"].add(on_ack)
+        channel.events["basic_nack"].add(on_nack)
         tag = 0
         while self.running:
             rows = database.rows(
@@ -377,6 +382,9 @@ class HandWrittenPipeline:
                                       exchange=exchange, routing_key="org-1.event")
             while unconfirmed:
                 connection.drain_events(timeout=10)
+            if nacked:  # the rows stay: the whole batch goes again on the next pass
+                nacked.clear()
+                continue
             with database.transaction() as cursor:
                 cursor.executemany(database.sql("DELETE FROM outbox WHERE position = %s"),
                                    [(position,) for position, _ in rows])
