@@ -146,6 +146,10 @@ TABLE = _resources(
              fields=_fields({ADMIN}, *ANSWERS, *SCORES, *FREE_TEXT)),
     Resource("audit", "who read or changed which record, break-glass access",
              {READ: {PRIVACY_OFFICER, ADMIN}}),
+    # FHIR carries answers and text in its own shapes (QuestionnaireResponse items, a
+    # note's attachment), beyond field names the rule above could strip: clinical only.
+    Resource("fhir_record", "a client's record as FHIR R4 resources ($everything)",
+             {READ: CLINICAL}),
 )
 
 

@@ -74,6 +74,11 @@ class Service(CommonEndpoints, subscribers(IntakeApplication.subscriptions)):
         self._reach(request, client_id)
         return self.praxis.client(principal_of(request), client_id)
 
+    @http("GET", "/fhir/Patient/<uuid:client_id>/$everything", resource="fhir_record")
+    def fhir_everything(self, request, client_id):
+        self._reach(request, client_id)
+        return self.praxis.fhir_everything(principal_of(request), client_id)
+
     @http("PATCH", "/clients/<uuid:client_id>", resource="client")
     def update_client(self, request, client_id):
         self._reach(request, client_id)

@@ -52,6 +52,10 @@ class Service(CommonEndpoints, subscribers(NotesApplication.subscriptions)):
     def get_plan(self, request, client_id):
         return self.praxis.plan(principal_of(request), str(client_id))
 
+    @http("GET", "/fhir/Patient/<uuid:client_id>/$everything", resource="fhir_record")
+    def fhir_everything(self, request, client_id):
+        return self.praxis.fhir_everything(principal_of(request), str(client_id))
+
     @http("GET", "/clients/<uuid:client_id>/chart", resource="chart")
     def get_chart(self, request, client_id):
         return self.praxis.chart(principal_of(request), str(client_id))

@@ -13,10 +13,12 @@ from sqlalchemy import func, or_, select
 
 from shared import care_team, paging
 from shared.errors import Forbidden, InvalidInput, NotFound
+from shared.fhir import searchset
 from shared.limits import like_literal
 from shared.timeutil import iso
 
 from .. import domain
+from ..adapters import fhir
 from ..domain.change import IMPROVEMENTS, RECOVERED, RELIABLY_DETERIORATED
 from ..read_models import (
     assessments, break_glass_grants, clients, consent_history, consents, episodes,
@@ -321,6 +323,20 @@ class IntakeQueries:
         if found is None:
             raise NotFound(f"instrument {code} not found")
         return instrument_view(catalogue, found)
+
+    def fhir_everything(self, principal, client_id):
+        """Intake's part of the client's record as a FHIR searchset Bundle: the client
+        view, and the instrument versions they took."""
+        view = self.client(principal, client_id)
+        with self.store.read() as conn:
+            catalogue = self._catalogue(conn, view["organisation_id"])
+        instruments = {}
+        for assessment in view["assessments"]:
+            key = (assessment["instrument"], assessment["instrument_version"])
+            found = catalogue.instrument(*key)
+            if found is not None:
+                instruments[key] = instrument_view(catalogue, found)
+        return searchset(fhir.everything(view, instruments))
 
     def not_on_track_rule(self, principal, clinic_id):
         principal.require_clinic(principal.organisation_id, clinic_id)

@@ -6,14 +6,16 @@ checking what the caller may see.
 - psychotherapy_notes: the author's own record, for the author only
 - between_sessions: homework and the journal
 - chart: the client's record and its timeline
+- fhir: the plan and signed notes as FHIR resources
 """
 from .between_sessions import BetweenSessionQueries
 from .chart import ChartQueries
+from .fhir import FhirQueries
 from .progress_notes import ProgressNoteQueries
 from .psychotherapy_notes import PsychotherapyNoteQueries
 from .treatment_plan import TreatmentPlanQueries
 
 
 class NotesQueries(TreatmentPlanQueries, ProgressNoteQueries, PsychotherapyNoteQueries,
-                   BetweenSessionQueries, ChartQueries):
+                   BetweenSessionQueries, ChartQueries, FhirQueries):
     """Every query of notes, on the application's store."""
