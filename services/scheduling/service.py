@@ -9,10 +9,11 @@ from werkzeug.wrappers import Response
 from shared.consumer import subscribers
 from shared.paging import PageQuery
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
-from shared.web import correlation_of, http, load_body, load_query, principal_of
+from shared.web import caller_of, http, load_body, load_query, principal_of
 
-from .application import SchedulingApplication, monday_of
+from .application import SchedulingApplication
 from .domain import feeds
+from .domain.calendar import monday_of
 from .schemas import (
     BookAppointmentSchema, BookSeriesSchema, CalendarQuery, CancelSchema, ClinicianProfileSchema,
     ClinicSchema, DateRangeQuery, EndSeriesSchema, FeedQuery, HoldSessionSchema,
@@ -47,14 +48,12 @@ class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions))
     @http("PUT", "/clinics/<clinic_id>", resource="clinic_settings")
     def configure_clinic(self, request, clinic_id):
         command = load_body(request, ClinicSchema())
-        return self.praxis.configure_clinic(principal_of(request), correlation_of(request),
-                                            clinic_id, command)
+        return self.praxis.configure_clinic(caller_of(request), clinic_id, command)
 
     @http("POST", "/clinics/<clinic_id>/rooms", resource="clinic_settings")
     def add_room(self, request, clinic_id):
         command = load_body(request, RoomSchema())
-        return 201, self.praxis.add_room(principal_of(request), correlation_of(request),
-                                         clinic_id, command)
+        return 201, self.praxis.add_room(caller_of(request), clinic_id, command)
 
     @http("GET", "/clinics/<clinic_id>/rooms/<room_id>/occupancy", resource="calendar")
     def room_occupancy(self, request, clinic_id, room_id):
@@ -69,8 +68,7 @@ class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions))
     @http("PUT", "/clinicians/<clinician_id>", resource="clinician_profile")
     def set_clinician_profile(self, request, clinician_id):
         command = load_body(request, ClinicianProfileSchema())
-        return self.praxis.set_clinician_profile(principal_of(request),
-                                                 correlation_of(request), clinician_id, command)
+        return self.praxis.set_clinician_profile(caller_of(request), clinician_id, command)
 
     @http("GET", "/clinicians/<clinician_id>/day", resource="calendar")
     def clinician_day(self, request, clinician_id):
@@ -93,7 +91,7 @@ class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions))
     def issue_calendar_feed(self, request, clinician_id):
         command = load_body(request, IssueFeedSchema()) if request.get_data() else {}
         return 201, self.praxis.issue_calendar_feed(
-            principal_of(request), correlation_of(request), clinician_id,
+            caller_of(request), clinician_id,
             command.get("expires_in_days", self.feed_days))
 
     @http("GET", "/clinicians/<clinician_id>/calendar-feeds", resource="calendar")
@@ -103,8 +101,7 @@ class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions))
     @http("DELETE", "/clinicians/<clinician_id>/calendar-feeds/<uuid:feed_id>",
           resource="calendar", action="issue_feed")
     def revoke_calendar_feed(self, request, clinician_id, feed_id):
-        return self.praxis.revoke_calendar_feed(principal_of(request), correlation_of(request),
-                                                clinician_id, str(feed_id))
+        return self.praxis.revoke_calendar_feed(caller_of(request), clinician_id, str(feed_id))
 
     @http("GET", "/clinicians/<clinician_id>/calendar.ics", public=True)
     def calendar_ics(self, request, clinician_id):
@@ -121,7 +118,7 @@ class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions))
     def book_appointment(self, request):
         command = load_body(request, BookAppointmentSchema())
         return 201, self.praxis.book_appointment(
-            principal_of(request), correlation_of(request), command)
+            caller_of(request), command)
 
     @http("GET", "/appointments/<uuid:appointment_id>", resource="appointment")
     def get_appointment(self, request, appointment_id):
@@ -130,37 +127,31 @@ class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions))
     @http("POST", "/appointments/<uuid:appointment_id>/reschedule", resource="appointment")
     def reschedule(self, request, appointment_id):
         command = load_body(request, RescheduleSchema())
-        return self.praxis.reschedule_appointment(principal_of(request),
-                                                  correlation_of(request),
-                                                  str(appointment_id), command)
+        return self.praxis.reschedule_appointment(caller_of(request), str(appointment_id), command)
 
     @http("POST", "/appointments/<uuid:appointment_id>/cancel", resource="appointment", action="cancel")
     def cancel(self, request, appointment_id):
         command = load_body(request, CancelSchema())
-        return self.praxis.cancel_appointment(principal_of(request), correlation_of(request),
-                                              str(appointment_id), command)
+        return self.praxis.cancel_appointment(caller_of(request), str(appointment_id), command)
 
     @http("POST", "/appointments/<uuid:appointment_id>/check-in", resource="appointment")
     def check_in(self, request, appointment_id):
-        return self.praxis.check_in(principal_of(request), correlation_of(request),
-                                    str(appointment_id))
+        return self.praxis.check_in(caller_of(request), str(appointment_id))
 
     @http("POST", "/appointments/<uuid:appointment_id>/no-show", resource="appointment")
     def no_show(self, request, appointment_id):
-        return self.praxis.record_no_show(principal_of(request), correlation_of(request),
-                                          str(appointment_id))
+        return self.praxis.record_no_show(caller_of(request), str(appointment_id))
 
     @http("POST", "/appointments/<uuid:appointment_id>/held", resource="appointment")
     def hold_session(self, request, appointment_id):
         command = load_body(request, HoldSessionSchema())
         return 201, self.praxis.hold_session(
-            principal_of(request), correlation_of(request), str(appointment_id), command)
+            caller_of(request), str(appointment_id), command)
 
     @http("POST", "/series", resource="appointment_series")
     def book_series(self, request):
         command = load_body(request, BookSeriesSchema())
-        return 201, self.praxis.book_series(principal_of(request), correlation_of(request),
-                                            command)
+        return 201, self.praxis.book_series(caller_of(request), command)
 
     @http("GET", "/series/<uuid:series_id>", resource="appointment_series")
     def get_series(self, request, series_id):
@@ -169,8 +160,7 @@ class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions))
     @http("POST", "/series/<uuid:series_id>/end", resource="appointment_series")
     def end_series(self, request, series_id):
         command = load_body(request, EndSeriesSchema())
-        return self.praxis.end_series(principal_of(request), correlation_of(request),
-                                      str(series_id), command)
+        return self.praxis.end_series(caller_of(request), str(series_id), command)
 
     @http("GET", "/clients/<uuid:client_id>/appointments", resource="appointment")
     def client_appointments(self, request, client_id):
@@ -203,7 +193,7 @@ class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions))
     def set_reassessment_policy(self, request, clinic_id):
         command = load_body(request, ReassessmentPolicySchema())
         return self.praxis.set_reassessment_policy(
-            principal_of(request), correlation_of(request), clinic_id, command)
+            caller_of(request), clinic_id, command)
 
     @http("GET", "/clients/<uuid:client_id>/reassessment-policy", resource="client.reassessment_policy")
     def get_client_reassessment_policy(self, request, client_id):
@@ -213,7 +203,7 @@ class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions))
     def set_client_reassessment_policy(self, request, client_id):
         command = load_body(request, ReassessmentPolicySchema())
         return self.praxis.set_client_reassessment_policy(
-            principal_of(request), correlation_of(request), str(client_id), command)
+            caller_of(request), str(client_id), command)
 
     @timer(interval=REASSESSMENT_CHECK_SECONDS)
     def check_reassessments_due(self):

@@ -12,6 +12,7 @@ from sqlalchemy import MetaData, Table, inspect, select
 
 from services.scheduling.service import Service as Scheduling
 from shared.auth import Principal
+from shared.caller import Caller
 from shared.timeutil import iso, parse_time, utc_now
 from tests.integration.test_scheduling_service import register, stored
 from tests.support import RunningService, token
@@ -119,7 +120,7 @@ def test_a_feed_expires_after_90_days_unless_told_otherwise(scheduling):
     # One issued 91 days ago has expired: refused, and listed as expired.
     principal = Principal("dr-1", "clinician", "org-1", ("clinic-1",))
     old = scheduling.application.issue_calendar_feed(
-        principal, str(uuid.uuid4()), "dr-1", now=now - timedelta(days=91))
+        Caller(principal, str(uuid.uuid4())), "dr-1", now=now - timedelta(days=91))
     refused = ics(scheduling, old["feed_token"])
     assert refused.status_code == 401 and "expired" in refused.json()["message"]
     listing = scheduling.api.get("/clinicians/dr-1/calendar-feeds", bearer=DR_1).json()

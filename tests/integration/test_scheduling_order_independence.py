@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from services.scheduling.application import SchedulingApplication
 from services.scheduling.read_models.clients import clients
 from shared.auth import Principal
+from shared.caller import Caller
 from shared.timeutil import iso
 from services.scheduling.domain.cadence import reassessment_event_id
 from tests.order_independence import FIXED_NOW, Producers, clock_at, deliver, event_id, \
@@ -26,7 +27,7 @@ from tests.order_independence import FIXED_NOW, Producers, clock_at, deliver, ev
 pytestmark = pytest.mark.integration
 
 ORG, CLINIC = "org-1", "clinic-1"
-ADMIN = Principal("admin-1", "admin", ORG, (CLINIC,))
+ADMIN = Caller(Principal("admin-1", "admin", ORG, (CLINIC,)), "setup")
 BEGIN = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 CLINICIANS = ["clin-1", "clin-2", "clin-3"]
 NAMES = ["Ada King", "Ada Byron", "A. Lovelace"]
@@ -115,14 +116,14 @@ def make_scheduling(history, events, url):
         starts = [BEGIN + timedelta(days=day, hours=number) for day in range(held)] + \
                  [FIXED_NOW + timedelta(days=day + 1, hours=number) for day in range(coming)]
         for index, start in enumerate(starts):
-            appointment = application.book_appointment(ADMIN, "setup", {
+            appointment = application.book_appointment(ADMIN, {
                 "organisation_id": ORG, "clinic_id": CLINIC, "client_id": client_id,
                 "clinician_id": f"clin-{number + 1}", "start": start,
                 "duration_minutes": 50, "modality": "video",
                 "override_working_hours": True})
             if index < held:
                 with clock_at(start + timedelta(minutes=50)):
-                    application.hold_session(ADMIN, "setup", appointment["appointment_id"],
+                    application.hold_session(ADMIN, appointment["appointment_id"],
                                              {"minutes": 50})
     return application
 

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 from icalendar import Calendar
 
-from services.scheduling import calendar_feed
+from services.scheduling.adapters.icalendar import clinician_calendar
 from services.scheduling.domain import appointments as booking
 from services.scheduling.domain.calendar import ClinicSettings
 
@@ -24,8 +24,7 @@ def row(modality, **overrides):
     ("in_person", "In person"), ("video", "Telehealth (video)"),
     ("phone", "Telehealth (phone)")])
 def test_the_description_says_the_modality_in_words(modality, words):
-    ics = calendar_feed.clinician_calendar("dr-1", "Dr One", [row(modality)],
-                                           {"clinic-1": LONDON}, {}, {})
+    ics = clinician_calendar("dr-1", "Dr One", [row(modality)], {"clinic-1": LONDON}, {}, {})
     (event,) = Calendar.from_ical(ics).walk("VEVENT")
     description = str(event["description"])
     assert description.startswith(f"Individual session: {words}, 10:00 Europe/London")

@@ -13,8 +13,8 @@ from icalendar import Calendar, Event
 
 from shared.timeutil import utc_now
 
-from .domain.appointments import MODALITY_WORDS
-from .read_models import aware
+from ..domain.appointments import MODALITY_WORDS
+from ..read_models import aware
 
 
 def clinician_calendar(clinician_id, clinician_name, rows, clinic_settings, client_names,

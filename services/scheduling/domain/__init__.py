@@ -10,10 +10,5 @@
 from . import appointments, cadence, calendar, feeds, series  # noqa: F401
 
 
-def clinic_stream(organisation_id, clinic_id):
-    """Clinic settings, rooms and reassessment policies (the clinic's and its clients')."""
-    return f"clinic-{organisation_id}/{clinic_id}"
-
-
-def clinician_stream(organisation_id, clinician_id):
-    return f"clinician-{organisation_id}/{clinician_id}"
+# Who works the calendar: what most commands and views of scheduling require.
+STAFF = ("admin", "clinician", "front_desk")

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import Conflict, InvalidInput
 from shared.timeutil import iso, parse_time
@@ -30,10 +31,6 @@ OCCUPYING = ("booked", "checked_in", "held", "no_show")
 HOLD_EARLY_TOLERANCE = timedelta(minutes=5)
 MAX_MINUTES = 24 * 60
 DEFAULT_SESSION_TYPE = "individual"
-
-
-def appointment_stream(appointment_id):
-    return f"appointment-{appointment_id}"
 
 
 def _aware(value, name):
@@ -109,8 +106,10 @@ def check_free(wanted, taken):
 
 # -- the appointment ---------------------------------------------------------
 @dataclass
-class Appointment:
+class Appointment(Aggregate):
     """An appointment as scheduling's events say it is."""
+    STREAM = "appointment-{}"
+
     appointment_id: str
     version: int = 0
     status: str = None  # None (never booked), booked, checked_in, held, cancelled, no_show
@@ -140,35 +139,33 @@ class Appointment:
         return Slot(self.appointment_id, self.client_id, self.clinician_id, room_id, start,
                     start + timedelta(minutes=duration_minutes or self.duration_minutes))
 
-    @classmethod
-    def from_events(cls, appointment_id, events):
-        appointment = cls(appointment_id)
-        for event in events:
-            appointment.version = event.sequence
-            data = event.data
-            if event.name == "AppointmentBooked":
-                appointment.status = "booked"
-                appointment.client_id = data["client_id"]
-                appointment.clinician_id = data["clinician_id"]
-                appointment.start = parse_time(data["start"])
-                appointment.duration_minutes = data["duration_minutes"]
-                appointment.modality = data["modality"]
-                appointment.session_type = data.get("session_type") or DEFAULT_SESSION_TYPE
-                appointment.room_id = data.get("room_id")
-                appointment.series_id = data.get("series_id")
-            elif event.name == "AppointmentRescheduled":
-                appointment.start = parse_time(data["start"])
-                appointment.duration_minutes = data["duration_minutes"]
-                appointment.room_id = data.get("room_id")
-            elif event.name == "ClientCheckedIn":
-                appointment.status = "checked_in"
-            elif event.name == "SessionHeld":
-                appointment.status = "held"
-            elif event.name == "AppointmentCancelled":
-                appointment.status = "cancelled"
-            elif event.name == "AppointmentNoShow":
-                appointment.status = "no_show"
-        return appointment
+    def _on_AppointmentBooked(self, event, data):
+        self.status = "booked"
+        self.client_id = data["client_id"]
+        self.clinician_id = data["clinician_id"]
+        self.start = parse_time(data["start"])
+        self.duration_minutes = data["duration_minutes"]
+        self.modality = data["modality"]
+        self.session_type = data.get("session_type") or DEFAULT_SESSION_TYPE
+        self.room_id = data.get("room_id")
+        self.series_id = data.get("series_id")
+
+    def _on_AppointmentRescheduled(self, event, data):
+        self.start = parse_time(data["start"])
+        self.duration_minutes = data["duration_minutes"]
+        self.room_id = data.get("room_id")
+
+    def _on_ClientCheckedIn(self, event, data):
+        self.status = "checked_in"
+
+    def _on_SessionHeld(self, event, data):
+        self.status = "held"
+
+    def _on_AppointmentCancelled(self, event, data):
+        self.status = "cancelled"
+
+    def _on_AppointmentNoShow(self, event, data):
+        self.status = "no_show"
 
     def require_open(self, doing):
         if not self.booked:

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import InvalidInput
 from shared.timeutil import iso
@@ -26,10 +27,6 @@ OVERDUE_AFTER_DAYS = 14  # a due reassessment still not done after this is overd
 # Fixed forever: ReassessmentDue ids derive from it, and the events table's
 # unique event_id is what makes a second emission for one cycle impossible.
 REASSESSMENT_NAMESPACE = uuid.UUID("5b0f3c3e-9d53-4f7a-a4a4-3c1f1d6b2e71")
-
-
-def reassessment_stream(client_id):
-    return f"reassessment-{client_id}"
 
 
 def cycle_key(last_assessment_id):
@@ -95,13 +92,21 @@ def supersedes(current_assessed_at, new_assessed_at):
 
 
 @dataclass
-class Cadence:
-    """What the cadence rule needs to know about one client."""
+class Cadence(Aggregate):
+    """What the cadence rule needs to know about one client. Its stream holds the
+    ReassessmentDue events (the cycles already flagged); the assessments and the
+    sessions held are facts of other streams, given by `assessed` and `held`."""
+    STREAM = "reassessment-{}"
+
     client_id: str
     last_assessment_id: str = None
     last_assessed_at: datetime = None
     held_at: list = field(default_factory=list)      # when each session was held
     flagged_cycles: set = field(default_factory=set)  # cycle_key()s already due
+    version: int = 0
+
+    def _on_ReassessmentDue(self, event, data):
+        self.flagged(data["last_assessment_id"])
 
     def assessed(self, assessment_id, assessed_at):
         """Take a (possibly late) assessment; False when it is older and ignored."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import InvalidInput
 
@@ -107,11 +108,27 @@ def configure_clinic(name, time_zone=DEFAULT_TIME_ZONE,
         "calendar_shows_client_names": bool(calendar_shows_client_names)})]
 
 
-def add_room(room_id, name, existing_room_ids):
+@dataclass
+class Clinic(Aggregate):
+    """A clinic's stream: its settings, rooms and reassessment policies (the clinic's
+    and its clients'). Settings and policies are set whole (blind writes); what a
+    command decides from is the rooms it has."""
+    STREAM = "clinic-{}/{}"
+
+    organisation_id: str
+    clinic_id: str
+    version: int = 0
+    room_ids: set = field(default_factory=set)
+
+    def _on_RoomAdded(self, event, data):
+        self.room_ids.add(data["room_id"])
+
+
+def add_room(clinic, room_id, name):
     if not room_id or not name:
         raise InvalidInput("a room needs an id and a name",
                            {"room_id" if not room_id else "name": ["must not be empty"]})
-    if room_id in existing_room_ids:
+    if room_id in clinic.room_ids:
         raise InvalidInput(f"room {room_id} already exists", {"room_id": ["already exists"]})
     return [NewEvent("RoomAdded", {"room_id": room_id, "name": name})]
 
@@ -156,6 +173,20 @@ class ClinicianProfile:
                    and h.clinic_id in (None, clinic.clinic_id) for h in self.working_hours)
 
 
+@dataclass
+class Clinician(Aggregate):
+    """A clinician's stream: the profile, set whole each time."""
+    STREAM = "clinician-{}/{}"
+
+    organisation_id: str
+    clinician_id: str
+    version: int = 0
+    clinic_ids: tuple = ()  # of the profile set last (none before the first)
+
+    def _on_ClinicianProfileSet(self, event, data):
+        self.clinic_ids = tuple(data["clinic_ids"])
+
+
 def set_clinician_profile(clinician_id, name, clinic_ids, working_hours):
     if not clinician_id:
         raise InvalidInput("clinician_id is required", {"clinician_id": ["must not be empty"]})
@@ -194,3 +225,8 @@ def clinician_profile(data):
     """A ClinicianProfileSet payload -> ClinicianProfile."""
     return ClinicianProfile(data["clinician_id"], data["name"], tuple(data["clinic_ids"]),
                             tuple(WorkingHours.from_data(h) for h in data["working_hours"]))
+
+
+def monday_of(day):
+    """The first day of the week `day` is in: a calendar's week starts on Monday."""
+    return day - timedelta(days=day.weekday())

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from shared.timeutil import iso, parse_time
@@ -21,10 +22,6 @@ from shared.timeutil import iso, parse_time
 SECRET_BYTES = 32
 DEFAULT_LIFETIME_DAYS = 90
 MAX_LIFETIME_DAYS = 366
-
-
-def feed_stream(feed_id):
-    return f"calendar-feed-{feed_id}"
 
 
 def new_secret():
@@ -64,24 +61,21 @@ def issue(feed_id, secret, clinician_id, clinic_ids, issued_by, at, days):
 
 
 @dataclass
-class Feed:
+class Feed(Aggregate):
+    STREAM = "calendar-feed-{}"
+
     feed_id: str
     version: int = 0
     clinician_id: str = None
     expires_at: datetime = None
     revoked_at: datetime = None
 
-    @classmethod
-    def from_events(cls, feed_id, events):
-        feed = cls(str(feed_id))
-        for event in events:
-            feed.version = event.sequence
-            if event.name == "CalendarFeedIssued":
-                feed.clinician_id = event.data["clinician_id"]
-                feed.expires_at = parse_time(event.data["expires_at"])
-            elif event.name == "CalendarFeedRevoked":
-                feed.revoked_at = parse_time(event.data["revoked_at"])
-        return feed
+    def _on_CalendarFeedIssued(self, event, data):
+        self.clinician_id = data["clinician_id"]
+        self.expires_at = parse_time(data["expires_at"])
+
+    def _on_CalendarFeedRevoked(self, event, data):
+        self.revoked_at = parse_time(data["revoked_at"])
 
 
 def revoke(feed, revoked_by, at):

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import Conflict, InvalidInput
 from shared.timeutil import iso, parse_time
@@ -22,10 +23,6 @@ MAX_OCCURRENCES = 104
 
 # Fixed forever: occurrence ids derive from it.
 OCCURRENCE_NAMESPACE = uuid.UUID("0f3e6a52-6c1e-4a0b-9a55-2f7c8c1d4e90")
-
-
-def series_stream(series_id):
-    return f"series-{series_id}"
 
 
 def occurrence_id(series_id, index):
@@ -89,7 +86,9 @@ def book_series(series_id, client_id, clinician_id, starts, duration_minutes, mo
 
 
 @dataclass
-class Series:
+class Series(Aggregate):
+    STREAM = "series-{}"
+
     series_id: str
     version: int = 0
     client_id: str = None
@@ -97,18 +96,13 @@ class Series:
     appointment_ids: tuple = ()
     ended_from: datetime = None
 
-    @classmethod
-    def from_events(cls, series_id, events):
-        series = cls(series_id)
-        for event in events:
-            series.version = event.sequence
-            if event.name == "AppointmentSeriesBooked":
-                series.client_id = event.data["client_id"]
-                series.clinician_id = event.data["clinician_id"]
-                series.appointment_ids = tuple(event.data["appointment_ids"])
-            elif event.name == "AppointmentSeriesEnded":
-                series.ended_from = parse_time(event.data["effective_from"])
-        return series
+    def _on_AppointmentSeriesBooked(self, event, data):
+        self.client_id = data["client_id"]
+        self.clinician_id = data["clinician_id"]
+        self.appointment_ids = tuple(data["appointment_ids"])
+
+    def _on_AppointmentSeriesEnded(self, event, data):
+        self.ended_from = parse_time(data["effective_from"])
 
 
 def end_series(series, effective_from, reason, at):

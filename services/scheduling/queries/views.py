@@ -2,8 +2,8 @@
 the clinic's wall-clock time with its offset."""
 from shared.timeutil import iso
 
-from .domain import feeds
-from .read_models import aware
+from ..domain import feeds
+from ..read_models import aware
 
 
 def _time(value):

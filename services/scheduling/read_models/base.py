@@ -1,9 +1,10 @@
 """What every read model of scheduling shares: the metadata, the projection and
-a helper. Handlers are deterministic functions of the event (no clock)."""
+a helper. Handlers are deterministic functions of the event (no clock); they
+write with shared.projection's upsert."""
 from sqlalchemy import MetaData
 
 from shared import care_team
-from shared.projection import Projection, upsert  # noqa: F401 (the kernel's, re-exported)
+from shared.projection import Projection
 from shared.timeutil import parse_time
 
 metadata = MetaData()

@@ -1,10 +1,11 @@
 """The reassessment cadence: latest assessments, policies, cycles already due."""
 from sqlalchemy import Column, DateTime, Integer, String, Table, select
 
+from shared.projection import upsert
 from shared.timeutil import parse_time
 
 from ..domain import cadence as rules
-from .base import aware, metadata, projection, upsert
+from .base import aware, metadata, projection
 from .calendar import appointments
 from .clients import clients
 
@@ -101,25 +102,23 @@ def effective_policy(conn, organisation_id, clinic_id, client_id):
                                   client_policy(conn, organisation_id, clinic_id, client_id))
 
 
-def cadence(conn, client_id, last_assessment=None):
-    """The client's cadence state, as domain.cadence.Cadence, from the read models;
-    with `last_assessment` ((id, assessed_at)), the cycle that assessment opened."""
-    client_id = str(client_id)
-    state = rules.Cadence(client_id)
+def with_facts(conn, cadence, last_assessment=None):
+    """`cadence` (a domain.cadence.Cadence: the cycles its stream flagged) with what
+    the read models know of the client: the latest assessment, or `last_assessment`
+    ((id, assessed_at)) to decide the cycle that one opened, and when each session
+    was held."""
+    client_id = str(cadence.client_id)
     if last_assessment is None:
         latest = conn.execute(select(latest_assessments)
                               .where(latest_assessments.c.client_id == client_id)).first()
         if latest is not None:
             last_assessment = (latest.assessment_id, aware(latest.assessed_at))
     if last_assessment is not None:
-        state.assessed(*last_assessment)
+        cadence.assessed(*last_assessment)
     for (held_at,) in conn.execute(select(appointments.c.held_at).where(
             appointments.c.client_id == client_id, appointments.c.held_at.is_not(None))):
-        state.held(aware(held_at))
-    for (cycle,) in conn.execute(select(reassessment_cycles.c.cycle)
-                                 .where(reassessment_cycles.c.client_id == client_id)):
-        state.flagged_cycles.add(cycle)
-    return state
+        cadence.held(aware(held_at))
+    return cadence
 
 
 def clients_to_check(conn, after="", limit=500):

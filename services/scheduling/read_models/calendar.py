@@ -5,11 +5,12 @@ from sqlalchemy import Boolean, Column, Date, DateTime, Integer, String, Table, 
     or_, select, update
 from datetime import timedelta
 
+from shared.projection import upsert
 from shared.timeutil import parse_date, parse_time
 
 from ..domain import appointments as booking
 from ..domain import calendar as settings
-from .base import aware, metadata, projection, upsert
+from .base import aware, metadata, projection
 
 clinics = Table(
     "clinics", metadata,

@@ -2,9 +2,10 @@
 from sqlalchemy import Column, DateTime, Integer, String, Table, select
 
 from shared import client_history
+from shared.projection import upsert
 from shared.timeutil import parse_time
 
-from .base import metadata, projection, upsert
+from .base import metadata, projection
 
 clients = Table(
     "clients", metadata,

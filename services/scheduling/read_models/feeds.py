@@ -4,9 +4,10 @@ import json
 
 from sqlalchemy import Column, DateTime, String, Table, Text, select, update
 
+from shared.projection import upsert
 from shared.timeutil import parse_time
 
-from .base import metadata, projection, upsert
+from .base import metadata, projection
 
 calendar_feeds = Table(
     "calendar_feeds", metadata,

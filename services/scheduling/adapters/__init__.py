@@ -1,0 +1,1 @@
+"""What scheduling hands to other formats: icalendar (a clinician's .ics feed)."""
