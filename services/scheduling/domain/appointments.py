@@ -130,10 +130,6 @@ class Appointment(Aggregate):
     def held(self):
         return self.status == "held"
 
-    @property
-    def end(self):
-        return self.start + timedelta(minutes=self.duration_minutes)
-
     def slot(self, start=None, duration_minutes=None, room_id=None):
         start = start or self.start
         return Slot(self.appointment_id, self.client_id, self.clinician_id, room_id, start,

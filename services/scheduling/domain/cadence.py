@@ -149,9 +149,6 @@ class Cadence(Aggregate):
                 moments.append((deadline, "days"))
         return min(moments) if moments else None
 
-    def is_due(self, policy, now):
-        return self.due(policy, now) is not None
-
     def decide(self, policy, now):
         """ReassessmentDue once per cycle when the policy says so by `now`; else []."""
         due = self.due(policy, now)
