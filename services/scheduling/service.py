@@ -91,8 +91,7 @@ class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions))
     def issue_calendar_feed(self, request, clinician_id):
         command = load_body(request, IssueFeedSchema()) if request.get_data() else {}
         return 201, self.praxis.issue_calendar_feed(
-            caller_of(request), clinician_id,
-            command.get("expires_in_days", self.feed_days))
+            caller_of(request), clinician_id, command.get("expires_in_days", self.feed_days))
 
     @http("GET", "/clinicians/<clinician_id>/calendar-feeds", resource="calendar")
     def calendar_feeds(self, request, clinician_id):
@@ -117,8 +116,7 @@ class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions))
     @http("POST", "/appointments", resource="appointment")
     def book_appointment(self, request):
         command = load_body(request, BookAppointmentSchema())
-        return 201, self.praxis.book_appointment(
-            caller_of(request), command)
+        return 201, self.praxis.book_appointment(caller_of(request), command)
 
     @http("GET", "/appointments/<uuid:appointment_id>", resource="appointment")
     def get_appointment(self, request, appointment_id):
