@@ -261,11 +261,12 @@ def test_a_discharge_cancels_what_is_ahead_once_however_often_delivered(app):
 # -- calendars, feeds and attendance figures ------------------------------------------------
 def test_a_clinician_s_week_and_the_attendance_figures(app):
     client_id = register(app)
-    held = book(app, client_id, hour_ago() - timedelta(days=1))
+    start = hour_ago() - timedelta(days=1)
+    held = book(app, client_id, start)
     app.hold_session(caller(), held["appointment_id"], {"minutes": 50})
-    gone = book(app, client_id, hour_ago() - timedelta(days=1, hours=3))
+    gone = book(app, client_id, start - timedelta(hours=3))
     app.cancel_appointment(caller(), gone["appointment_id"], {"cancelled_by": "client"})
-    day = (utc_now() - timedelta(days=1)).date()
+    day = start.date()
     week = app.clinician_calendar(ADMIN, "dr-1", day, 1, CLINIC)
     assert [a["appointment_id"] for a in week["days"][0]["appointments"]] == \
         [held["appointment_id"]]
