@@ -10,8 +10,7 @@ from shared.timeutil import parse_time, utc_now
 from ..domain import STAFF
 from ..domain import appointments as booking
 from ..domain.appointments import Appointment
-from ..queries import views
-from ..read_models import calendar as calendar_models, clients as client_models
+from ..queries import records, views
 
 # Fixed forever: the cancellations a discharge causes derive their ids from it.
 DISCHARGE_NAMESPACE = uuid.UUID("9a3c1d8e-5b7f-4e2a-8c6d-1f0e9b8a7c65")
@@ -27,11 +26,11 @@ class AttendanceCommands:
                             {"cancelled_by": ["must be client"]})
         with self.store.unit_of_work() as uow:
             record, appointment = self._load_visible(uow, principal, appointment_id)
-            settings = calendar_models.clinic_settings(uow.conn, record["organisation_id"],
+            settings = records.clinic_settings(uow.conn, record["organisation_id"],
                                                        record["clinic_id"])
             self._cancel(uow, appointment, cancelled_by, command.get("reason"), utc_now(),
                          settings, caller.context_of(record))
-            record = calendar_models.appointment_row(uow.conn, appointment_id)
+            record = records.appointment_row(uow.conn, appointment_id)
         return views.appointment(record, settings)
 
     def check_in(self, caller, appointment_id):
@@ -50,15 +49,15 @@ class AttendanceCommands:
             # them one at a time.
             uow.lock()
             record, appointment = self._load_visible(uow, caller.principal, appointment_id)
-            episode_id = client_models.open_episode_id(uow.conn, appointment.client_id)
-            held_before = calendar_models.held_in_episode(uow.conn, appointment.client_id,
+            episode_id = records.open_episode_id(uow.conn, appointment.client_id)
+            held_before = records.held_in_episode(uow.conn, appointment.client_id,
                                                           episode_id)
             new_events = booking.hold(appointment, command["minutes"], held_before, episode_id,
                                       command.get("session_type"),
                                       command.get("place_of_service"),
                                       command.get("audio_only"),
                                       command.get("client_present"), at=utc_now())
-            client_models.stamp_details_revision(uow.conn, new_events)
+            records.stamp_details_revision(uow.conn, new_events)
             (held,) = uow.save(appointment, caller.context_of(record), new_events)
             self._decide_reassessment(uow, appointment.client_id, Context.caused_by(held),
                                       utc_now())
@@ -70,9 +69,9 @@ class AttendanceCommands:
         so a redelivery or a replay can never cancel twice)."""
         discharged_at = parse_time(event.data["discharged_at"])
         reason = f"client discharged ({event.data['reason'].replace('_', ' ')})"
-        for row in calendar_models.open_appointments_from(uow.conn, event.data["client_id"],
+        for row in records.open_appointments_from(uow.conn, event.data["client_id"],
                                                           discharged_at):
-            settings = calendar_models.clinic_settings(uow.conn, row["organisation_id"],
+            settings = records.clinic_settings(uow.conn, row["organisation_id"],
                                                        row["clinic_id"])
             event_id = str(uuid.uuid5(DISCHARGE_NAMESPACE,
                                       f"{event.id}:{row['appointment_id']}"))
@@ -87,15 +86,15 @@ class AttendanceCommands:
         with self.store.unit_of_work() as uow:
             record, appointment = self._load_visible(uow, caller.principal, appointment_id)
             uow.save(appointment, caller.context_of(record),
-                     client_models.stamp_details_revision(uow.conn,
+                     records.stamp_details_revision(uow.conn,
                                                           decide(appointment, utc_now())))
-            record = calendar_models.appointment_row(uow.conn, appointment_id)
-            settings = calendar_models.clinic_settings(uow.conn, record["organisation_id"],
+            record = records.appointment_row(uow.conn, appointment_id)
+            settings = records.clinic_settings(uow.conn, record["organisation_id"],
                                                        record["clinic_id"])
         return views.appointment(record, settings)
 
     def _cancel(self, uow, appointment, cancelled_by, reason, at, settings, context,
                 event_id=None):
-        return uow.save(appointment, context, client_models.stamp_details_revision(
+        return uow.save(appointment, context, records.stamp_details_revision(
             uow.conn, booking.cancel(appointment, cancelled_by, reason, at,
                                      settings.late_cancel_window_hours, event_id=event_id)))

@@ -10,8 +10,8 @@ from ..domain import appointments as booking
 from ..domain import series as recurrence
 from ..domain.appointments import Appointment
 from ..domain.series import Series
-from ..queries import views
-from ..read_models import aware, calendar as calendar_models, clients as client_models
+from ..queries import records, views
+from ..read_models import aware
 
 
 class BookingCommands:
@@ -27,7 +27,7 @@ class BookingCommands:
             uow.save(appointment, caller.context(organisation_id, clinic_id), self._book(
                 uow.conn, settings, room_ids, appointment.appointment_id, command["start"],
                 command))
-            record = calendar_models.appointment_row(uow.conn, appointment.appointment_id)
+            record = records.appointment_row(uow.conn, appointment.appointment_id)
         return views.appointment(record, settings)
 
     def book_series(self, caller, command):
@@ -75,15 +75,15 @@ class BookingCommands:
         reason = command.get("reason") or "series ended"
         with self.store.unit_of_work() as uow:
             uow.lock()  # which occurrences are still open is read from the calendar
-            record = principal.require_visible(calendar_models.series_row(uow.conn, series_id),
+            record = principal.require_visible(records.series_row(uow.conn, series_id),
                                                "series")
             context = caller.context_of(record)
             series = uow.get(Series, series_id)
             uow.save(series, context,
                      recurrence.end_series(series, effective_from, reason, now))
-            settings = calendar_models.clinic_settings(uow.conn, record["organisation_id"],
+            settings = records.clinic_settings(uow.conn, record["organisation_id"],
                                                        record["clinic_id"])
-            for row in calendar_models.series_appointments(uow.conn, series_id):
+            for row in records.series_appointments(uow.conn, series_id):
                 if row["status"] not in booking.OPEN or aware(row["start"]) < effective_from:
                     continue
                 self._cancel(uow, uow.get(Appointment, row["appointment_id"]), cancelled_by,
@@ -96,7 +96,7 @@ class BookingCommands:
             uow.lock()  # the calendar read below cannot change before the save
             record, appointment = self._load_visible(uow, caller.principal, appointment_id)
             organisation_id = record["organisation_id"]
-            settings = calendar_models.clinic_settings(uow.conn, organisation_id,
+            settings = records.clinic_settings(uow.conn, organisation_id,
                                                        record["clinic_id"])
             new_events = booking.reschedule(
                 appointment, command["start"], command.get("duration_minutes"),
@@ -112,14 +112,14 @@ class BookingCommands:
             self._check_free(uow.conn, organisation_id, appointment.slot(
                 command["start"], data["duration_minutes"], data["room_id"]))
             uow.save(appointment, caller.context_of(record), new_events)
-            record = calendar_models.appointment_row(uow.conn, appointment_id)
+            record = records.appointment_row(uow.conn, appointment_id)
         return views.appointment(record, settings)
 
     # -- what booking decides from ---------------------------------------------------
     def _load_visible(self, uow, principal, appointment_id):
         """(read-model row, Appointment) of an appointment the principal may reach."""
         record = principal.require_visible(
-            calendar_models.appointment_row(uow.conn, appointment_id), "appointment")
+            records.appointment_row(uow.conn, appointment_id), "appointment")
         principal.require_own_record(record["client_id"])
         return record, uow.get(Appointment, str(appointment_id))
 
@@ -127,16 +127,16 @@ class BookingCommands:
         """(settings, room ids) of the clinic a booking is for, whose client it must be."""
         organisation_id, clinic_id = command["organisation_id"], command["clinic_id"]
         client_id = str(command["client_id"])
-        client = client_models.client_row(conn, client_id)
+        client = records.client_row(conn, client_id)
         if client is None or (client["organisation_id"], client["clinic_id"]) \
                 != (organisation_id, clinic_id):
             raise InvalidInput(f"client {client_id} is not a client of clinic {clinic_id}",
                                {"client_id": ["unknown client in this clinic"]})
-        return (calendar_models.clinic_settings(conn, organisation_id, clinic_id),
+        return (records.clinic_settings(conn, organisation_id, clinic_id),
                 self._room_ids(conn, organisation_id, clinic_id))
 
     def _room_ids(self, conn, organisation_id, clinic_id):
-        return {r["room_id"] for r in calendar_models.room_rows(conn, organisation_id,
+        return {r["room_id"] for r in records.room_rows(conn, organisation_id,
                                                                 clinic_id)}
 
     def _book(self, conn, settings, room_ids, appointment_id, start, command, series_id=None):
@@ -162,7 +162,7 @@ class BookingCommands:
                                duration_minutes, override):
         """False when the slot is inside the clinician's hours (or no profile was
         ever set); True when outside and explicitly overridden; else refused."""
-        profile = calendar_models.clinician_profile(conn, organisation_id, clinician_id)
+        profile = records.clinician_profile(conn, organisation_id, clinician_id)
         if profile is None:
             return False
         if not profile.works_at(settings.clinic_id):
@@ -181,6 +181,6 @@ class BookingCommands:
                        {"start": ["outside the clinician's working hours"]})
 
     def _check_free(self, conn, organisation_id, slot):
-        booking.check_free(slot, calendar_models.taken_slots(
+        booking.check_free(slot, records.taken_slots(
             conn, organisation_id, slot.start, slot.end, slot.clinician_id, slot.client_id,
             slot.room_id))

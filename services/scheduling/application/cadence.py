@@ -12,7 +12,7 @@ from shared.timeutil import parse_time, utc_now
 from ..domain import cadence as rules
 from ..domain.cadence import Cadence
 from ..domain.calendar import Clinic
-from ..read_models import cadence as cadence_models, clients as client_models
+from ..queries import records
 
 TIMER = "timer:reassessment-cadence"  # the actor of what the periodic check appends
 
@@ -42,7 +42,7 @@ class ReassessmentCommands:
         client_id = str(client_id)
         with self.store.unit_of_work() as uow:
             uow.lock()  # what the new policy makes due is read from the read models
-            client = principal.require_visible(client_models.client_row(uow.conn, client_id),
+            client = principal.require_visible(records.client_row(uow.conn, client_id),
                                                "client")
             new_events = rules.set_policy(command.get("every_sessions"),
                                           command.get("every_days"), client_id=client_id)
@@ -61,16 +61,16 @@ class ReassessmentCommands:
         appended, after = [], ""
         while True:
             with self.store.read() as conn:
-                page = cadence_models.clients_to_check(conn, after)
+                page = records.clients_to_check(conn, after)
             if not page:
                 return appended
             for client_id, organisation_id, clinic_id in page:
                 with self.store.read() as conn:  # a cheap look first: no write lock
-                    policy = cadence_models.effective_policy(conn, organisation_id, clinic_id,
+                    policy = records.effective_policy(conn, organisation_id, clinic_id,
                                                              client_id)
                     cadence = Cadence.from_events(client_id, self.store.read_stream(
                         Cadence.stream_of(client_id), conn))
-                    if not cadence_models.with_facts(conn, cadence).decide(policy, now):
+                    if not records.with_facts(conn, cadence).decide(policy, now):
                         continue
                 with self.store.unit_of_work() as uow:
                     uow.lock()
@@ -95,11 +95,11 @@ class ReassessmentCommands:
         `last_assessment` ((id, assessed_at)) when given. The caller holds the write
         lock: the sessions and assessments it counts are read from the read models."""
         client_id = str(client_id)
-        client = client_models.client_row(uow.conn, client_id)
+        client = records.client_row(uow.conn, client_id)
         organisation_id, clinic_id = (client["organisation_id"], client["clinic_id"]) \
             if client else (context.organisation_id, context.clinic_id)
-        policy = cadence_models.effective_policy(uow.conn, organisation_id, clinic_id,
+        policy = records.effective_policy(uow.conn, organisation_id, clinic_id,
                                                  client_id)
-        cadence = cadence_models.with_facts(uow.conn, uow.get(Cadence, client_id),
+        cadence = records.with_facts(uow.conn, uow.get(Cadence, client_id),
                                             last_assessment)
         return uow.save(cadence, context, cadence.decide(policy, now))

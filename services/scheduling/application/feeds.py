@@ -6,8 +6,7 @@ from shared.timeutil import utc_now
 
 from ..domain import feeds
 from ..domain.feeds import Feed
-from ..queries import views
-from ..read_models import feeds as feed_models
+from ..queries import records, views
 
 
 class FeedCommands:
@@ -26,7 +25,7 @@ class FeedCommands:
             uow.save(feed, caller.context(organisation_id, clinic_id), feeds.issue(
                 feed.feed_id, secret, clinician_id, principal.clinic_ids, principal.user_id,
                 now, days))
-            record = feed_models.feed_row(uow.conn, feed.feed_id)
+            record = records.feed_row(uow.conn, feed.feed_id)
         return {**views.calendar_feed(record, now), "feed_token": secret,
                 "path": f"/clinicians/{clinician_id}/calendar.ics?feed_token={secret}"}
 
@@ -35,12 +34,12 @@ class FeedCommands:
         self._feed_owner(principal, clinician_id)
         now = now or utc_now()
         with self.store.unit_of_work() as uow:
-            record = feed_models.feed_row(uow.conn, feed_id)
+            record = records.feed_row(uow.conn, feed_id)
             if record is None or (record["organisation_id"], record["clinician_id"]) \
                     != (principal.organisation_id, clinician_id):
                 raise NotFound("calendar feed not found")
             feed = uow.get(Feed, str(feed_id))
             uow.save(feed, caller.context_of(record),
                      feeds.revoke(feed, principal.user_id, now))
-            record = feed_models.feed_row(uow.conn, feed_id)
+            record = records.feed_row(uow.conn, feed_id)
         return views.calendar_feed(record, now)

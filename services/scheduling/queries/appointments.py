@@ -6,36 +6,34 @@ from shared.timeutil import iso, utc_now
 
 from ..domain import appointments as booking
 from ..domain.cadence import Cadence
-from ..read_models import cadence as cadence_models, calendar as calendar_models, \
-    clients as client_models
 from ..read_models.calendar import appointments
-from . import views
+from . import records, views
 
 
 class AppointmentQueries:
     def appointment(self, principal, appointment_id):
         with self.store.read() as conn:
             record = principal.require_visible(
-                calendar_models.appointment_row(conn, str(appointment_id)), "appointment")
+                records.appointment_row(conn, str(appointment_id)), "appointment")
             principal.require_own_record(record["client_id"])
-            settings = calendar_models.clinic_settings(conn, record["organisation_id"],
+            settings = records.clinic_settings(conn, record["organisation_id"],
                                                        record["clinic_id"])
         return views.appointment(record, settings)
 
     def series(self, principal, series_id):
         with self.store.read() as conn:
-            record = principal.require_visible(calendar_models.series_row(conn, series_id),
+            record = principal.require_visible(records.series_row(conn, series_id),
                                                "series")
-            settings = calendar_models.clinic_settings(conn, record["organisation_id"],
+            settings = records.clinic_settings(conn, record["organisation_id"],
                                                        record["clinic_id"])
-            occurrences = calendar_models.series_appointments(conn, series_id)
+            occurrences = records.series_appointments(conn, series_id)
         return views.series(record, occurrences, settings)
 
     def client_appointments(self, principal, client_id, query, upcoming_only=False, now=None):
         client_id = str(client_id)
         principal.require_own_record(client_id)
         with self.store.read() as conn:
-            client = principal.require_visible(client_models.client_row(conn, client_id),
+            client = principal.require_visible(records.client_row(conn, client_id),
                                                "client")
             org, clinic = client["organisation_id"], client["clinic_id"]
             # The client's appointments in the stored organisation, at clinics the
@@ -50,10 +48,10 @@ class AppointmentQueries:
                                             appointments.c.status.in_(booking.OPEN))
             rows = paging.fetch_page(conn, statement.order_by(
                 appointments.c.start, appointments.c.appointment_id), query)
-            settings = calendar_models.clinic_settings(conn, org, clinic)
-            policy = cadence_models.effective_policy(conn, org, clinic, client_id)
-            cadence = cadence_models.with_facts(conn, Cadence.new(client_id))
-            episode_id = client_models.open_episode_id(conn, client_id)
+            settings = records.clinic_settings(conn, org, clinic)
+            policy = records.effective_policy(conn, org, clinic, client_id)
+            cadence = records.with_facts(conn, Cadence.new(client_id))
+            episode_id = records.open_episode_id(conn, client_id)
         result = paging.offset_page(
             "appointments", [views.appointment(r._asdict(), settings) for r in rows],
             query["limit"], query["offset"], client_id=client_id,

@@ -6,26 +6,26 @@ from shared.timeutil import iso, utc_now
 
 from ..domain import cadence as rules
 from ..domain.cadence import Cadence
-from ..read_models import aware, cadence as cadence_models, clients as client_models
-from . import views
+from ..read_models import aware
+from . import records, views
 
 
 class ReassessmentQueries:
     def reassessment_policy(self, principal, clinic_id):
         principal.require_clinic(principal.organisation_id, clinic_id)
         with self.store.read() as conn:
-            own = cadence_models.clinic_policy(conn, principal.organisation_id, clinic_id)
+            own = records.clinic_policy(conn, principal.organisation_id, clinic_id)
         policy = own or rules.DEFAULT_POLICY
         return {"organisation_id": principal.organisation_id, "clinic_id": clinic_id,
                 **views.policy(policy, "clinic" if own else "default")}
 
     def client_reassessment_policy(self, principal, client_id):
         with self.store.read() as conn:
-            client = principal.require_visible(client_models.client_row(conn, client_id),
+            client = principal.require_visible(records.client_row(conn, client_id),
                                                "client")
             org, clinic = client["organisation_id"], client["clinic_id"]
-            own = cadence_models.client_policy(conn, org, clinic, client_id)
-            clinic_own = cadence_models.clinic_policy(conn, org, clinic)
+            own = records.client_policy(conn, org, clinic, client_id)
+            clinic_own = records.clinic_policy(conn, org, clinic)
         policy = rules.effective_policy(clinic_own, own)
         source = "client" if own else "clinic" if clinic_own else "default"
         return {"client_id": str(client_id), **views.policy(policy, source)}
@@ -35,7 +35,7 @@ class ReassessmentQueries:
         OVERDUE_AFTER_DAYS (what GET /clinics/{clinic}/reassessments lists as overdue)."""
         cutoff = (now or utc_now()) - timedelta(days=rules.OVERDUE_AFTER_DAYS)
         with self.store.read() as conn:
-            counts = cadence_models.overdue_counts(conn, cutoff)
+            counts = records.overdue_counts(conn, cutoff)
         return self.set_practice_gauge(metrics.REASSESSMENTS_OVERDUE, counts)
 
     def reassessments(self, principal, clinic_id, query, now=None):
@@ -46,13 +46,13 @@ class ReassessmentQueries:
         principal.require_clinic(principal.organisation_id, clinic_id)
         now = now or utc_now()
         with self.store.read() as conn:
-            cycles = cadence_models.open_cycles(conn, principal.organisation_id, clinic_id)
+            cycles = records.open_cycles(conn, principal.organisation_id, clinic_id)
             cared_for = care_team.client_ids(conn, principal)  # None: the role sees all
             if cared_for is not None:
                 cycles = [c for c in cycles if str(c["client_id"]) in cared_for]
             cycles, more = paging.trimmed(
                 cycles[query["offset"]:query["offset"] + query["limit"] + 1], query["limit"])
-            current = {c["client_id"]: cadence_models.with_facts(conn,
+            current = {c["client_id"]: records.with_facts(conn,
                                                                  Cadence.new(c["client_id"]))
                        for c in cycles}
         due, overdue = [], []

@@ -9,9 +9,9 @@ from shared.timeutil import iso
 
 from ..domain import STAFF
 from ..domain import appointments as booking
-from ..read_models import aware, calendar as calendar_models, clients as client_models
+from ..read_models import aware
 from ..read_models.calendar import appointments, rooms
-from . import views
+from . import records, views
 
 
 class CalendarQueries:
@@ -20,9 +20,9 @@ class CalendarQueries:
         first of the profile's the token sees. The clinician must be known there in
         the token's organisation (a profile or an appointment): else 404."""
         organisation_id = principal.organisation_id
-        profile = calendar_models.clinician_profile(conn, organisation_id, clinician_id)
+        profile = records.clinician_profile(conn, organisation_id, clinician_id)
         profile_clinics = list(profile.clinic_ids) if profile else []
-        known = set(profile_clinics) | calendar_models.clinician_appointment_clinics(
+        known = set(profile_clinics) | records.clinician_appointment_clinics(
             conn, organisation_id, clinician_id)
         visible = [c for c in known if principal.sees(organisation_id, c)]
         if clinic_id is not None:
@@ -45,8 +45,8 @@ class CalendarQueries:
             return {}
         names = {}
         for client_id in set(client_ids):
-            names[client_id] = client_models.display_name(
-                client_models.client_row(conn, client_id))
+            names[client_id] = records.display_name(
+                records.client_row(conn, client_id))
         return names
 
     def clinician_calendar(self, principal, clinician_id, day, days, clinic_id=None,
@@ -56,7 +56,7 @@ class CalendarQueries:
         principal.require_role(*STAFF)
         with self.store.read() as conn:
             clinic_id = self._calendar_clinic(conn, principal, clinician_id, clinic_id)
-            settings = calendar_models.clinic_settings(conn, principal.organisation_id,
+            settings = records.clinic_settings(conn, principal.organisation_id,
                                                        clinic_id)
             start, end = settings.day_bounds(day, days)
             query = select(appointments).where(
@@ -95,7 +95,7 @@ class CalendarQueries:
                 rooms.c.clinic_id == clinic_id, rooms.c.room_id == room_id)).first()
             if room is None:
                 raise NotFound("room not found")
-            settings = calendar_models.clinic_settings(conn, principal.organisation_id,
+            settings = records.clinic_settings(conn, principal.organisation_id,
                                                        clinic_id)
             start, end = settings.day_bounds(day, days)
             rows = [r._asdict() for r in conn.execute(select(appointments).where(
@@ -131,7 +131,7 @@ class CalendarQueries:
         if last_day < first_day:
             raise InvalidInput("to is before from", {"to": ["must be on or after from"]})
         with self.store.read() as conn:
-            settings = calendar_models.clinic_settings(conn, principal.organisation_id,
+            settings = records.clinic_settings(conn, principal.organisation_id,
                                                        clinic_id)
             start, _ = settings.day_bounds(first_day)
             _, end = settings.day_bounds(last_day)

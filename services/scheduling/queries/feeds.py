@@ -8,9 +8,9 @@ from shared.timeutil import utc_now
 
 from ..adapters import icalendar
 from ..domain import feeds
-from ..read_models import aware, calendar as calendar_models, feeds as feed_models
+from ..read_models import aware
 from ..read_models.calendar import appointments
-from . import views
+from . import records, views
 
 FEED_HISTORY = timedelta(days=60)  # how far back a calendar feed reaches
 
@@ -28,7 +28,7 @@ class FeedQueries:
         self._feed_owner(principal, clinician_id)
         now = now or utc_now()
         with self.store.read() as conn:
-            rows = feed_models.clinician_feeds(conn, principal.organisation_id, clinician_id)
+            rows = records.clinician_feeds(conn, principal.organisation_id, clinician_id)
         return {"clinician_id": clinician_id,
                 "feeds": [views.calendar_feed(r, now) for r in rows]}
 
@@ -40,7 +40,7 @@ class FeedQueries:
             raise Unauthorized("missing feed_token (POST /clinicians/{id}/calendar-feeds "
                                "issues a feed's URL)")
         with self.store.read() as conn:
-            record = feed_models.feed_by_digest(conn, feeds.digest(secret))
+            record = records.feed_by_digest(conn, feeds.digest(secret))
         feeds.require_usable(record and feeds.Feed(
             record["feed_id"], clinician_id=record["clinician_id"],
             expires_at=aware(record["expires_at"]), revoked_at=aware(record["revoked_at"])),
@@ -60,7 +60,7 @@ class FeedQueries:
             rows = [r._asdict() for r in conn.execute(
                 query.order_by(appointments.c.start, appointments.c.appointment_id))]
             clinics = {r["clinic_id"] for r in rows}
-            settings = {c: calendar_models.clinic_settings(conn, organisation_id, c)
+            settings = {c: records.clinic_settings(conn, organisation_id, c)
                         for c in clinics}
             names = {}
             for clinic_id in clinics:
@@ -68,8 +68,8 @@ class FeedQueries:
                                          [r["client_id"] for r in rows
                                           if r["clinic_id"] == clinic_id]))
             room_names = {(c, r["room_id"]): r["name"] for c in clinics
-                          for r in calendar_models.room_rows(conn, organisation_id, c)}
-            profile = calendar_models.clinician_row(conn, organisation_id, clinician_id)
+                          for r in records.room_rows(conn, organisation_id, c)}
+            profile = records.clinician_row(conn, organisation_id, clinician_id)
         return icalendar.clinician_calendar(
             clinician_id, profile["name"] if profile else None, rows, settings, names,
             room_names)

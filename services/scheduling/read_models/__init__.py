@@ -1,4 +1,5 @@
-"""Scheduling's read models: tables derived only from events (see `make rebuild`).
+"""Scheduling's read models: tables derived only from events (see `make rebuild`),
+and the projections that write them; queries/records.py reads them.
 
 - clients: who may be booked (intake's ClientRegistered), their names for
   calendars that may show them, their episodes of care.

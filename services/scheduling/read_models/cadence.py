@@ -6,8 +6,6 @@ from shared.timeutil import parse_time
 
 from ..domain import cadence as rules
 from .base import aware, metadata, projection
-from .calendar import appointments
-from .clients import clients
 
 CLINIC_WIDE = ""  # reassessment_policies.client_id of a clinic's own policy
 
@@ -74,83 +72,3 @@ def reassessment_due(conn, event):
         "sessions_since_assessment": data["sessions_since_assessment"],
         "due_at": parse_time(data["due_at"]), "due_by": data.get("due_by"),
         "reason": data["reason"]})
-
-
-# -- what the application reads ------------------------------------------------
-def _policy(conn, organisation_id, clinic_id, client_id):
-    row = conn.execute(select(reassessment_policies).where(
-        reassessment_policies.c.organisation_id == organisation_id,
-        reassessment_policies.c.clinic_id == clinic_id,
-        reassessment_policies.c.client_id == client_id)).first()
-    if row is None or (row.every_sessions is None and row.every_days is None):
-        return None
-    return rules.Policy(row.every_sessions, row.every_days)
-
-
-def clinic_policy(conn, organisation_id, clinic_id):
-    """The clinic's own policy (None: the default applies)."""
-    return _policy(conn, organisation_id, clinic_id, CLINIC_WIDE)
-
-
-def client_policy(conn, organisation_id, clinic_id, client_id):
-    """The client's override (None: the clinic's applies)."""
-    return _policy(conn, organisation_id, clinic_id, str(client_id))
-
-
-def effective_policy(conn, organisation_id, clinic_id, client_id):
-    return rules.effective_policy(clinic_policy(conn, organisation_id, clinic_id),
-                                  client_policy(conn, organisation_id, clinic_id, client_id))
-
-
-def with_facts(conn, cadence, last_assessment=None):
-    """`cadence` (a domain.cadence.Cadence: the cycles its stream flagged) with what
-    the read models know of the client: the latest assessment, or `last_assessment`
-    ((id, assessed_at)) to decide the cycle that one opened, and when each session
-    was held."""
-    client_id = str(cadence.client_id)
-    if last_assessment is None:
-        latest = conn.execute(select(latest_assessments)
-                              .where(latest_assessments.c.client_id == client_id)).first()
-        if latest is not None:
-            last_assessment = (latest.assessment_id, aware(latest.assessed_at))
-    if last_assessment is not None:
-        cadence.assessed(*last_assessment)
-    for (held_at,) in conn.execute(select(appointments.c.held_at).where(
-            appointments.c.client_id == client_id, appointments.c.held_at.is_not(None))):
-        cadence.held(aware(held_at))
-    return cadence
-
-
-def clients_to_check(conn, after="", limit=500):
-    """A page of (client_id, organisation_id, clinic_id) with a session or an
-    assessment behind them: the only ones a cadence can make due."""
-    with_history = select(appointments.c.client_id).where(
-        appointments.c.held_at.is_not(None)).union(select(latest_assessments.c.client_id))
-    return conn.execute(
-        select(clients.c.client_id, clients.c.organisation_id, clients.c.clinic_id)
-        .where(clients.c.client_id > after, clients.c.client_id.in_(with_history))
-        .order_by(clients.c.client_id).limit(limit)).all()
-
-
-def open_cycles(conn, organisation_id=None, clinic_id=None):
-    """Cycles flagged due that no newer assessment has closed yet (of one clinic,
-    or of every clinic)."""
-    query = (select(reassessment_cycles, latest_assessments.c.assessment_id)
-             .join(latest_assessments, latest_assessments.c.client_id
-                   == reassessment_cycles.c.client_id, isouter=True)
-             .order_by(reassessment_cycles.c.due_at, reassessment_cycles.c.client_id))
-    if clinic_id is not None:
-        query = query.where(reassessment_cycles.c.organisation_id == organisation_id,
-                            reassessment_cycles.c.clinic_id == clinic_id)
-    return [r._asdict() for r in conn.execute(query)
-            if rules.cycle_key(r.assessment_id) == r.cycle]
-
-
-def overdue_counts(conn, cutoff):
-    """{(organisation, clinic): open cycles due before `cutoff`}."""
-    counts = {}
-    for cycle in open_cycles(conn):
-        if aware(cycle["due_at"]) < cutoff:
-            key = (cycle["organisation_id"], cycle["clinic_id"])
-            counts[key] = counts.get(key, 0) + 1
-    return counts

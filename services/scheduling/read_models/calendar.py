@@ -1,16 +1,14 @@
 """Clinics, rooms, clinicians, appointments and series: the calendar."""
 import json
-
-from sqlalchemy import Boolean, Column, Date, DateTime, Integer, String, Table, Text, \
-    or_, select, update
 from datetime import timedelta
+
+from sqlalchemy import Boolean, Column, Date, DateTime, Integer, String, Table, Text, update
 
 from shared.projection import upsert
 from shared.timeutil import parse_date, parse_time
 
 from ..domain import appointments as booking
-from ..domain import calendar as settings
-from .base import aware, metadata, projection
+from .base import metadata, projection
 
 clinics = Table(
     "clinics", metadata,
@@ -203,102 +201,3 @@ def series_ended(conn, event):
     conn.execute(update(series).where(series.c.series_id == data["series_id"]).values(
         ended_from=parse_time(data["effective_from"]),
         ended_at=parse_time(data["ended_at"]), end_reason=data["reason"]))
-
-
-# -- what the application reads ------------------------------------------------
-def clinic_settings(conn, organisation_id, clinic_id):
-    """domain.calendar.ClinicSettings; the defaults for a clinic never configured."""
-    row = conn.execute(select(clinics).where(clinics.c.organisation_id == organisation_id,
-                                             clinics.c.clinic_id == clinic_id)).first()
-    if row is None:
-        return settings.ClinicSettings(clinic_id)
-    return settings.ClinicSettings(
-        clinic_id, row.name, row.time_zone, row.late_cancel_window_hours,
-        row.video_link_template, row.calendar_shows_client_names)
-
-
-def clinic_configured_row(conn, organisation_id, clinic_id):
-    row = conn.execute(select(clinics).where(clinics.c.organisation_id == organisation_id,
-                                             clinics.c.clinic_id == clinic_id)).first()
-    return row._asdict() if row else None
-
-
-def room_rows(conn, organisation_id, clinic_id):
-    return [r._asdict() for r in conn.execute(
-        select(rooms).where(rooms.c.organisation_id == organisation_id,
-                            rooms.c.clinic_id == clinic_id).order_by(rooms.c.room_id))]
-
-
-def clinician_profile(conn, organisation_id, clinician_id):
-    """domain.calendar.ClinicianProfile, or None when no profile was ever set."""
-    row = clinician_row(conn, organisation_id, clinician_id)
-    return settings.clinician_profile(row["profile"]) if row else None
-
-
-def clinician_row(conn, organisation_id, clinician_id):
-    row = conn.execute(select(clinicians).where(
-        clinicians.c.organisation_id == organisation_id,
-        clinicians.c.clinician_id == clinician_id)).first()
-    if row is None:
-        return None
-    record = row._asdict()
-    record["profile"] = json.loads(record["profile"])
-    return record
-
-
-def appointment_row(conn, appointment_id):
-    row = conn.execute(select(appointments)
-                       .where(appointments.c.appointment_id == str(appointment_id))).first()
-    return row._asdict() if row else None
-
-
-def clinician_appointment_clinics(conn, organisation_id, clinician_id):
-    """The clinics of the organisation where the clinician has any appointment."""
-    return set(conn.execute(select(appointments.c.clinic_id).distinct().where(
-        appointments.c.organisation_id == organisation_id,
-        appointments.c.clinician_id == clinician_id)).scalars())
-
-
-def taken_slots(conn, organisation_id, start, end, clinician_id, client_id, room_id):
-    """Appointments occupying their slot (all but cancelled ones) overlapping
-    [start, end) that share the clinician, the client or the room
-    (domain.appointments.Slot)."""
-    who = [appointments.c.clinician_id == clinician_id,
-           appointments.c.client_id == str(client_id)]
-    if room_id is not None:
-        who.append(appointments.c.room_id == room_id)
-    rows = conn.execute(select(appointments).where(
-        appointments.c.organisation_id == organisation_id,
-        appointments.c.status.in_(booking.OCCUPYING),
-        appointments.c.start < end, appointments.c.end > start, or_(*who)))
-    return [booking.Slot(r.appointment_id, r.client_id, r.clinician_id, r.room_id,
-                         aware(r.start), aware(r.end)) for r in rows]
-
-
-def held_in_episode(conn, client_id, episode_id):
-    """How many of the client's sessions were held in this episode (None: outside any)."""
-    episode = appointments.c.episode_id.is_(None) if episode_id is None \
-        else appointments.c.episode_id == str(episode_id)
-    return len(conn.execute(select(appointments.c.appointment_id).where(
-        appointments.c.client_id == str(client_id), appointments.c.status == "held",
-        episode)).all())
-
-
-def open_appointments_from(conn, client_id, moment):
-    """The client's open appointments starting at or after `moment`."""
-    return [r._asdict() for r in conn.execute(
-        select(appointments).where(appointments.c.client_id == str(client_id),
-                                   appointments.c.status.in_(booking.OPEN),
-                                   appointments.c.start >= moment)
-        .order_by(appointments.c.start, appointments.c.appointment_id))]
-
-
-def series_row(conn, series_id):
-    row = conn.execute(select(series).where(series.c.series_id == str(series_id))).first()
-    return row._asdict() if row else None
-
-
-def series_appointments(conn, series_id):
-    return [r._asdict() for r in conn.execute(
-        select(appointments).where(appointments.c.series_id == str(series_id))
-        .order_by(appointments.c.start, appointments.c.appointment_id))]

@@ -1,5 +1,5 @@
 """Clients as scheduling knows them (from intake's events) and their episodes of care."""
-from sqlalchemy import Column, DateTime, Integer, String, Table, select
+from sqlalchemy import Column, DateTime, Integer, String, Table
 
 from shared import client_history
 from shared.projection import upsert
@@ -56,44 +56,3 @@ def client_discharged(conn, event):
     upsert(conn, episodes, {"episode_id": event.data["episode_id"]}, {
         "client_id": event.data["client_id"],
         "closed_at": parse_time(event.data["discharged_at"])})
-
-
-# -- what the application reads ----------------------------------------------
-def client_row(conn, client_id):
-    row = conn.execute(select(clients).where(clients.c.client_id == str(client_id))).first()
-    return row._asdict() if row else None
-
-
-def _priced(new):
-    """What billing may charge for (its missing_fact): a clinic's cancellation, as a
-    discharge makes, is never charged, so it carries no revision that would depend
-    on when intake's changes happened to arrive."""
-    if new.name == "AppointmentCancelled":
-        return new.data.get("late") and new.data.get("cancelled_by") == "client"
-    return new.name in ("SessionHeld", "AppointmentNoShow")
-
-
-def stamp_details_revision(conn, new_events):
-    """Put the client's known details revision on what billing prices, so billing
-    waits until it has every change of the client's details up to it."""
-    for new in new_events:
-        if _priced(new):
-            row = client_row(conn, new.data["client_id"])
-            if row is not None and row.get("details_revision"):
-                new.data["client_details_revision"] = row["details_revision"]
-    return new_events
-
-
-def open_episode_id(conn, client_id):
-    """The client's current episode of care (the latest opened, not closed), or None."""
-    return conn.execute(
-        select(episodes.c.episode_id)
-        .where(episodes.c.client_id == str(client_id), episodes.c.closed_at.is_(None),
-               episodes.c.opened_at.is_not(None))
-        .order_by(episodes.c.opened_at.desc(), episodes.c.episode_id)).scalar()
-
-
-def display_name(client):
-    if client is None:
-        return None
-    return client.get("preferred_name") or client.get("name")

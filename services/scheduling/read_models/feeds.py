@@ -2,7 +2,7 @@
 itself is never stored, only its SHA-256."""
 import json
 
-from sqlalchemy import Column, DateTime, String, Table, Text, select, update
+from sqlalchemy import Column, DateTime, String, Table, Text, update
 
 from shared.projection import upsert
 from shared.timeutil import parse_time
@@ -42,29 +42,3 @@ def feed_revoked(conn, event):
     conn.execute(update(calendar_feeds).where(calendar_feeds.c.feed_id == data["feed_id"])
                  .values(revoked_by=data["revoked_by"],
                          revoked_at=parse_time(data["revoked_at"])))
-
-
-# -- what the application reads ------------------------------------------------
-def _record(row):
-    if row is None:
-        return None
-    record = row._asdict()
-    record["clinic_ids"] = json.loads(record["clinic_ids"])
-    return record
-
-
-def feed_row(conn, feed_id):
-    return _record(conn.execute(select(calendar_feeds).where(
-        calendar_feeds.c.feed_id == str(feed_id))).first())
-
-
-def feed_by_digest(conn, token_sha256):
-    return _record(conn.execute(select(calendar_feeds).where(
-        calendar_feeds.c.token_sha256 == token_sha256)).first())
-
-
-def clinician_feeds(conn, organisation_id, clinician_id):
-    return [_record(r) for r in conn.execute(select(calendar_feeds).where(
-        calendar_feeds.c.organisation_id == organisation_id,
-        calendar_feeds.c.clinician_id == clinician_id)
-        .order_by(calendar_feeds.c.issued_at, calendar_feeds.c.feed_id))]
