@@ -27,7 +27,7 @@ class AttendanceCommands:
         with self.store.unit_of_work() as uow:
             record, appointment = self._load_visible(uow, principal, appointment_id)
             settings = records.clinic_settings(uow.conn, record["organisation_id"],
-                                                       record["clinic_id"])
+                                               record["clinic_id"])
             self._cancel(uow, appointment, cancelled_by, command.get("reason"), utc_now(),
                          settings, caller.context_of(record))
             record = records.appointment_row(uow.conn, appointment_id)
@@ -50,14 +50,13 @@ class AttendanceCommands:
             uow.lock()
             record, appointment = self._load_visible(uow, caller.principal, appointment_id)
             episode_id = records.open_episode_id(uow.conn, appointment.client_id)
-            held_before = records.held_in_episode(uow.conn, appointment.client_id,
-                                                          episode_id)
+            held_before = records.held_in_episode(uow.conn, appointment.client_id, episode_id)
             new_events = booking.hold(appointment, command["minutes"], held_before, episode_id,
                                       command.get("session_type"),
                                       command.get("place_of_service"),
                                       command.get("audio_only"),
                                       command.get("client_present"), at=utc_now())
-            records.stamp_details_revision(uow.conn, new_events)
+            stamp_details_revision(uow.conn, new_events)
             (held,) = uow.save(appointment, caller.context_of(record), new_events)
             self._decide_reassessment(uow, appointment.client_id, Context.caused_by(held),
                                       utc_now())
@@ -70,9 +69,8 @@ class AttendanceCommands:
         discharged_at = parse_time(event.data["discharged_at"])
         reason = f"client discharged ({event.data['reason'].replace('_', ' ')})"
         for row in records.open_appointments_from(uow.conn, event.data["client_id"],
-                                                          discharged_at):
-            settings = records.clinic_settings(uow.conn, row["organisation_id"],
-                                                       row["clinic_id"])
+                                                  discharged_at):
+            settings = records.clinic_settings(uow.conn, row["organisation_id"], row["clinic_id"])
             event_id = str(uuid.uuid5(DISCHARGE_NAMESPACE,
                                       f"{event.id}:{row['appointment_id']}"))
             # Stamped with the appointment's own clinic, caused by the discharge.
@@ -86,15 +84,34 @@ class AttendanceCommands:
         with self.store.unit_of_work() as uow:
             record, appointment = self._load_visible(uow, caller.principal, appointment_id)
             uow.save(appointment, caller.context_of(record),
-                     records.stamp_details_revision(uow.conn,
-                                                          decide(appointment, utc_now())))
+                     stamp_details_revision(uow.conn, decide(appointment, utc_now())))
             record = records.appointment_row(uow.conn, appointment_id)
             settings = records.clinic_settings(uow.conn, record["organisation_id"],
-                                                       record["clinic_id"])
+                                               record["clinic_id"])
         return views.appointment(record, settings)
 
     def _cancel(self, uow, appointment, cancelled_by, reason, at, settings, context,
                 event_id=None):
-        return uow.save(appointment, context, records.stamp_details_revision(
+        return uow.save(appointment, context, stamp_details_revision(
             uow.conn, booking.cancel(appointment, cancelled_by, reason, at,
                                      settings.late_cancel_window_hours, event_id=event_id)))
+
+
+def _priced(new):
+    """What billing may charge for (its missing_fact): a clinic's cancellation, as a
+    discharge makes, is never charged, so it carries no revision that would depend
+    on when intake's changes happened to arrive."""
+    if new.name == "AppointmentCancelled":
+        return new.data.get("late") and new.data.get("cancelled_by") == "client"
+    return new.name in ("SessionHeld", "AppointmentNoShow")
+
+
+def stamp_details_revision(conn, new_events):
+    """Put the client's known details revision on what billing prices, so billing
+    waits until it has every change of the client's details up to it."""
+    for new in new_events:
+        if _priced(new):
+            row = records.client_row(conn, new.data["client_id"])
+            if row is not None and row.get("details_revision"):
+                new.data["client_details_revision"] = row["details_revision"]
+    return new_events

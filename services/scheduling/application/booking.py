@@ -75,14 +75,13 @@ class BookingCommands:
         reason = command.get("reason") or "series ended"
         with self.store.unit_of_work() as uow:
             uow.lock()  # which occurrences are still open is read from the calendar
-            record = principal.require_visible(records.series_row(uow.conn, series_id),
-                                               "series")
+            record = principal.require_visible(records.series_row(uow.conn, series_id), "series")
             context = caller.context_of(record)
             series = uow.get(Series, series_id)
             uow.save(series, context,
                      recurrence.end_series(series, effective_from, reason, now))
             settings = records.clinic_settings(uow.conn, record["organisation_id"],
-                                                       record["clinic_id"])
+                                               record["clinic_id"])
             for row in records.series_appointments(uow.conn, series_id):
                 if row["status"] not in booking.OPEN or aware(row["start"]) < effective_from:
                     continue
@@ -96,8 +95,7 @@ class BookingCommands:
             uow.lock()  # the calendar read below cannot change before the save
             record, appointment = self._load_visible(uow, caller.principal, appointment_id)
             organisation_id = record["organisation_id"]
-            settings = records.clinic_settings(uow.conn, organisation_id,
-                                                       record["clinic_id"])
+            settings = records.clinic_settings(uow.conn, organisation_id, record["clinic_id"])
             new_events = booking.reschedule(
                 appointment, command["start"], command.get("duration_minutes"),
                 command.get("room_id"), self._room_ids(uow.conn, organisation_id,
@@ -136,8 +134,7 @@ class BookingCommands:
                 self._room_ids(conn, organisation_id, clinic_id))
 
     def _room_ids(self, conn, organisation_id, clinic_id):
-        return {r["room_id"] for r in records.room_rows(conn, organisation_id,
-                                                                clinic_id)}
+        return {r["room_id"] for r in records.room_rows(conn, organisation_id, clinic_id)}
 
     def _book(self, conn, settings, room_ids, appointment_id, start, command, series_id=None):
         """AppointmentBooked at `start` as the command asks: inside the clinician's

@@ -42,8 +42,7 @@ class ReassessmentCommands:
         client_id = str(client_id)
         with self.store.unit_of_work() as uow:
             uow.lock()  # what the new policy makes due is read from the read models
-            client = principal.require_visible(records.client_row(uow.conn, client_id),
-                                               "client")
+            client = principal.require_visible(records.client_row(uow.conn, client_id), "client")
             new_events = rules.set_policy(command.get("every_sessions"),
                                           command.get("every_days"), client_id=client_id)
             # A blind write: the PUT sets the client's policy whole.
@@ -66,8 +65,7 @@ class ReassessmentCommands:
                 return appended
             for client_id, organisation_id, clinic_id in page:
                 with self.store.read() as conn:  # a cheap look first: no write lock
-                    policy = records.effective_policy(conn, organisation_id, clinic_id,
-                                                             client_id)
+                    policy = records.effective_policy(conn, organisation_id, clinic_id, client_id)
                     cadence = Cadence.from_events(client_id, self.store.read_stream(
                         Cadence.stream_of(client_id), conn))
                     if not records.with_facts(conn, cadence).decide(policy, now):
@@ -98,8 +96,6 @@ class ReassessmentCommands:
         client = records.client_row(uow.conn, client_id)
         organisation_id, clinic_id = (client["organisation_id"], client["clinic_id"]) \
             if client else (context.organisation_id, context.clinic_id)
-        policy = records.effective_policy(uow.conn, organisation_id, clinic_id,
-                                                 client_id)
-        cadence = records.with_facts(uow.conn, uow.get(Cadence, client_id),
-                                            last_assessment)
+        policy = records.effective_policy(uow.conn, organisation_id, clinic_id, client_id)
+        cadence = records.with_facts(uow.conn, uow.get(Cadence, client_id), last_assessment)
         return uow.save(cadence, context, cadence.decide(policy, now))

@@ -6,6 +6,7 @@
 - cadence: reassessment policies, who is due, the overdue gauge
 - feeds: a clinician's calendar feeds and the .ics a feed's secret opens
 - views: how each record looks in JSON
+- records: the read models' rows as Python values (commands read them too)
 """
 from .appointments import AppointmentQueries
 from .cadence import ReassessmentQueries

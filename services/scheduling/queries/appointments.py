@@ -17,15 +17,14 @@ class AppointmentQueries:
                 records.appointment_row(conn, str(appointment_id)), "appointment")
             principal.require_own_record(record["client_id"])
             settings = records.clinic_settings(conn, record["organisation_id"],
-                                                       record["clinic_id"])
+                                               record["clinic_id"])
         return views.appointment(record, settings)
 
     def series(self, principal, series_id):
         with self.store.read() as conn:
-            record = principal.require_visible(records.series_row(conn, series_id),
-                                               "series")
+            record = principal.require_visible(records.series_row(conn, series_id), "series")
             settings = records.clinic_settings(conn, record["organisation_id"],
-                                                       record["clinic_id"])
+                                               record["clinic_id"])
             occurrences = records.series_appointments(conn, series_id)
         return views.series(record, occurrences, settings)
 
@@ -33,8 +32,7 @@ class AppointmentQueries:
         client_id = str(client_id)
         principal.require_own_record(client_id)
         with self.store.read() as conn:
-            client = principal.require_visible(records.client_row(conn, client_id),
-                                               "client")
+            client = principal.require_visible(records.client_row(conn, client_id), "client")
             org, clinic = client["organisation_id"], client["clinic_id"]
             # The client's appointments in the stored organisation, at clinics the
             # token sees: nothing the caller sends widens it.

@@ -21,8 +21,7 @@ class ReassessmentQueries:
 
     def client_reassessment_policy(self, principal, client_id):
         with self.store.read() as conn:
-            client = principal.require_visible(records.client_row(conn, client_id),
-                                               "client")
+            client = principal.require_visible(records.client_row(conn, client_id), "client")
             org, clinic = client["organisation_id"], client["clinic_id"]
             own = records.client_policy(conn, org, clinic, client_id)
             clinic_own = records.clinic_policy(conn, org, clinic)
@@ -52,8 +51,7 @@ class ReassessmentQueries:
                 cycles = [c for c in cycles if str(c["client_id"]) in cared_for]
             cycles, more = paging.trimmed(
                 cycles[query["offset"]:query["offset"] + query["limit"] + 1], query["limit"])
-            current = {c["client_id"]: records.with_facts(conn,
-                                                                 Cadence.new(c["client_id"]))
+            current = {c["client_id"]: records.with_facts(conn, Cadence.new(c["client_id"]))
                        for c in cycles}
         due, overdue = [], []
         for cycle in cycles:

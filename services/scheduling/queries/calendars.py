@@ -56,8 +56,7 @@ class CalendarQueries:
         principal.require_role(*STAFF)
         with self.store.read() as conn:
             clinic_id = self._calendar_clinic(conn, principal, clinician_id, clinic_id)
-            settings = records.clinic_settings(conn, principal.organisation_id,
-                                                       clinic_id)
+            settings = records.clinic_settings(conn, principal.organisation_id, clinic_id)
             start, end = settings.day_bounds(day, days)
             query = select(appointments).where(
                 appointments.c.organisation_id == principal.organisation_id,
@@ -95,8 +94,7 @@ class CalendarQueries:
                 rooms.c.clinic_id == clinic_id, rooms.c.room_id == room_id)).first()
             if room is None:
                 raise NotFound("room not found")
-            settings = records.clinic_settings(conn, principal.organisation_id,
-                                                       clinic_id)
+            settings = records.clinic_settings(conn, principal.organisation_id, clinic_id)
             start, end = settings.day_bounds(day, days)
             rows = [r._asdict() for r in conn.execute(select(appointments).where(
                 appointments.c.organisation_id == principal.organisation_id,
@@ -131,8 +129,7 @@ class CalendarQueries:
         if last_day < first_day:
             raise InvalidInput("to is before from", {"to": ["must be on or after from"]})
         with self.store.read() as conn:
-            settings = records.clinic_settings(conn, principal.organisation_id,
-                                                       clinic_id)
+            settings = records.clinic_settings(conn, principal.organisation_id, clinic_id)
             start, _ = settings.day_bounds(first_day)
             _, end = settings.day_bounds(last_day)
             query = select(appointments.c.clinician_id, appointments.c.status,

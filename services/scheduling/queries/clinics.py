@@ -8,8 +8,7 @@ class ClinicQueries:
     def clinic(self, principal, clinic_id):
         principal.require_clinic(principal.organisation_id, clinic_id)
         with self.store.read() as conn:
-            settings = records.clinic_settings(conn, principal.organisation_id,
-                                                       clinic_id)
+            settings = records.clinic_settings(conn, principal.organisation_id, clinic_id)
             configured = records.clinic_configured_row(
                 conn, principal.organisation_id, clinic_id) is not None
             room_list = records.room_rows(conn, principal.organisation_id, clinic_id)

@@ -121,26 +121,6 @@ def client_row(conn, client_id):
     return row._asdict() if row else None
 
 
-def _priced(new):
-    """What billing may charge for (its missing_fact): a clinic's cancellation, as a
-    discharge makes, is never charged, so it carries no revision that would depend
-    on when intake's changes happened to arrive."""
-    if new.name == "AppointmentCancelled":
-        return new.data.get("late") and new.data.get("cancelled_by") == "client"
-    return new.name in ("SessionHeld", "AppointmentNoShow")
-
-
-def stamp_details_revision(conn, new_events):
-    """Put the client's known details revision on what billing prices, so billing
-    waits until it has every change of the client's details up to it."""
-    for new in new_events:
-        if _priced(new):
-            row = client_row(conn, new.data["client_id"])
-            if row is not None and row.get("details_revision"):
-                new.data["client_details_revision"] = row["details_revision"]
-    return new_events
-
-
 def open_episode_id(conn, client_id):
     """The client's current episode of care (the latest opened, not closed), or None."""
     return conn.execute(
