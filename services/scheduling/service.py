@@ -165,6 +165,10 @@ class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions))
         return self.praxis.client_appointments(principal_of(request), str(client_id),
                                                load_query(request, PageQuery()))
 
+    @http("GET", "/fhir/Patient/<uuid:client_id>/$everything", resource="fhir_record")
+    def fhir_everything(self, request, client_id):
+        return self.praxis.fhir_everything(principal_of(request), str(client_id))
+
     @http("GET", "/clients/<uuid:client_id>/appointments/upcoming", resource="appointment")
     def client_upcoming(self, request, client_id):
         return self.praxis.client_appointments(principal_of(request), str(client_id),

@@ -1,4 +1,4 @@
-"""GET /fhir/Patient/{id}/$everything on intake and notes: a searchset Bundle of the
+"""GET /fhir/Patient/{id}/$everything on intake, scheduling and notes: a searchset Bundle of the
 client's record, every resource valid by the FHIR models, for clinical roles only,
 and another tenant's client is 404."""
 import uuid
@@ -10,6 +10,9 @@ from services.intake.service import Service as Intake
 from tests.integration.test_intake_measurement import assess, register
 from tests.integration.test_notes_service import GOAL, chart_of, known_client
 from tests.integration.test_notes_service import notes  # noqa: F401 (fixture)
+from tests.integration.test_scheduling_service import book, session
+from tests.integration.test_scheduling_service import register as register_in_scheduling
+from tests.integration.test_scheduling_service import scheduling  # noqa: F401 (fixture)
 from tests.support import RunningService, token
 
 pytestmark = pytest.mark.integration
@@ -89,6 +92,30 @@ def test_notes_exports_diagnoses_goals_the_plan_and_signed_notes_only(notes):  #
     assert resources[1]["lifecycleStatus"] == "active"
     assert "never exported" not in answer.text
     assert chart_of(notes, client_id)  # the chart still answers beside it
+    assert bundle_of(api, client_id, bearer=token(role="front_desk")).status_code == 403
+    other = token(role="admin", org="org-2", clinics=["*"])
+    assert bundle_of(api, client_id, bearer=other).status_code == 404
+
+
+def test_scheduling_exports_clinicians_appointments_and_sessions_held(scheduling):  # noqa: F811
+    api = scheduling.api
+    client_id = register_in_scheduling(scheduling)
+    held = session(scheduling, client_id, minutes=45)
+    booked = book(scheduling, client_id, start="2031-01-06T10:00:00Z")
+    assert booked.status_code == 201, booked.text
+    # The profile after the bookings: without working hours it would refuse them.
+    assert api.put("/clinicians/dr-1", {"name": "Dr One", "clinic_ids": ["clinic-1"]},
+                   bearer=token(role="admin")).status_code == 200
+    answer = bundle_of(api, client_id)
+    assert answer.status_code == 200, answer.text
+    resources = valid(answer.json())
+    assert [r["resourceType"] for r in resources] == [
+        "Practitioner", "Appointment", "Encounter", "Appointment"]
+    practitioner, done, encounter, ahead = resources
+    assert practitioner["name"] == [{"text": "Dr One"}]
+    assert (done["status"], ahead["status"]) == ("fulfilled", "booked")
+    assert encounter["id"] == held["appointment_id"] and encounter["class"]["code"] == "VR"
+    assert encounter["length"]["value"] == 45
     assert bundle_of(api, client_id, bearer=token(role="front_desk")).status_code == 403
     other = token(role="admin", org="org-2", clinics=["*"])
     assert bundle_of(api, client_id, bearer=other).status_code == 404

@@ -5,6 +5,7 @@
 - calendars: a clinician's day or week, a room's occupancy, attendance figures
 - cadence: reassessment policies, who is due, the overdue gauge
 - feeds: a clinician's calendar feeds and the .ics a feed's secret opens
+- fhir: a client's clinicians, appointments and sessions as FHIR resources
 - views: how each record looks in JSON
 - records: the read models' rows as Python values (commands read them too)
 """
@@ -13,8 +14,9 @@ from .cadence import ReassessmentQueries
 from .calendars import CalendarQueries
 from .clinics import ClinicQueries
 from .feeds import FeedQueries
+from .fhir import FhirQueries
 
 
 class SchedulingQueries(ClinicQueries, AppointmentQueries, CalendarQueries,
-                        ReassessmentQueries, FeedQueries):
+                        ReassessmentQueries, FeedQueries, FhirQueries):
     """The queries of SchedulingApplication (which gives them `self.store`)."""
