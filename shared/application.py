@@ -6,17 +6,18 @@ and reacted to in one unit of work too, so a redelivery changes nothing.
 """
 import logging
 import time
+from datetime import timedelta
 
 from sqlalchemy import select
 
-from . import deferred, metrics, tracing
+from . import config, deferred, metrics, tracing
 from .auth import ALL_CLINICS
 from .envelope import Context, Event, parse_type
 from .errors import InvalidEvent
 from .events import catalogue
 from .logs import log_context
 from .projection import ensure_current
-from .store import EventStore, events_table
+from .store import EventStore, events_table, foreign_stream
 from .subscriptions import Subscriptions
 from .timeutil import parse_time, utc_now
 
@@ -45,7 +46,8 @@ class Application:
             ensure_current(self.store)
 
     def consume(self, body):
-        """Handle one delivery of a foreign event; return 'applied' or 'duplicate'."""
+        """Handle one delivery of a foreign event; return 'applied', 'duplicate' or
+        'deferred' (held for its stream's earlier event: shared/deferred.py)."""
         started = time.perf_counter()
         body = body if isinstance(body, dict) else {}
         traceparent = tracing.parse(body.get("traceparent"))
@@ -76,12 +78,72 @@ class Application:
         catalogue.validate(original, strict=False)
         event = catalogue.upcast(original)
         with self.store.unit_of_work() as uow:
-            if not uow.record_foreign(original):
-                return "duplicate", event
+            outcome = self._account(uow, original, event)
+            if outcome == "applied":
+                self._follow(uow, foreign_stream(original), original.sequence)
+        return outcome, event
+
+    def _account(self, uow, original, event):
+        """Record one foreign event in its stream's order and react to it, or hold it
+        for its predecessor: 'applied', 'duplicate' or 'deferred'."""
+        taken = (event.service, event.name) in self.subscriptions
+        outcome = uow.record_foreign(original, subscribed=taken)
+        if outcome == "gap":
+            now = utc_now()
+            envelope = self.store.sealed(original, uow.conn, now) if taken else None
+            if not deferred.hold(uow.conn, original, foreign_stream(original), envelope, now):
+                return "duplicate"
+            metrics.EVENTS_DEFERRED_TOTAL.labels(self.service, deferred.GAP).inc()
+            log.info("%s %s deferred: %s", event.name, event.id, deferred.GAP)
+            return "deferred"
+        if outcome == "applied" and taken:
             self._react(uow, event)
             for waiting_for in self.awaited_by(event):
                 self._resume(uow, waiting_for)
-        return "applied", event
+        return outcome
+
+    def _follow(self, uow, stream_id, version):
+        """Apply the events held for the version just accounted for, and theirs, in
+        the stream's order."""
+        while (held := deferred.next_held(uow.conn, stream_id, version)) is not None:
+            deferred.release(uow.conn, held.event_id)
+            if held.envelope is None:
+                uow.pass_position(stream_id, held.version)
+            else:
+                original = self.store.opened(held.envelope, uow.conn)
+                event = catalogue.upcast(original)
+                with log_context(correlation_id=event.correlationid, event_id=event.id,
+                                 event_type=event.type,
+                                 trace_id=tracing.trace_id(event.traceparent)), \
+                        tracing.tracing(event.traceparent):
+                    self._account(uow, original, event)
+                    log.info("%s %s resumed", event.name, event.id)
+                metrics.EVENTS_RESUMED_TOTAL.labels(self.service, event.name).inc()
+            version = held.version
+
+    def dead_letter_gaps(self, park, now=None):
+        """Dead-letter each event held for its predecessor longer than
+        PRAXIS_GAP_WAIT_SECONDS: `park(producer, envelope json, detail)` must
+        have the broker's confirm before it returns. The held row goes in the same
+        transaction, after the letter: a crash between leaves both, and whichever
+        is applied first makes the other a duplicate. Returns how many."""
+        wait = config.gap_wait_seconds()
+        before = (now or utc_now()) - timedelta(seconds=wait)
+        with self.store.read() as conn:  # most sweeps find nothing: no write lock for them
+            if not deferred.overdue(conn, before, limit=1):
+                return 0
+        with self.store.write() as conn:
+            overdue = deferred.overdue(conn, before)
+            for held in overdue:
+                original = self.store.opened(held.envelope, conn)
+                park(original.service, original.to_json(),
+                     f"gap: {held.stream_id} version {held.version} waited {wait:g}s for "
+                     f"version {held.predecessor}, which never arrived")
+                deferred.release(conn, held.event_id)
+                metrics.GAPS_DEAD_LETTERED.labels(self.service, original.name).inc()
+                log.error("%s %s dead-lettered: gap before it in %s", original.name,
+                          original.id, held.stream_id)
+        return len(overdue)
 
     # -- deferred reactions (shared/deferred.py) ----------------------------------
     def missing_fact(self, uow, event):

@@ -70,6 +70,14 @@ def envelope_schema():
                                         "zero-padded to 20 digits so it orders as a "
                                         "string (events stored before are unpadded: "
                                         "read them as integers)"},
+            "previoussequence": {"type": "string", "pattern": "^[0-9]+$",
+                                 "description": "extension: the sequence of the stream's "
+                                                "published event before this one (all "
+                                                "zeros for the first), zero-padded like "
+                                                "sequence; a stream's private events "
+                                                "leave gaps in sequence, so apply an "
+                                                "event only after this one (absent in "
+                                                "events stored before it was stamped)"},
             "organisationid": {"type": "string", "pattern": f"^{ORGANISATION_ID.pattern}$",
                                "description": "extension: the tenant; the routing key's "
                                               "first word"},

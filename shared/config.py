@@ -176,6 +176,16 @@ def amqp_ssl(amqp_uri, env=None):
     return options
 
 
+def gap_wait_seconds(env=None):
+    """PRAXIS_GAP_WAIT_SECONDS (default 300): how long a consumed event waits in the
+    store for the event before it in its stream, then is dead-lettered "gap"."""
+    env = os.environ if env is None else env
+    value = float(env.get("PRAXIS_GAP_WAIT_SECONDS") or 300)
+    if value <= 0:
+        raise ConfigError(f"PRAXIS_GAP_WAIT_SECONDS is {value:g}; it must be positive")
+    return value
+
+
 def queue_type(env=None):
     """PRAXIS_QUEUE_TYPE. Classic by default: a broker already holding Praxis's
     queues holds classic ones, and RabbitMQ refuses to redeclare a queue as

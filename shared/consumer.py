@@ -2,10 +2,14 @@
 service's subscription table.
 
 A service consumes each producer's events from one durable queue,
-"evt-<producer>--<service>", bound to every event it takes from that producer
-(shared/subscriptions.py), so they arrive in the order the producer published
-them; the queue has a single active consumer and each handler takes one delivery
-at a time, so they are also applied in that order, whatever the replicas.
+"evt-<producer>--<service>", bound to every event that producer publishes (not
+only those it takes, shared/subscriptions.py), so per stream it sees every
+published version and can tell a gap from an event it does not take; they arrive
+in the order the producer published them; the queue has a single active consumer
+and each handler takes one delivery at a time. An event that still finds its
+predecessor missing (overtaken while that one waited in the retry queue, or lost)
+is held in the store until it comes (shared/deferred.py); a timer dead-letters one
+held past PRAXIS_GAP_WAIT_SECONDS with the reason "gap".
 
 nameko's @event_handler acks a message whose handler raised, so the event is
 lost. This one sends a failed delivery to "<queue>.retrying", where the copy
@@ -42,17 +46,24 @@ from kombu import Exchange, Queue, binding
 from kombu.pools import producers
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.messaging import Consumer, QueueConsumer
+from nameko.timer import timer
 
 from . import metrics
 from .config import amqp_connection as Connection
 from .config import queue_type as configured_queue_type
 from .envelope import CONTENT_TYPE, binding_key, parse_type
 from .errors import InvalidEvent
+from .events import catalogue
 from .faults import BROKER_ERRORS, Backoff, is_transient, what_is_away
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS_HEADER = "x-praxis-attempts"
+REASON_HEADER = "x-praxis-reason"
+
+# How often a service looks for events held past PRAXIS_GAP_WAIT_SECONDS: one indexed
+# query of a table that is empty unless a stream has a gap.
+GAP_SWEEP_SECONDS = 1.0
 
 
 def subscription_queue_name(producer, service):
@@ -73,15 +84,37 @@ def handler_queues(service_class):
 
 def subscribers(subscriptions):
     """A mixin for a service class: one reliable event handler per producer of the
-    subscription table, each handing the delivery to the application's consume."""
+    subscription table, each handing every event that producer publishes to the
+    application's consume, and the timer that dead-letters events held too long
+    for a gap."""
     handlers = {}
     for producer in subscriptions.producers():
         def consume(self, event):
             self.praxis.consume(event)
         consume.__name__ = consume.__qualname__ = f"consume_{producer}_events"
         handlers[consume.__name__] = event_handler(
-            producer, subscriptions.events_of(producer))(consume)
+            producer, catalogue.published_names(producer))(consume)
+
+    @timer(interval=GAP_SWEEP_SECONDS)
+    def dead_letter_gaps(self):
+        self.praxis.dead_letter_gaps(partial(park_gap, self.praxis.amqp_uri, self.name))
+    handlers["dead_letter_gaps"] = dead_letter_gaps
     return type("Subscribers", (), handlers)
+
+
+def park_gap(amqp_uri, service, producer, envelope, detail):
+    """Dead-letter an event held too long for its predecessor, as the handler of
+    its queue would have: same queue, headers and counters, reason "gap"."""
+    queue_name = subscription_queue_name(producer, service)
+    target = dead_letter_queue(queue_name)
+    body = json.loads(envelope)
+    publish(amqp_uri, envelope.encode("utf-8"), target.name, {
+        ATTEMPTS_HEADER: 1, REASON_HEADER: "gap", "x-praxis-error": detail[:1000],
+        "x-praxis-original-queue": queue_name,
+        "x-praxis-failed-at": datetime.now(timezone.utc).isoformat(),
+    }, declare=[target], content_type=CONTENT_TYPE, content_encoding="utf-8",
+        message_id=body["id"], correlation_id=body.get("correlationid"), type=body["type"])
+    metrics.DEAD_LETTERED.labels(service, parse_type(body["type"])[1]).inc()
 
 
 def events_exchange(service, passive=False):
@@ -162,18 +195,23 @@ def replay_route(queue_name, queue_type=None):
 def publish_copy(amqp_uri, message, queue_name, headers, declare=(), expiration=None):
     """Publish the delivery's raw body to one of the consuming service's queues (via
     its redelivery exchange) and wait for the broker's confirm."""
+    publish(amqp_uri, message.body, queue_name, headers, declare, expiration,
+            content_type=message.content_type, content_encoding=message.content_encoding,
+            message_id=message.properties.get("message_id"),
+            correlation_id=message.properties.get("correlation_id"),
+            type=message.properties.get("type"))
+
+
+def publish(amqp_uri, body, queue_name, headers, declare=(), expiration=None, **properties):
+    """Publish `body` to one of the consuming service's queues (via its redelivery
+    exchange) and wait for the broker's confirm."""
     exchange = redelivery_exchange(consuming_service(queue_name))
     connection = Connection(amqp_uri, transport_options={"confirm_publish": True})
     with producers[connection].acquire(block=True, timeout=10) as producer:
         producer.publish(
-            message.body, exchange=exchange, routing_key=queue_name,
-            declare=[exchange, *declare],
-            content_type=message.content_type, content_encoding=message.content_encoding,
-            headers=headers, message_id=message.properties.get("message_id"),
-            correlation_id=message.properties.get("correlation_id"),
-            type=message.properties.get("type"), delivery_mode=2, retry=True,
-            expiration=expiration,
-            retry_policy={"max_retries": 3})
+            body, exchange=exchange, routing_key=queue_name, declare=[exchange, *declare],
+            headers=headers, delivery_mode=2, retry=True, expiration=expiration,
+            retry_policy={"max_retries": 3}, **properties)
 
 
 def wait_for_exchange(amqp_uri, exchange, interval=1.0):
@@ -283,8 +321,8 @@ class RawQueueConsumer(SettlingQueueConsumer):
 
 
 class ReliableEventHandler(Consumer):
-    """Consumes `event_names` of `source_service` from the service's one queue of
-    that producer."""
+    """Consumes `event_names` (every event it publishes) of `source_service` from the
+    service's one queue of that producer."""
     queue_consumer = RawQueueConsumer()
 
     def __init__(self, source_service, event_names, **kwargs):

@@ -23,7 +23,7 @@ SEQUENCE_DIGITS = 20
 ATTRIBUTES = (
     "specversion", "id", "source", "type", "subject", "time", "datacontenttype",
     "dataschema", "sequence", "organisationid", "clinicid", "correlationid", "causationid",
-    "traceparent",
+    "traceparent", "previoussequence",
 )
 
 
@@ -78,6 +78,13 @@ def parse_type(type_):
     return parts[1], parts[2], int(parts[3][1:])
 
 
+def _decimal(body, attribute):
+    value = body[attribute]
+    if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+        raise ValueError(f"envelope attribute {attribute!r} must be a decimal string")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Event:
     id: str
@@ -93,6 +100,10 @@ class Event:
     causationid: str = None
     dataschema: str = None  # absent in events stored before it was set
     traceparent: str = None  # W3C Trace Context (shared/tracing.py), when the cause had one
+    # The version of the stream's published event before this one (0: none). A stream
+    # may hold private events, so published versions can jump: this tells a consumer
+    # a gap from a private event. None in events stored before it was stamped.
+    previoussequence: int = None
     specversion: str = SPECVERSION
     datacontenttype: str = "application/json"
 
@@ -109,6 +120,15 @@ class Event:
     def version(self):
         return parse_type(self.type)[2]
 
+    @property
+    def predecessor(self):
+        """The stream version a consumer must have accounted for before this event:
+        previoussequence, or for an envelope stored before it was stamped the version
+        just before (streams had no gaps a consumer could not see then, but one with
+        private events: such an event waits and is dead-lettered "gap" rather than
+        applied on a guess)."""
+        return self.sequence - 1 if self.previoussequence is None else self.previoussequence
+
     def with_data(self, data, type_=None):
         changes = {"data": data, "type": type_ or self.type}
         if type_ and self.dataschema:  # an upcast event names its new version's schema
@@ -119,7 +139,9 @@ class Event:
         body = {a: getattr(self, a) for a in ATTRIBUTES}
         # CloudEvents' sequence extension is a String, ordered lexicographically.
         body["sequence"] = f"{self.sequence:0{SEQUENCE_DIGITS}d}"
-        for optional in ("causationid", "dataschema", "traceparent"):
+        if self.previoussequence is not None:
+            body["previoussequence"] = f"{self.previoussequence:0{SEQUENCE_DIGITS}d}"
+        for optional in ("causationid", "dataschema", "traceparent", "previoussequence"):
             if body[optional] is None:
                 del body[optional]
         body["data"] = self.data
@@ -142,10 +164,13 @@ class Event:
                 raise ValueError(f"envelope attribute {attribute!r} is missing")
         if not isinstance(body.get("data"), dict):
             raise ValueError("envelope attribute 'data' must be an object")
-        sequence = body["sequence"]
-        if not (isinstance(sequence, str) and sequence.isascii() and sequence.isdigit()):
-            raise ValueError("envelope attribute 'sequence' must be a decimal string")
-        sequence = int(sequence)  # padded, or unpadded as stored before
+        sequence = _decimal(body, "sequence")  # padded, or unpadded as stored before
+        previous = None
+        if body.get("previoussequence") is not None:
+            previous = _decimal(body, "previoussequence")
+            if previous >= sequence:
+                raise ValueError("envelope attribute 'previoussequence' must be below "
+                                 "'sequence'")
         parse_type(body["type"])
         check_organisation_id(body["organisationid"])
         return cls(
@@ -157,6 +182,7 @@ class Event:
             # a malformed one is dropped, never a refused event: tracing is best effort
             traceparent=tracing.parse(body.get("traceparent")),
             datacontenttype=body.get("datacontenttype", "application/json"),
+            previoussequence=previous,
         )
 
     @classmethod

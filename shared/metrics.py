@@ -41,8 +41,14 @@ EVENTS_REFUSED = Counter(
 EVENTS_DEFERRED = Gauge(
     "praxis_events_deferred",
     "Consumed events whose reaction waits for a fact not here yet (reason: "
-    "client_unknown, client_details_behind), in the service's store.",
+    "client_unknown, client_details_behind), or which wait whole for the event before "
+    "them in their stream (reason: gap), in the service's store.",
     ["service", "reason"])
+GAPS_DEAD_LETTERED = Counter(
+    "praxis_events_gap_dead_lettered_total",
+    "Events dead-lettered because the event before them in their stream never arrived "
+    "within PRAXIS_GAP_WAIT_SECONDS (also counted in praxis_events_dead_lettered_total).",
+    ["service", "type"])
 EVENTS_DEFERRED_TOTAL = Counter(
     "praxis_reactions_deferred_total", "Reactions deferred for a missing fact.",
     ["service", "reason"])

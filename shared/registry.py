@@ -86,6 +86,11 @@ class EventRegistry:
             raise InvalidEvent(f"unknown event {service}.{name}")
         return event_type(service, name, version)
 
+    def published_names(self, service):
+        """The names of every event `service` publishes (private ones never leave it)."""
+        return sorted({spec.name for spec in self._specs.values()
+                       if spec.service == service and not spec.private})
+
     def specs(self):
         return sorted(self._specs.values(), key=lambda s: (s.service, s.name, s.version))
 

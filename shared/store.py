@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     BigInteger, Boolean, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text,
     UniqueConstraint, bindparam, create_engine, delete, event as sa_event, func, insert, select, text,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -57,6 +58,14 @@ outbox_table = Table(
     "outbox", store_metadata,
     Column("position", Position, ForeignKey("events.position"), primary_key=True),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# Per foreign stream, the last version accounted for by an event the service does not
+# take (shared/subscriptions.py): its position is kept, never its payload.
+foreign_positions_table = Table(
+    "foreign_positions", store_metadata,
+    Column("stream_id", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),
 )
 
 # The shape of the read models the current rows were built for (shared/projection.py).
@@ -277,13 +286,27 @@ class EventStore:
 # Built once: hot statements reuse SQLAlchemy's compiled cache without rebuilding.
 _STREAM_VERSION = (select(func.coalesce(func.max(events_table.c.version), 0))
                    .where(events_table.c.stream_id == bindparam("stream_id")))
+_LAST_PUBLISHED = (select(func.coalesce(func.max(events_table.c.version), 0))
+                   .where(events_table.c.stream_id == bindparam("stream_id"),
+                          events_table.c.published.is_(True)))
 _POSITION_HOLDER = (select(events_table.c.event_id)
                     .where(events_table.c.stream_id == bindparam("stream_id"),
                            events_table.c.version == bindparam("version")))
+_PASSED = (select(foreign_positions_table.c.version)
+           .where(foreign_positions_table.c.stream_id == bindparam("stream_id")))
+_PASS = (update(foreign_positions_table)
+         .where(foreign_positions_table.c.stream_id == bindparam("stream_id"))
+         .values(version=bindparam("version")))
+_FIRST_PASS = insert(foreign_positions_table)
 _SEEN = select(events_table.c.position).where(events_table.c.event_id == bindparam("event_id"))
 _INSERT_EVENT = insert(events_table)
 _INSERT_OUTBOX = insert(outbox_table)
 _APPEND_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def foreign_stream(event):
+    """Where a consumed event is kept: its producer's stream, named by the producer."""
+    return f"{event.service}/{event.subject}"
 
 
 class UnitOfWork:
@@ -346,8 +369,16 @@ class UnitOfWork:
         registry = self.store.registry
         now = utc_now()
         appended = []
+        last_published = None
         for offset, new in enumerate(new_events, start=1):
             type_ = registry.latest_type(self.store.service, new.name)
+            published = not registry.is_private(type_)
+            previous = None
+            if published:
+                if last_published is None:
+                    last_published = self.conn.execute(
+                        _LAST_PUBLISHED, {"stream_id": stream_id}).scalar_one()
+                previous, last_published = last_published, expected_version + offset
             event = Event(
                 id=new.id or str(uuid.uuid4()),
                 source=self.store.source,
@@ -358,12 +389,12 @@ class UnitOfWork:
                 correlationid=context.correlation_id, causationid=context.causation_id,
                 traceparent=context.traceparent,
                 # the published JSON Schema (docs/events/schemas/); private ones have none
-                dataschema=None if registry.is_private(type_) else dataschema_uri(type_),
+                dataschema=dataschema_uri(type_) if published else None,
+                previoussequence=previous,
             )
             registry.validate(event)
             if new.id is not None and self.conn.execute(_SEEN, {"event_id": new.id}).first():
                 raise ConcurrencyError(f"event {new.id} was appended already")
-            published = not registry.is_private(event.type)
             position = self._insert(event, stream_id, self.store.service, now, published)
             if published:
                 self.conn.execute(_INSERT_OUTBOX, {"position": position, "recorded_at": now})
@@ -372,22 +403,49 @@ class UnitOfWork:
         self.appended.extend(appended)
         return appended
 
-    def record_foreign(self, event):
-        """Keep a consumed event and apply it to read models; False if seen before."""
+    def stream_head(self, stream_id):
+        """The highest version of a foreign stream accounted for here, in order:
+        recorded in `events`, or passed as an event this service does not take."""
+        recorded = self.conn.execute(_STREAM_VERSION, {"stream_id": stream_id}).scalar_one()
+        passed = self.conn.execute(_PASSED, {"stream_id": stream_id}).scalar()
+        return max(recorded, passed or 0)
+
+    def record_foreign(self, event, subscribed=True):
+        """Account for a consumed event, in its stream's order: 'applied' (kept and
+        projected when `subscribed`, else only its position is kept: no payload of
+        an event the service does not take), 'duplicate', or 'gap' (its predecessor
+        has not been accounted for: nothing done, the caller holds it)."""
         self.lock()  # before the checks: a concurrent redelivery waits, then sees it
         if self.conn.execute(_SEEN, {"event_id": event.id}).first() is not None:
-            return False
-        stream_id = f"{event.service}/{event.subject}"
-        holder = self.conn.execute(
-            _POSITION_HOLDER, {"stream_id": stream_id, "version": event.sequence}).scalar()
-        if holder is not None:
-            # The producer's stream cannot hold two events at one position: this
-            # one is forged or corrupt, and retrying will never make it fit.
-            raise InvalidEvent(f"{stream_id} position {event.sequence} already holds "
-                               f"event {holder}, not {event.id}", {"sequence": ["taken"]})
-        self._insert(event, stream_id, event.service, utc_now())
-        self._project(event)
-        return True
+            return "duplicate"
+        stream_id = foreign_stream(event)
+        head = self.stream_head(stream_id)
+        if event.sequence <= head:
+            holder = self.conn.execute(
+                _POSITION_HOLDER, {"stream_id": stream_id, "version": event.sequence}).scalar()
+            if holder is not None:
+                # The producer's stream cannot hold two events at one position: this
+                # one is forged or corrupt, and retrying will never make it fit.
+                raise InvalidEvent(f"{stream_id} position {event.sequence} already holds "
+                                   f"event {holder}, not {event.id}", {"sequence": ["taken"]})
+            return "duplicate"  # a position passed without its payload
+        if event.predecessor < head:
+            raise InvalidEvent(f"{stream_id} is at version {head}, but {event.id} says its "
+                               f"predecessor is {event.predecessor}",
+                               {"previoussequence": ["behind the stream"]})
+        if event.predecessor > head:
+            return "gap"
+        if subscribed:
+            self._insert(event, stream_id, event.service, utc_now())
+            self._project(event)
+        else:
+            self.pass_position(stream_id, event.sequence)
+        return "applied"
+
+    def pass_position(self, stream_id, version):
+        """Account for a version of a foreign stream whose event is not kept."""
+        if self.conn.execute(_PASS, {"stream_id": stream_id, "version": version}).rowcount == 0:
+            self.conn.execute(_FIRST_PASS, {"stream_id": stream_id, "version": version})
 
     def _insert(self, event, stream_id, origin, now, published=True):
         # The checks above run under the append lock, so a unique violation here
