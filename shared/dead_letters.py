@@ -10,7 +10,8 @@ import json
 
 from .config import amqp_connection as Connection
 
-from .consumer import ATTEMPTS_HEADER, dead_letter_queue, publish_copy, replay_route
+from .consumer import ATTEMPTS_HEADER, REASON_HEADER, dead_letter_queue, publish_copy, \
+    replay_route
 
 
 def describe(message):
@@ -30,6 +31,8 @@ def describe(message):
         "content_type": message.content_type,
         "attempts": headers.get(ATTEMPTS_HEADER),
         "error": _text(headers.get("x-praxis-error")),
+        # "gap": the event before it in its stream never came (shared/deferred.py)
+        "reason": _text(headers.get(REASON_HEADER)),
         "failed_at": _text(headers.get("x-praxis-failed-at")),
     }
     if problem:

@@ -60,7 +60,7 @@ def hold(conn, event, stream_id, envelope, now):
         return False
     conn.execute(insert(held_table).values(
         event_id=event.id, stream_id=stream_id, version=event.sequence,
-        predecessor=event.predecessor, type=event.type, envelope=envelope, held_at=now))
+        predecessor=event.previoussequence, type=event.type, envelope=envelope, held_at=now))
     return True
 
 

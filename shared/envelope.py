@@ -120,15 +120,6 @@ class Event:
     def version(self):
         return parse_type(self.type)[2]
 
-    @property
-    def predecessor(self):
-        """The stream version a consumer must have accounted for before this event:
-        previoussequence, or for an envelope stored before it was stamped the version
-        just before (streams had no gaps a consumer could not see then, but one with
-        private events: such an event waits and is dead-lettered "gap" rather than
-        applied on a guess)."""
-        return self.sequence - 1 if self.previoussequence is None else self.previoussequence
-
     def with_data(self, data, type_=None):
         changes = {"data": data, "type": type_ or self.type}
         if type_ and self.dataschema:  # an upcast event names its new version's schema

@@ -295,8 +295,8 @@ _POSITION_HOLDER = (select(events_table.c.event_id)
 _PASSED = (select(foreign_positions_table.c.version)
            .where(foreign_positions_table.c.stream_id == bindparam("stream_id")))
 _PASS = (update(foreign_positions_table)
-         .where(foreign_positions_table.c.stream_id == bindparam("stream_id"))
-         .values(version=bindparam("version")))
+         .where(foreign_positions_table.c.stream_id == bindparam("passed_stream"))
+         .values(version=bindparam("passed_version")))
 _FIRST_PASS = insert(foreign_positions_table)
 _SEEN = select(events_table.c.position).where(events_table.c.event_id == bindparam("event_id"))
 _INSERT_EVENT = insert(events_table)
@@ -413,38 +413,43 @@ class UnitOfWork:
     def record_foreign(self, event, subscribed=True):
         """Account for a consumed event, in its stream's order: 'applied' (kept and
         projected when `subscribed`, else only its position is kept: no payload of
-        an event the service does not take), 'duplicate', or 'gap' (its predecessor
-        has not been accounted for: nothing done, the caller holds it)."""
+        an event the service does not take), 'duplicate', or 'gap' (the event before
+        it has not been accounted for: nothing done, the caller holds it)."""
         self.lock()  # before the checks: a concurrent redelivery waits, then sees it
         if self.conn.execute(_SEEN, {"event_id": event.id}).first() is not None:
             return "duplicate"
         stream_id = foreign_stream(event)
+        holder = self.conn.execute(
+            _POSITION_HOLDER, {"stream_id": stream_id, "version": event.sequence}).scalar()
+        if holder is not None:
+            # The producer's stream cannot hold two events at one position: this
+            # one is forged or corrupt, and retrying will never make it fit.
+            raise InvalidEvent(f"{stream_id} position {event.sequence} already holds "
+                               f"event {holder}, not {event.id}", {"sequence": ["taken"]})
         head = self.stream_head(stream_id)
-        if event.sequence <= head:
-            holder = self.conn.execute(
-                _POSITION_HOLDER, {"stream_id": stream_id, "version": event.sequence}).scalar()
-            if holder is not None:
-                # The producer's stream cannot hold two events at one position: this
-                # one is forged or corrupt, and retrying will never make it fit.
-                raise InvalidEvent(f"{stream_id} position {event.sequence} already holds "
-                                   f"event {holder}, not {event.id}", {"sequence": ["taken"]})
-            return "duplicate"  # a position passed without its payload
-        if event.predecessor < head:
-            raise InvalidEvent(f"{stream_id} is at version {head}, but {event.id} says its "
-                               f"predecessor is {event.predecessor}",
-                               {"previoussequence": ["behind the stream"]})
-        if event.predecessor > head:
-            return "gap"
+        previous = event.previoussequence
+        if previous is not None:
+            if event.sequence <= head:
+                return "duplicate"  # of an event taken by its position only
+            if previous < head:
+                raise InvalidEvent(f"{stream_id} is at version {head}, past the version "
+                                   f"{previous} that {event.id} follows",
+                                   {"previoussequence": ["behind the stream"]})
+            if previous > head:
+                return "gap"
+        # else stored by a release that did not stamp previoussequence: what came before
+        # it is unknown, so it is taken on arrival, as that release's consumers did.
         if subscribed:
             self._insert(event, stream_id, event.service, utc_now())
             self._project(event)
-        else:
+        elif event.sequence > head:
             self.pass_position(stream_id, event.sequence)
         return "applied"
 
     def pass_position(self, stream_id, version):
         """Account for a version of a foreign stream whose event is not kept."""
-        if self.conn.execute(_PASS, {"stream_id": stream_id, "version": version}).rowcount == 0:
+        if self.conn.execute(_PASS, {"passed_stream": stream_id,
+                                     "passed_version": version}).rowcount == 0:
             self.conn.execute(_FIRST_PASS, {"stream_id": stream_id, "version": version})
 
     def _insert(self, event, stream_id, origin, now, published=True):

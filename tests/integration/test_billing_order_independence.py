@@ -66,7 +66,10 @@ def publish(history):
             "client_id": client_id, "name": name, "date_of_birth": "1990-01-02",
             "contact": {"email": "ada@example.org"}, "payer": PAYERS[payer],
             "registered_at": iso(clock), "details_revision": 1}, client_stream, 1, clock))
-        sequence += 1  # intake's EpisodeOpened: billing does not consume it
+        sequence += 1  # billing does not take it: only its position is kept
+        events.append(_event("intake", "EpisodeOpened", {
+            "client_id": client_id, "episode_id": _id("episode", number),
+            "opened_at": iso(clock)}, client_stream, sequence, clock))
         in_force = (PAYERS[payer] or {}).get("kind", "self_pay")
         for index, (kind, value) in enumerate(steps):
             clock += timedelta(hours=1)
@@ -148,7 +151,8 @@ def test_a_session_before_its_client_waits_and_is_priced_when_the_client_arrives
     charged in the unit of work of the registration, for the payer then in force."""
     events, expected, _ = publish([("insurer", [("session", 45), ("payer", "self_pay"),
                                                 ("session", 60)])])
-    registered, session, switched, later = [e for e in events if e.name != "NoteSigned"]
+    registered, session, switched, later = [
+        e for e in events if e.name not in ("NoteSigned", "EpisodeOpened")]
     with fresh_billing() as (billing, _):
         feed(billing, [later, session])
         waiting = billing.deferred_reactions()
@@ -171,7 +175,7 @@ def test_a_session_before_its_client_waits_and_is_priced_when_the_client_arrives
 def test_an_update_before_its_registration_is_kept_and_applied():
     events, _, names = publish([("self_pay", [("rename", "Ada King"),
                                               ("payer", "medicaid")])])
-    registered, renamed, switched = events
+    registered, renamed, switched = [e for e in events if e.name != "EpisodeOpened"]
     with fresh_billing() as (billing, _):
         feed(billing, [switched, renamed])
         assert client_names(billing) == {}

@@ -153,9 +153,9 @@ def test_foreign_event_recorded_once_and_not_relayed(store):
     foreign = make_event("intake", "ClientRegistered", registered(client_id).data,
                          f"client-{client_id}")
     with store.unit_of_work() as uow:
-        assert uow.record_foreign(foreign) is True
+        assert uow.record_foreign(foreign) == "applied"
     with store.unit_of_work() as uow:
-        assert uow.record_foreign(foreign) is False
+        assert uow.record_foreign(foreign) == "duplicate"
     assert [e.id for _, e in store.read_all()] == [foreign.id]
     with store.read() as conn:
         assert conn.execute(select(func.count()).select_from(outbox_table)).scalar() == 0

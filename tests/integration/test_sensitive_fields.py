@@ -90,7 +90,7 @@ def test_a_consumer_seals_what_it_receives_under_its_own_key(store, tmp_path):
     (event,) = _register(store, client_id)
     billing = _store(f"sqlite:///{tmp_path}/billing.db", _keks("billing-1"), "billing")
     with billing.unit_of_work() as uow:
-        assert uow.record_foreign(event)
+        assert uow.record_foreign(event) == "applied"
     assert CANARY not in _stored_text(billing)
     with billing.read() as conn:
         assert conn.execute(select(data_keys_table.c.kek_id)).scalars().all() == ["billing-1"]
