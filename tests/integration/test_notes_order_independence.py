@@ -39,7 +39,7 @@ histories = st.lists(st.tuples(st.sampled_from(CLINICIANS + [None]),
 
 
 def publish(history):
-    """-> (the events notes consumes, in the order they happened; {client_id: name};
+    """-> (the events intake and scheduling publish, in the order they happened; {client_id: name};
     the appointment ids of the sessions held)."""
     producers = Producers(ORG, CLINIC)
     names, held = {}, []
@@ -51,7 +51,9 @@ def publish(history):
             "client_id": client_id, "name": name, "date_of_birth": "1990-01-02",
             "contact": {"email": "ada@example.org"}, "primary_clinician_id": primary,
             "registered_at": iso(clock), "details_revision": 1}, stream, clock)
-        producers.skip(stream)  # EpisodeOpened: notes does not consume it
+        producers.publish("intake", "EpisodeOpened", {  # notes keeps only its position
+            "client_id": client_id, "episode_id": event_id("episode", number),
+            "opened_at": iso(clock)}, stream, clock)
         for index, (kind, value) in enumerate(steps):
             clock += timedelta(hours=1)
             if kind in ("rename", "primary"):
