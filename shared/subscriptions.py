@@ -5,8 +5,9 @@ reaction (the name of an application method, run in the unit of work that
 records the event) or READ_MODELS (only the projection takes it; every consumed
 event is also projected). From the table the kernel makes one nameko entrypoint
 and one durable queue per producer (shared/consumer.py), bound to every event
-of that producer the service takes, so a producer's events arrive in the order
-it published them. `disagreements` keeps the table, the reactions and the
+that producer publishes, so a producer's events arrive in the order it published
+them and none of a stream's versions is unseen; one not in the table is accounted
+for by its position only (shared/store.py). `disagreements` keeps the table, the reactions and the
 projection in step (tests/unit/test_subscriptions.py).
 
 `python -m shared.subscriptions [--write README.md]` prints the README's "who
@@ -82,7 +83,7 @@ def of(service):
 def markdown(services):
     """The README's "who consumes what": a row per consuming service and producer."""
     from .consumer import subscription_queue_name
-    lines = ["| service | its queue | from `<producer>.events`, bound to `*.<name>` | "
+    lines = ["| service | its queue (bound to every event of `<producer>.events`) | takes | "
              "reactions (the rest feed read models only) |", "|---|---|---|---|"]
     for service in services:
         subscriptions = of(service)
