@@ -97,7 +97,13 @@ def subscribers(subscriptions):
 
     @timer(interval=GAP_SWEEP_SECONDS)
     def dead_letter_gaps(self):
-        self.praxis.dead_letter_gaps(partial(park_gap, self.praxis.amqp_uri, self.name))
+        try:
+            self.praxis.dead_letter_gaps(partial(park_gap, self.praxis.amqp_uri, self.name))
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # Nothing was released: the next sweep after the outage does it.
+            log.warning("gap sweep put off: the %s is away", what_is_away(exc))
     handlers["dead_letter_gaps"] = dead_letter_gaps
     return type("Subscribers", (), handlers)
 
