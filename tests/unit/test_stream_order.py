@@ -2,13 +2,18 @@
 the envelope's previoussequence, and the store's rule on a SQLite file."""
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 
+from shared.application import Application
+from shared.deferred import held_table
 from shared.envelope import SEQUENCE_DIGITS, Context, Event, NewEvent
 from shared.errors import InvalidEvent
 from shared.events import catalogue
 from shared.store import EventStore, events_table, foreign_positions_table
+from shared.subscriptions import Subscriptions
+from shared.timeutil import utc_now
 from tests.support import make_event
 
 
@@ -153,3 +158,54 @@ def test_appending_stamps_the_published_version_before_each_published_event(tmp_
     assert stamped == [("ProgressNoteOpened", 1, 0), ("ProgressNoteDrafted", 2, None),
                        ("ProgressNoteDrafted", 3, None), ("NoteSigned", 4, 1)]
     store.engine.dispose()
+
+
+# -- the application: held events resume in the stream's order -----------------------
+class Recorder(Application):
+    service = "billing"
+    subscriptions = Subscriptions({("intake", "ClientRegistered"): "note",
+                                   ("intake", "ClientDetailsUpdated"): "note"})
+
+    def __init__(self, url):
+        super().__init__(url)
+        self.applied = []
+
+    def note(self, uow, event, context):
+        self.applied.append(event.sequence)
+
+
+def test_an_event_not_taken_that_comes_early_is_held_by_its_position_alone(tmp_path):
+    client_id = str(uuid.uuid4())
+    one, two = registered(client_id), detailed(client_id, 2, 1)
+    three, four = episode(client_id, 3, 2), detailed(client_id, 4, 3)
+    application = Recorder(f"sqlite:///{tmp_path}/billing.db")
+    assert [application.consume(e.to_dict()) for e in (one, three, four, three)] == \
+        ["applied", "deferred", "deferred", "duplicate"]
+    with application.store.read() as conn:
+        held = {r.event_id: r.envelope for r in conn.execute(held_table.select())}
+    assert held[three.id] is None and held[four.id] is not None  # no payload of three
+    assert [r["reason"] for r in application.deferred_reactions()] == ["gap", "gap"]
+    assert application.consume(two.to_dict()) == "applied"
+    assert application.applied == [1, 2, 4] and application.deferred_reactions() == []
+    assert [e.id for _, e in application.store.read_all()] == [one.id, two.id, four.id]
+
+
+def test_a_held_event_past_the_wait_is_dead_lettered_and_forgotten(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRAXIS_GAP_WAIT_SECONDS", "60")
+    client_id = str(uuid.uuid4())
+    application = Recorder(f"sqlite:///{tmp_path}/billing.db")
+    application.consume(registered(client_id).to_dict())
+    late = detailed(client_id, 3, 2)
+    application.consume(late.to_dict())
+    parked = []
+
+    def park(producer, envelope, detail):
+        parked.append((producer, json.loads(envelope)["id"], detail))
+
+    assert application.dead_letter_gaps(park, now=utc_now() + timedelta(seconds=30)) == 0
+    assert application.dead_letter_gaps(park, now=utc_now() + timedelta(seconds=61)) == 1
+    ((producer, event_id, detail),) = parked
+    assert (producer, event_id) == ("intake", late.id)
+    assert detail.startswith(f"gap: intake/client-{client_id} version 3 waited 60s for version 2")
+    assert application.deferred_reactions() == [] and application.applied == [1]
+    assert application.consume(late.to_dict()) == "deferred"  # a replay is taken afresh
