@@ -121,6 +121,21 @@ class Application:
                 metrics.EVENTS_RESUMED_TOTAL.labels(self.service, event.name).inc()
             version = held.version
 
+    def accept_gap(self, stream_id, version):
+        """An operator's word that `stream_id`'s versions up to `version` will never
+        come (published before this service's queue existed, or lost): the position
+        is passed and the events held behind it are applied. Returns how many were."""
+        with self.store.unit_of_work() as uow:
+            uow.lock()
+            if version <= uow.stream_head(stream_id):
+                return 0
+            held = deferred.held_in(uow.conn, stream_id)
+            uow.pass_position(stream_id, version)
+            self._follow(uow, stream_id, version)
+            left = deferred.held_in(uow.conn, stream_id)
+        log.warning("gap accepted by an operator: %s up to version %d", stream_id, version)
+        return held - left
+
     def dead_letter_gaps(self, park, now=None):
         """Dead-letter each event held for its predecessor longer than
         PRAXIS_GAP_WAIT_SECONDS: `park(producer, envelope json, detail)` must

@@ -1,5 +1,5 @@
 """Operator commands: `python -m shared.cli
-{token,rebuild,dead-letters,backup,restore,audit-verify,audit-report} ...`."""
+{token,rebuild,dead-letters,accept-gap,backup,restore,audit-verify,audit-report} ...`."""
 import argparse
 import importlib
 import json
@@ -158,6 +158,16 @@ def cmd_dead_letters(args):
             print(json.dumps({"deferred": True, **row}))
 
 
+def cmd_accept_gap(args):
+    """Pass a stream's versions up to VERSION that will never come, so what waits
+    behind them (held, or dead-lettered "gap" and then replayed) is applied."""
+    settings = config.load(args.service)
+    application_class = service_class(args.service).praxis.application_class
+    application = application_class(settings.database_url, settings.amqp_uri)
+    applied = application.accept_gap(args.stream, args.version)
+    print(json.dumps({"stream": args.stream, "passed_to": args.version, "applied": applied}))
+
+
 def _deferred(service, settings):
     from . import deferred
     from .events import catalogue
@@ -296,6 +306,14 @@ def main(argv=None):
     letters.add_argument("--limit", type=int, default=None,
                          help="list at most this many (default: all)")
     letters.set_defaults(run=cmd_dead_letters)
+
+    gap = commands.add_parser(
+        "accept-gap", help="accept that a stream's versions up to VERSION will never come "
+                           "(its events dead-lettered \"gap\" then apply on replay)")
+    gap.add_argument("service", choices=config.SERVICES)
+    gap.add_argument("stream", help="as dead-letters shows it, e.g. intake/client-<id>")
+    gap.add_argument("version", type=int, help="the version the held events wait for")
+    gap.set_defaults(run=cmd_accept_gap)
 
     verify = commands.add_parser("audit-verify",
                                  help="walk the audit trail's hash chain; non-zero at the "

@@ -74,6 +74,12 @@ def release(conn, event_id):
     conn.execute(delete(held_table).where(held_table.c.event_id == event_id))
 
 
+def held_in(conn, stream_id):
+    """How many events of the stream are held."""
+    return conn.execute(select(func.count()).select_from(held_table)
+                        .where(held_table.c.stream_id == stream_id)).scalar()
+
+
 def overdue(conn, before, limit=100):
     """Held events (with a payload) that have waited since before `before`, oldest
     first. A position held without one waits on: there is nothing to dead-letter,

@@ -209,3 +209,32 @@ def test_a_held_event_past_the_wait_is_dead_lettered_and_forgotten(tmp_path, mon
     assert detail.startswith(f"gap: intake/client-{client_id} version 3 waited 60s for version 2")
     assert application.deferred_reactions() == [] and application.applied == [1]
     assert application.consume(late.to_dict()) == "deferred"  # a replay is taken afresh
+
+
+def test_an_operator_accepting_a_gap_applies_what_waited_behind_it(tmp_path):
+    """Versions published before the queue existed will never come: on the operator's
+    word (`python -m shared.cli accept-gap`), never on a guess."""
+    client_id = str(uuid.uuid4())
+    stream_id = f"intake/client-{client_id}"
+    application = Recorder(f"sqlite:///{tmp_path}/billing.db")
+    application.consume(detailed(client_id, 5, 4).to_dict())
+    application.consume(detailed(client_id, 6, 5).to_dict())
+    assert application.applied == []
+    assert application.accept_gap(stream_id, 3) == 0  # 5 still waits for 4
+    assert application.accept_gap(stream_id, 4) == 2
+    assert application.applied == [5, 6] and application.deferred_reactions() == []
+    assert application.accept_gap(stream_id, 4) == 0  # passed already
+
+
+def test_the_accept_gap_command_passes_the_stream_in_the_service_store(tmp_path, monkeypatch,
+                                                                       capsys):
+    from shared import cli
+
+    monkeypatch.setenv("PRAXIS_BILLING_DATABASE_URL", f"sqlite:///{tmp_path}/billing.db")
+    assert cli.main(["accept-gap", "billing", "intake/client-x", "2"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "stream": "intake/client-x", "passed_to": 2, "applied": 0}
+    store = EventStore(f"sqlite:///{tmp_path}/billing.db", "billing", catalogue)
+    with store.unit_of_work() as uow:
+        assert uow.stream_head("intake/client-x") == 2
+    store.engine.dispose()
