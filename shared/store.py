@@ -1,9 +1,12 @@
 """The event store: SQLAlchemy tables shared by every service's own database.
 
-- `events` holds the service's own events and every foreign event it consumed
-  (so its read models can be rebuilt without asking anyone). A unique
-  (stream_id, version) pair is the optimistic concurrency check; a unique
-  event_id makes a redelivered foreign event a no-op.
+- `events` holds the service's own events and every foreign event it takes, in
+  each stream's order (so its read models can be rebuilt without asking anyone).
+  A unique (stream_id, version) pair is the optimistic concurrency check; a
+  unique event_id makes a redelivered foreign event a no-op. Each published own
+  event names the stream's published version before it (previoussequence).
+- `foreign_positions` keeps how far a foreign stream got by events the service
+  does not take: their position, never their payload.
 - `outbox` lists own events the broker has not yet confirmed. Rows are written
   in the same transaction as the events, and deleted only after a confirm, so
   an event is published if and only if its append committed, and a late commit
