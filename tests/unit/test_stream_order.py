@@ -238,3 +238,13 @@ def test_the_accept_gap_command_passes_the_stream_in_the_service_store(tmp_path,
     with store.unit_of_work() as uow:
         assert uow.stream_head("intake/client-x") == 2
     store.engine.dispose()
+
+
+def test_another_event_at_a_held_position_is_refused_for_good(tmp_path):
+    client_id = str(uuid.uuid4())
+    application = Recorder(f"sqlite:///{tmp_path}/billing.db")
+    assert application.consume(detailed(client_id, 3, 2).to_dict()) == "deferred"
+    impostor = detailed(client_id, 3, 2)  # same position, another id
+    with pytest.raises(InvalidEvent, match="is held for event"):
+        application.consume(impostor.to_dict())
+    assert len(application.deferred_reactions()) == 1
