@@ -16,7 +16,7 @@ from .envelope import Context, Event, parse_type
 from .errors import InvalidEvent
 from .events import catalogue
 from .logs import log_context
-from .projection import ensure_current
+from .projection import ReadModels
 from .store import EventStore, events_table, foreign_stream
 from .subscriptions import Subscriptions
 from .timeutil import parse_time, utc_now
@@ -38,12 +38,19 @@ class Application:
 
     handler_queues = ()  # set by the runtime: the queues this service consumes from
 
-    def __init__(self, database_url, amqp_uri=None):
+    read_models = None    # ReadModels (shared/projection.py) when it has a projection
+
+    def __init__(self, database_url, amqp_uri=None, rebuild_later=False):
+        """With rebuild_later (the service's start), read models of another release
+        are rebuilt by `read_models.ensure_current()` in the caller's background
+        thread, the process refusing what needs them meanwhile; else here."""
         self.amqp_uri = amqp_uri
         self.store = EventStore(database_url, self.service, catalogue, self.projection)
         self.store.create_schema()
         if self.projection is not None:
-            ensure_current(self.store)
+            self.read_models = ReadModels(self.store)
+            if not rebuild_later:
+                self.read_models.ensure_current()
 
     def consume(self, body):
         """Handle one delivery of a foreign event; return 'applied', 'duplicate' or

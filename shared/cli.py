@@ -49,8 +49,12 @@ def cmd_rebuild(args):
     application = service_class(args.service).praxis.application_class
     store = EventStore(settings.database_url, args.service, catalogue, application.projection)
     store.create_schema()
+    # Beside the live tables, swapped in at the end: the service keeps serving meanwhile.
     count = rebuild(store)
-    print(f"{args.service}: read models rebuilt from {count} events")
+    if count is None:
+        print(f"{args.service}: another rebuild swapped new read models in first")
+    else:
+        print(f"{args.service}: read models rebuilt from {count} events")
 
 
 def cmd_rotate_keys(args):
@@ -272,7 +276,8 @@ def main(argv=None):
     token.add_argument("--service", default="intake", help=argparse.SUPPRESS)
     token.set_defaults(run=cmd_token)
 
-    rebuild = commands.add_parser("rebuild", help="drop and replay a service's read models")
+    rebuild = commands.add_parser("rebuild", help="replay a service's read models into new "
+                                "tables and swap them in (the service keeps serving)")
     rebuild.add_argument("service", choices=config.SERVICES)
     rebuild.set_defaults(run=cmd_rebuild)
 

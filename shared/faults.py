@@ -2,7 +2,8 @@
 
 A database or broker that is away is waited out: such a failure says nothing
 about the event or request at hand, so a consumer pauses and redelivers it
-without counting an attempt, and a request answers 503 with Retry-After. Only
+without counting an attempt, and a request answers 503 with Retry-After. So is a
+process whose read models are being rebuilt (shared/projection.py). Only
 an error about the event itself (InvalidEvent, a schema or domain refusal)
 counts toward dead-lettering.
 """
@@ -26,7 +27,14 @@ BROKER_ERRORS = (amqp.exceptions.RecoverableConnectionError, amqp.exceptions.Con
            kombu.exceptions.OperationalError, kombu.exceptions.ConnectionError)
 
 
+class ReadModelsRebuilding(Exception):
+    """This process's read models are not yet of its release: nothing may read or
+    write them until the rebuild swaps the new ones in."""
+
+
 def _one_is_transient(exc):
+    if isinstance(exc, ReadModelsRebuilding):
+        return True
     if isinstance(exc, PraxisError):
         return False  # about the event or request: InvalidEvent, Conflict, ...
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
@@ -57,10 +65,12 @@ def is_transient(exc):
 
 
 def what_is_away(exc):
-    """'database' or 'broker', for logs, readiness and the 503's message."""
+    """'database', 'broker' or 'read models', for logs, readiness and the 503's message."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
+        if isinstance(exc, ReadModelsRebuilding):
+            return "read models"
         if isinstance(exc, sa_exc.SQLAlchemyError):
             return "database"
         exc = exc.__cause__ or exc.__context__

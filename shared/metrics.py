@@ -87,6 +87,12 @@ CONSUMER_BACKLOG = Gauge(
     "Messages waiting in this service's event handler queues (consumer lag).",
     ["service", "queue"])
 
+READ_MODEL_REBUILD_EVENTS = Gauge(
+    "praxis_read_model_rebuild_events",
+    "A read-model rebuild's progress (shared/projection.py): events replayed into the new "
+    "tables so far (of=replayed) and in the store (of=stored).",
+    ["service", "of"])
+
 # The practice at a glance: per clinic (a bounded label), never per client.
 RISK_FLAGS_OPEN = Gauge(
     "praxis_risk_flags_open", "Risk flags raised and not yet acknowledged.",

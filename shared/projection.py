@@ -1,9 +1,40 @@
-"""Read models: tables derived only from events, rebuildable by replay."""
+"""Read models: tables derived only from events, rebuildable by replay.
+
+A rebuild (a release changed the tables' shape, or `make rebuild`) never stops
+the store. The new tables are built beside the live ones, in short batches that
+read the events in position order while other writers keep appending; once the
+replay is near the head, one short transaction under the append lock applies the
+rest, swaps the new tables in and records their fingerprint. Until then the live
+tables are untouched, so an interrupted rebuild leaves them as they were and the
+next attempt starts again.
+
+Beside the live tables, the read models' names resolve to the new ones while the
+store's own tables (events, outbox, ...) still resolve to the live store: on
+PostgreSQL a schema first on the search path, on SQLite a database file opened
+as `main` with the store attached. (SQLAlchemy's schema_translate_map would move
+the store's tables too: they have the read models' schema, None.)
+"""
+import fcntl
 import hashlib
+import logging
+import os
+import threading
+import time
+import uuid
 
-from sqlalchemy import MetaData, delete, insert, select, text, update
+from sqlalchemy import MetaData, delete, event as sa_event, insert, select, text, update
+from sqlalchemy.sql.util import find_tables
 
-from .store import read_model_schema_table
+from . import metrics
+from .faults import ReadModelsRebuilding, is_transient
+from .store import make_engine, read_model_schema_table
+
+log = logging.getLogger(__name__)
+
+REBUILD_LOCK_KEY = 0x72656275  # "one rebuild at a time in this database" (session lock)
+PAGE = 500             # events read per query
+BATCH_SECONDS = 0.25   # a batch commits after this long, so other green threads run
+LOG_EVERY_SECONDS = 10.0
 
 
 class Projection:
@@ -60,31 +91,355 @@ def upsert(conn, table, key, values):
         conn.execute(update(table).where(*condition).values(**values))
 
 
-def rebuild(store):
-    """Drop the service's read models and replay its whole store into them."""
-    projection = store.projection
-    count = 0
-    with store.write() as conn:
-        if not store.is_sqlite:
-            # Appends wait while the tables are replaced (SQLite's file lock does this).
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                         {"key": store.APPEND_LOCK_KEY})
-        projection.metadata.drop_all(conn)
-        projection.metadata.create_all(conn)
-        for _position, event in store.iterate_all(conn):
-            projection.apply(conn, event)
-            count += 1
-        conn.execute(delete(read_model_schema_table))
-        conn.execute(insert(read_model_schema_table).values(fingerprint=projection.fingerprint()))
-    return count
+# -- the fingerprint -----------------------------------------------------------
+def recorded_fingerprint(conn):
+    return conn.execute(select(read_model_schema_table.c.fingerprint)).scalar()
 
 
-def ensure_current(store):
-    """Rebuild the read models when their recorded shape is not this release's
-    (a new database, or tables a newer version changed); return whether it did."""
+def _record_fingerprint(conn, projection):
+    conn.execute(delete(read_model_schema_table))
+    conn.execute(insert(read_model_schema_table).values(fingerprint=projection.fingerprint()))
+
+
+def is_current(store):
     with store.read() as conn:
-        recorded = conn.execute(select(read_model_schema_table.c.fingerprint)).scalar()
-    if recorded == store.projection.fingerprint():
+        return recorded_fingerprint(conn) == store.projection.fingerprint()
+
+
+# -- the new tables beside the live ones ------------------------------------------
+class _PostgresShadow:
+    """A schema of its own per attempt: two builders (a lost lock) never share one."""
+
+    def __init__(self, store):
+        self.store = store
+        self.prefix = f"{store.service}_rebuild_"
+        self.schema = self.prefix + uuid.uuid4().hex[:8]
+        with store.read() as conn:
+            self.live = conn.execute(text("SELECT current_schema()")).scalar()
+        self.engine = make_engine(store.url)
+        quote = self.engine.dialect.identifier_preparer.quote
+
+        @sa_event.listens_for(self.engine, "connect")
+        def _search_path(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"SET search_path TO {quote(self.schema)}, {quote(self.live)}")
+            cursor.close()
+            dbapi_connection.commit()
+
+    def create(self, metadata):
+        quote = self.engine.dialect.identifier_preparer.quote
+        with self.engine.begin() as conn:
+            # Left by an attempt that died: only the holder of the rebuild lock is here.
+            stale = conn.execute(text(
+                "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, :prefix)"),
+                {"prefix": self.prefix}).scalars().all()
+            for schema in stale:
+                conn.execute(text(f"DROP SCHEMA {quote(schema)} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {quote(self.schema)}"))
+            # checkfirst would find the live tables through the search path.
+            metadata.create_all(conn, checkfirst=False)
+
+    def lock_appends(self, conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                     {"key": self.store.APPEND_LOCK_KEY})
+
+    def swap(self, conn, metadata):
+        quote = self.engine.dialect.identifier_preparer.quote
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(text(f"DROP TABLE IF EXISTS {quote(self.live)}.{quote(table.name)} "
+                              "CASCADE"))
+        for table in metadata.sorted_tables:
+            conn.execute(text(f"ALTER TABLE {quote(self.schema)}.{quote(table.name)} "
+                              f"SET SCHEMA {quote(self.live)}"))
+        conn.execute(text(f"DROP SCHEMA {quote(self.schema)}"))
+
+    def discard(self):
+        quote = self.engine.dialect.identifier_preparer.quote
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {quote(self.schema)} CASCADE"))
+        finally:
+            self.engine.dispose()
+
+
+class _SqliteShadow:
+    """A database file next to the store's, opened as `main`, the store attached as
+    `live`; the rebuild lock keeps it to one builder."""
+
+    def __init__(self, store):
+        self.store = store
+        self.live_path = _sqlite_path(store)
+        self.path = self.live_path + ".rebuild"
+        self._remove()
+        self.engine = make_engine(f"sqlite:///{self.path}")
+
+        @sa_event.listens_for(self.engine, "connect")
+        def _attach(dbapi_connection, _record):
+            dbapi_connection.execute("ATTACH DATABASE ? AS live", (self.live_path,))
+
+    def create(self, metadata):
+        with self.engine.begin() as conn:
+            metadata.create_all(conn)
+
+    def lock_appends(self, conn):
+        """Taken by BEGIN IMMEDIATE, which locks the attached store too."""
+
+    def swap(self, conn, metadata):
+        # Rows are copied across: SQLite cannot move a table to another file.
+        quote = self.engine.dialect.identifier_preparer.quote
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+        for table in reversed(metadata.sorted_tables):
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS live.{quote(table.name)}")
+        metadata.create_all(conn.execution_options(schema_translate_map={None: "live"}),
+                            checkfirst=False)
+        for table in metadata.sorted_tables:
+            columns = ", ".join(quote(column.name) for column in table.columns)
+            conn.exec_driver_sql(f"INSERT INTO live.{quote(table.name)} ({columns}) "
+                                 f"SELECT {columns} FROM main.{quote(table.name)}")
+
+    def discard(self):
+        self.engine.dispose()
+        self._remove()
+
+    def _remove(self):
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                os.remove(self.path + suffix)
+            except FileNotFoundError:
+                pass
+
+
+def _sqlite_path(store):
+    path = store.engine.url.database
+    if not path or path == ":memory:":
+        raise ValueError("a rebuild beside the live tables needs a SQLite file, not memory")
+    return os.path.abspath(path)
+
+
+# -- the rebuild -------------------------------------------------------------------
+class Progress:
+    """What a rebuild has done: a gauge, a log line every LOG_EVERY_SECONDS."""
+
+    def __init__(self, service):
+        self.service = service
+        self.replayed = self.stored = 0
+        self._logged = time.monotonic()
+
+    def started(self, stored):
+        self.replayed, self.stored = 0, stored
+        self._set()
+        log.info("%s read models: rebuilding from %d events beside the live tables",
+                 self.service, stored)
+
+    def advanced(self, count):
+        self.replayed += count
+        self.stored = max(self.stored, self.replayed)
+        self._set()
+        if time.monotonic() - self._logged >= LOG_EVERY_SECONDS:
+            self._logged = time.monotonic()
+            log.info("%s read models: %s", self.service, self.describe())
+
+    def describe(self):
+        share = self.replayed / self.stored if self.stored else 1.0
+        return f"{self.replayed} of {self.stored} events replayed ({share:.0%})"
+
+    def _set(self):
+        metrics.READ_MODEL_REBUILD_EVENTS.labels(self.service, "replayed").set(self.replayed)
+        metrics.READ_MODEL_REBUILD_EVENTS.labels(self.service, "stored").set(self.stored)
+
+
+def _catch_up(store, conn, after, progress, limit_seconds=None):
+    """Apply events after `after` on `conn`; return (last position, reached the head).
+    With `limit_seconds`, stop once that long has passed."""
+    started = time.monotonic()
+    while True:
+        page = store.read_all(after=after, limit=PAGE, conn=conn)
+        for position, event in page:
+            store.projection.apply(conn, event)
+            after = position
+        progress.advanced(len(page))
+        if len(page) < PAGE:
+            return after, True
+        if limit_seconds is not None and time.monotonic() - started >= limit_seconds:
+            return after, False
+
+
+class RebuildStopped(Exception):
+    """The process is stopping: the new tables are dropped, the live ones untouched."""
+
+
+def rebuild(store, progress=None):
+    """Replay the whole store into new read-model tables and swap them in (`make
+    rebuild`, tests); return how many events were replayed. Appends go on meanwhile:
+    they wait only for the swap. Waits while another process rebuilds."""
+    lock = RebuildLock(store)
+    while not lock.acquire():
+        time.sleep(1.0)
+    try:
+        return _replay_and_swap(store, progress or Progress(store.service))
+    finally:
+        lock.release()
+
+
+def _replay_and_swap(store, progress, stopping=None):
+    """The rebuild, by the holder of the rebuild lock. Returns None when another
+    rebuild swapped new tables in meanwhile (a lost lock). `stopping` (a
+    threading.Event), once set, ends it between batches."""
+    projection = store.projection
+    shadow = (_SqliteShadow if store.is_sqlite else _PostgresShadow)(store)
+    try:
+        with store.read() as conn:
+            before = recorded_fingerprint(conn)
+            progress.started(conn.execute(text("SELECT count(*) FROM events")).scalar())
+        shadow.create(projection.metadata)
+        position, near_head = 0, False
+        while not near_head:
+            # Short transactions, reading events without taking the append lock.
+            with shadow.engine.begin() as conn:
+                position, near_head = _catch_up(store, conn, position, progress,
+                                                BATCH_SECONDS)
+            time.sleep(0)  # let the service's other green threads (/livez) run
+            if stopping is not None and stopping.is_set():
+                raise RebuildStopped()
+        lock = store._write_lock
+        if lock is not None:
+            lock.acquire()  # this process's other writers wait without holding the file
+        try:
+            with shadow.engine.connect() as conn:
+                conn.execution_options(praxis_write=True)
+                with conn.begin():
+                    shadow.lock_appends(conn)
+                    if recorded_fingerprint(conn) != before:
+                        return None
+                    _catch_up(store, conn, position, progress)
+                    shadow.swap(conn, projection.metadata)
+                    _record_fingerprint(conn, projection)
+        finally:
+            if lock is not None:
+                lock.release()
+        log.info("%s read models: swapped in after %s", store.service, progress.describe())
+        return progress.replayed
+    finally:
+        shadow.discard()
+
+
+# -- one rebuild at a time ---------------------------------------------------------
+class RebuildLock:
+    """Held by the one process rebuilding a store's read models: on PostgreSQL a
+    session advisory lock, on SQLite an flock on a file next to the store's (both
+    released when the process dies). `acquire()` does not wait: False when taken."""
+
+    def __init__(self, store):
+        self.store = store
+        self._conn = self._file = None
+
+    def acquire(self):
+        if self.store.is_sqlite:
+            self._file = open(_sqlite_path(self.store) + ".rebuild-lock", "a")
+            try:
+                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                self._file.close()
+                self._file = None
+                return False
+        self._conn = self.store.engine.connect().execution_options(
+            isolation_level="AUTOCOMMIT")
+        if self._conn.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                              {"key": REBUILD_LOCK_KEY}).scalar():
+            return True
+        self._conn.close()
+        self._conn = None
         return False
-    rebuild(store)
-    return True
+
+    def release(self):
+        if self._file is not None:
+            self._file.close()  # closing the file releases its flock
+            self._file = None
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                   {"key": REBUILD_LOCK_KEY})
+            except Exception:
+                self._conn.invalidate()  # a dead connection released it already
+            self._conn.close()
+            self._conn = None
+
+
+def ensure_current(store, wait=1.0):
+    """Rebuild the read models when their recorded shape is not this release's
+    (a new database, or tables a newer version changed); return whether it did.
+    While another process rebuilds, wait for it (then its shape is current)."""
+    return ReadModels(store).ensure_current(wait)
+
+
+class ReadModels:
+    """A process's read models: current, or not yet (then no statement of this
+    process reads or writes them: each raises ReadModelsRebuilding, which requests
+    answer 503 and consumers wait out uncounted, shared/faults.py)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.progress = Progress(store.service)
+        self.state = "current"  # or: waiting (another process rebuilds), rebuilding, failed
+        self.failure = None
+        self._names = {table.name for table in store.projection.metadata.tables.values()}
+        self._stopped = threading.Event()
+        if not is_current(store):
+            self.state = "waiting"
+            sa_event.listen(store.engine, "before_execute", self._refuse)
+
+    @property
+    def current(self):
+        return self.state == "current"
+
+    def describe(self):
+        if self.state == "rebuilding":
+            return f"rebuilding: {self.progress.describe()}"
+        if self.state == "failed":
+            return f"rebuild failed, retrying: {self.failure}"
+        return {"waiting": "waiting for another process's rebuild"}.get(self.state, "ok")
+
+    def _refuse(self, _conn, statement, *_args):
+        if any(table.name in self._names
+               for table in find_tables(statement, include_crud=True)):
+            raise ReadModelsRebuilding(f"{self.store.service} read models {self.describe()}")
+
+    def ensure_current(self, wait=1.0):
+        """Make them current (rebuilding them, or waiting for the process that does);
+        return whether this process rebuilt them. Transient failures are waited out."""
+        rebuilt, delay = False, wait
+        while not self.current and not self._stopped.is_set():
+            lock = RebuildLock(self.store)
+            try:
+                if not lock.acquire():
+                    self.state = "waiting"
+                    self._stopped.wait(wait)
+                    continue
+                if not is_current(self.store):
+                    self.state = "rebuilding"
+                    rebuilt = _replay_and_swap(self.store, self.progress,
+                                               self._stopped) is not None
+                self._become_current()
+            except RebuildStopped:
+                log.info("%s read models: rebuild stopped with the process",
+                         self.store.service)
+            except Exception as exc:
+                self.state, self.failure = "failed", f"{type(exc).__name__}: {exc}"
+                (log.warning if is_transient(exc) else log.exception)(
+                    "%s read models: rebuild failed, next attempt in %.0fs: %s",
+                    self.store.service, delay, exc)
+                self._stopped.wait(delay)
+                delay = min(delay * 2, 60.0)
+            finally:
+                lock.release()
+        return rebuilt
+
+    def stop(self):
+        self._stopped.set()
+
+    def _become_current(self):
+        if sa_event.contains(self.store.engine, "before_execute", self._refuse):
+            sa_event.remove(self.store.engine, "before_execute", self._refuse)
+        self.state = "current"
+        log.info("%s read models current", self.store.service)

@@ -32,16 +32,23 @@ class Praxis(DependencyProvider):
 
     def setup(self):
         config = self.container.config
+        # Not here: nameko answers no request (not even /livez) until setup returns.
         self.application = self.application_class(config["PRAXIS_DATABASE_URL"],
-                                                  config["AMQP_URI"])
+                                                  config["AMQP_URI"], rebuild_later=True)
         self.relay = OutboxRelay(self.application.store, config["AMQP_URI"])
         self.relay.declare_exchange()
         self.application.handler_queues = handler_queues(self.container.service_cls)
 
     def start(self):
         self._relay_thread = self.container.spawn_managed_thread(self.relay.run)
+        read_models = self.application.read_models
+        self._rebuild_thread = None if read_models is None or read_models.current \
+            else self.container.spawn_managed_thread(read_models.ensure_current)
 
     def stop(self):
+        if self._rebuild_thread is not None:
+            self.application.read_models.stop()
+            self._rebuild_thread.wait()
         self.relay.stop()
         self._relay_thread.wait()
         self.relay.close()
@@ -202,7 +209,8 @@ class CommonEndpoints:
         metrics.OUTBOX_OLDEST_AGE.labels(service).set(age)
         for queue, depth in queue_depths(application.amqp_uri, application.handler_queues):
             metrics.CONSUMER_BACKLOG.labels(service, queue).set(depth)
-        application.refresh_gauges()
+        if application.read_models is None or application.read_models.current:
+            application.refresh_gauges()  # they read the read models
         application.refresh_deferred_gauge()
         return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
 
@@ -213,8 +221,12 @@ class CommonEndpoints:
 
     @http("GET", "/readyz", public=True)
     def readyz(self, request):
-        """Database and broker reachable (readiness: 503 takes the pod out of service)."""
+        """Database and broker reachable, read models current (readiness: 503 takes
+        the pod out of service; a rebuild says how far it got)."""
         checks = {}
+        read_models = self.praxis.read_models
+        if read_models is not None:
+            checks["read_models"] = read_models.describe()
         try:
             self.praxis.store.ping()
             checks["database"] = "ok"

@@ -109,8 +109,9 @@ def error_response(exc):
     if is_transient(exc):  # database or broker away (shared/faults.py): nothing stored
         away = what_is_away(exc)
         log.warning("%s unavailable: %s", away, type(exc).__name__)
-        return problem_response(503, "unavailable", f"the {away} is unavailable; nothing "
-                                "was stored, retry later",
+        return problem_response(503, "unavailable", f"the {away} "
+                                f"{'are' if away == 'read models' else 'is'} unavailable; "
+                                "nothing was stored, retry later",
                                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     log.error("unhandled error in request", exc_info=exc)
     return problem_response(500, "internal_error", "internal error")
