@@ -186,3 +186,47 @@ def test_one_relay_at_a_time_per_postgresql_database(postgres_url, amqp_uri, sub
         relay.close()
         store.engine.dispose()
     assert [m.properties["message_id"] for m in subscriber()] == [event.id]
+
+
+def _open_transactions(store):
+    """Transactions of the store's database open right now (but the asker's)."""
+    if store.is_sqlite:
+        import sqlite3
+        try:  # no connection of ours in use, and the file's write lock free
+            raw = sqlite3.connect(store.engine.url.database, timeout=0, isolation_level=None)
+            raw.execute("BEGIN IMMEDIATE")
+            raw.execute("ROLLBACK")
+            raw.close()
+        except sqlite3.OperationalError:
+            return ["the write lock"]
+        return ["a pooled connection"] * store.engine.pool.checkedout()
+    from sqlalchemy import create_engine, text
+    engine = create_engine(store.url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT state FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'")
+            ).scalars().all()
+    finally:
+        engine.dispose()
+
+
+def test_the_relay_waits_on_the_broker_outside_any_transaction(store, amqp_uri, subscriber):
+    """While it publishes and awaits confirms no transaction of the store is open:
+    a slow broker holds no lock and no snapshot."""
+    append(store, 3)
+    relay = OutboxRelay(store, amqp_uri)
+    publish, seen = relay._publish_batch, []
+
+    def publish_and_look(rows):
+        seen.append(_open_transactions(store))
+        return publish(rows)
+
+    relay._publish_batch = publish_and_look
+    try:
+        assert relay.drain() == 3
+    finally:
+        relay.close()
+    assert seen == [[]]
+    assert len(subscriber()) == 3
