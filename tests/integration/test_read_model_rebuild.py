@@ -289,7 +289,13 @@ def test_a_service_rebuilding_at_start_is_live_not_ready_and_refuses_with_503(
     answers requests that need read models 503 with Retry-After, until the swap."""
     from services.intake.service import Service as Intake
     from tests.integration.test_intake_service import CLIENT
-    from tests.support import RunningService
+    from prometheus_client import REGISTRY
+
+    from tests.support import RunningService, make_event, publish_event
+
+    def waits(away):
+        return REGISTRY.get_sample_value("praxis_event_handler_waits_total",
+                                         {"service": "intake", "away": away}) or 0
 
     with RunningService(Intake, database_url, amqp_uri) as running:
         client_id = running.api.post("/clients", CLIENT).json()["client_id"]
@@ -324,10 +330,21 @@ def test_a_service_rebuilding_at_start_is_live_not_ready_and_refuses_with_503(
         scraped = api.get("/metrics", bearer="")
         assert scraped.status_code == 200
         assert 'praxis_read_model_rebuild_events{of="stored",service="intake"}' in scraped.text
+        # A foreign event waits too, put back uncounted (3 counted attempts would
+        # dead-letter it here), and is applied after the swap.
+        due = make_event("scheduling", "ReassessmentDue", {
+            "client_id": client_id, "sessions_since_assessment": 4,
+            "last_assessment_id": str(uuid.uuid4()), "reason": "every 4 sessions",
+            "due_at": "2026-03-01T09:00:00Z"}, subject=f"reassessment-{client_id}")
+        waited = waits("read models")
+        publish_event(amqp_uri, due)
+        wait_until(lambda: waits("read models") >= waited + 3, message="three uncounted waits")
         go_on.set()
         wait_until(lambda: api.get("/readyz", bearer="").status_code == 200,
                    message="ready after the swap")
         assert api.get(f"/clients/{client_id}").status_code == 200
+        wait_until(lambda: due.id in {e.id for _, e in service.application.store.read_all()},
+                   message="the foreign event applied after the swap")
         assert api.post("/clients", CLIENT).status_code == 201
     finally:
         go_on.set()
