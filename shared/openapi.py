@@ -38,7 +38,8 @@ PROBLEMS = {
     415: "the body is declared as something other than JSON",
     422: "invalid input; `fields` names each bad field",
     429: "over a rate limit; Retry-After says when to try again",
-    503: "the database or broker is away; nothing was stored, retry later",
+    503: "the database or broker is away, or the read models are being rebuilt; nothing "
+         "was stored, retry later",
 }
 # Answers that are not JSON: {(method, url template): {status: [media types]}}.
 CONTENT = {
@@ -180,7 +181,8 @@ def _operation(service_cls, name, entrypoint):
     for status in PROBLEMS:
         if status == 503 and entrypoint.url in PLAIN_503:
             operation["responses"]["503"] = {
-                "description": "the database or the broker is unreachable",
+                "description": "the database or the broker is unreachable, or the read "
+                               "models are being rebuilt",
                 "content": {"application/json": {"schema": ANY_OBJECT}}}
             continue
         operation["responses"][str(status)] = {"$ref": f"#/components/responses/Problem{status}"}

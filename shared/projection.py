@@ -32,8 +32,8 @@ from .store import make_engine, read_model_schema_table
 log = logging.getLogger(__name__)
 
 REBUILD_LOCK_KEY = 0x72656275  # "one rebuild at a time in this database" (session lock)
-PAGE = 500             # events read per query
-BATCH_SECONDS = 0.25   # a batch commits after this long, so other green threads run
+PAGE = 100             # events read per query; green threads (/livez) run between pages
+BATCH_SECONDS = 0.5    # a batch commits after this long
 LOG_EVERY_SECONDS = 10.0
 
 
@@ -179,7 +179,7 @@ class _SqliteShadow:
 
     def create(self, metadata):
         with self.engine.begin() as conn:
-            metadata.create_all(conn)
+            metadata.create_all(conn, checkfirst=False)  # a new file
 
     def lock_appends(self, conn):
         """Taken by BEGIN IMMEDIATE, which locks the attached store too."""
@@ -258,6 +258,7 @@ def _catch_up(store, conn, after, progress, limit_seconds=None):
             store.projection.apply(conn, event)
             after = position
         progress.advanced(len(page))
+        time.sleep(0)  # SQLite and the handlers never yield by themselves
         if len(page) < PAGE:
             return after, True
         if limit_seconds is not None and time.monotonic() - started >= limit_seconds:
@@ -298,7 +299,6 @@ def _replay_and_swap(store, progress, stopping=None):
             with shadow.engine.begin() as conn:
                 position, near_head = _catch_up(store, conn, position, progress,
                                                 BATCH_SECONDS)
-            time.sleep(0)  # let the service's other green threads (/livez) run
             if stopping is not None and stopping.is_set():
                 raise RebuildStopped()
         lock = store._write_lock

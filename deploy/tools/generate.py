@@ -73,6 +73,10 @@ def deployment(service):
             "replicas": 1,
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": selector(service)},
+            # The old pod serves until the new one is ready, which a read-model rebuild
+            # (a release that changes them: up to an hour for a million events) delays;
+            # /livez answers meanwhile, so only the rollout's deadline needs the room.
+            "progressDeadlineSeconds": 7200,
             "strategy": {"type": "RollingUpdate",
                          "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {

@@ -93,6 +93,9 @@ def test_deployments_probe_limit_and_take_config_and_secrets(rendered, overlay):
         assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert container["startupProbe"]["httpGet"]["path"] == "/livez"
+        # A read-model rebuild keeps a new pod unready (never unlive) while the old serves.
+        assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        assert deployment["spec"]["progressDeadlineSeconds"] >= 3600
         for bound in ("requests", "limits"):
             assert {"cpu", "memory"} <= set(container["resources"][bound]), bound
         assert pod["securityContext"]["runAsNonRoot"] is True
