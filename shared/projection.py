@@ -18,9 +18,9 @@ import fcntl
 import hashlib
 import logging
 import os
+import secrets
 import threading
 import time
-import uuid
 
 from sqlalchemy import MetaData, delete, event as sa_event, insert, select, text, update
 from sqlalchemy.sql.util import find_tables
@@ -113,7 +113,7 @@ class _PostgresShadow:
     def __init__(self, store):
         self.store = store
         self.prefix = f"{store.service}_rebuild_"
-        self.schema = self.prefix + uuid.uuid4().hex[:8]
+        self.schema = self.prefix + secrets.token_hex(4)  # not uuid4: tests replace it with a counter
         with store.read() as conn:
             self.live = conn.execute(text("SELECT current_schema()")).scalar()
         self.engine = make_engine(store.url)
