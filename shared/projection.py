@@ -381,7 +381,8 @@ class ReadModels:
     def __init__(self, store):
         self.store = store
         self.progress = Progress(store.service)
-        self.state = "current"  # or: waiting (another process rebuilds), rebuilding, failed
+        # or: waiting (another process rebuilds), rebuilding, failed, superseded
+        self.state = "current"
         self.failure = None
         self._names = {table.name for table in store.projection.metadata.tables.values()}
         self._stopped = threading.Event()
@@ -398,7 +399,19 @@ class ReadModels:
             return f"rebuilding: {self.progress.describe()}"
         if self.state == "failed":
             return f"rebuild failed, retrying: {self.failure}"
-        return {"waiting": "waiting for another process's rebuild"}.get(self.state, "ok")
+        return {"waiting": "waiting for another process's rebuild",
+                "superseded": "replaced by another release's (this process is older)"
+                }.get(self.state, "ok")
+
+    def check(self):
+        """At each readiness probe: read models another release swapped in since (this
+        is a rolling update's old pod) are refused from now on, so its requests and
+        consumers leave them to the new pods instead of writing them in an old shape."""
+        if self.current and not is_current(self.store):
+            self.state = "superseded"
+            sa_event.listen(self.store.engine, "before_execute", self._refuse)
+            log.warning("%s read models replaced by another release's: not ready",
+                        self.store.service)
 
     def _refuse(self, _conn, statement, *_args):
         if any(table.name in self._names

@@ -226,6 +226,10 @@ class CommonEndpoints:
         checks = {}
         read_models = self.praxis.read_models
         if read_models is not None:
+            try:
+                read_models.check()
+            except Exception:  # the database check below names it
+                pass
             checks["read_models"] = read_models.describe()
         try:
             self.praxis.store.ping()

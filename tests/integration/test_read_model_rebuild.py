@@ -349,3 +349,21 @@ def test_a_service_rebuilding_at_start_is_live_not_ready_and_refuses_with_503(
     finally:
         go_on.set()
         service.container.stop()
+
+
+def test_a_process_whose_read_models_another_release_replaced_stops_using_them(old_store):
+    """A rolling update's old pod, once the new one swapped its tables in: its next
+    readiness check refuses the read models (never written in the old shape)."""
+    old = ReadModels(old_store)
+    assert old.current
+    newer = NewRelease(old_store.url)  # rebuilds and swaps its shape in
+    assert newer.read_models.current
+    old.check()
+    assert old.state == "superseded" and not old.current
+    assert old.describe().startswith("replaced by another release's")
+    with pytest.raises(ReadModelsRebuilding):
+        append_clients(old_store, 1)
+    assert newer.read_models.describe() == "ok"
+    newer.read_models.check()
+    assert newer.read_models.current
+    newer.store.engine.dispose()
