@@ -246,15 +246,6 @@ class EventStore:
         with self.read() as own:
             return [(r.position, self._decode(r.envelope, own)) for r in own.execute(query)]
 
-    def iterate_all(self, conn, batch=1000):
-        after = 0
-        while True:
-            page = self.read_all(after=after, limit=batch, conn=conn)
-            if not page:
-                return
-            yield from page
-            after = page[-1][0]
-
     # -- outbox ----------------------------------------------------------
     def outbox_status(self):
         """(backlog, age in seconds of the oldest unsent event)."""
