@@ -113,7 +113,8 @@ class _PostgresShadow:
     def __init__(self, store):
         self.store = store
         self.prefix = f"{store.service}_rebuild_"
-        self.schema = self.prefix + secrets.token_hex(4)  # not uuid4: tests replace it with a counter
+        # Not uuid4: tests replace it with a counter to make two applications alike.
+        self.schema = self.prefix + secrets.token_hex(4)
         with store.read() as conn:
             self.live = conn.execute(text("SELECT current_schema()")).scalar()
         self.engine = make_engine(store.url)
@@ -190,6 +191,7 @@ class _SqliteShadow:
         conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
         for table in reversed(metadata.sorted_tables):
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS live.{quote(table.name)}")
+        # From here on this connection's statements (the fingerprint too) go to `live`.
         metadata.create_all(conn.execution_options(schema_translate_map={None: "live"}),
                             checkfirst=False)
         for table in metadata.sorted_tables:
