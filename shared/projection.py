@@ -295,34 +295,65 @@ def _replay_and_swap(store, progress, stopping=None):
             before = recorded_fingerprint(conn)
             progress.started(conn.execute(text("SELECT count(*) FROM events")).scalar())
         shadow.create(projection.metadata)
-        position, near_head = 0, False
-        while not near_head:
-            # Short transactions, reading events without taking the append lock.
-            with shadow.engine.begin() as conn:
-                position, near_head = _catch_up(store, conn, position, progress,
-                                                BATCH_SECONDS)
-            if stopping is not None and stopping.is_set():
-                raise RebuildStopped()
-        lock = store._write_lock
-        if lock is not None:
-            lock.acquire()  # this process's other writers wait without holding the file
-        try:
-            with shadow.engine.connect() as conn:
-                conn.execution_options(praxis_write=True)
-                with conn.begin():
-                    shadow.lock_appends(conn)
-                    if recorded_fingerprint(conn) != before:
-                        return None
-                    _catch_up(store, conn, position, progress)
-                    shadow.swap(conn, projection.metadata)
-                    _record_fingerprint(conn, projection)
-        finally:
-            if lock is not None:
-                lock.release()
-        log.info("%s read models: swapped in after %s", store.service, progress.describe())
-        return progress.replayed
+        position = 0
+        while True:
+            near_head = False
+            while not near_head:
+                # Short transactions, reading events without taking the append lock.
+                with shadow.engine.begin() as conn:
+                    position, near_head = _catch_up(store, conn, position, progress,
+                                                    BATCH_SECONDS)
+                if stopping is not None and stopping.is_set():
+                    raise RebuildStopped()
+            replayed = progress.replayed
+            try:
+                swapped = _swap(store, shadow, position, before, progress)
+                break
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                # A deadlock with a writer that read a live table before it waited for
+                # the append lock, or a reader holding one past the lock timeout: the
+                # swap rolled back, the new tables are as they were; catch up, retry.
+                progress.replayed = replayed
+                log.warning("%s read models: swap not done, retrying: %s",
+                            store.service, type(exc).__name__)
+                time.sleep(1.0)
+        if swapped:
+            log.info("%s read models: swapped in after %s", store.service,
+                     progress.describe())
+            return progress.replayed
+        return None
     finally:
         shadow.discard()
+
+
+SWAP_LOCK_TIMEOUT = "2s"  # appends wait on the swap no longer than this for a table
+
+
+def _swap(store, shadow, position, before, progress):
+    """Under the append lock: the last events, the new tables in, their fingerprint;
+    False when another rebuild swapped first."""
+    projection = store.projection
+    lock = store._write_lock
+    if lock is not None:
+        lock.acquire()  # this process's other writers wait without holding the file
+    try:
+        with shadow.engine.connect() as conn:
+            conn.execution_options(praxis_write=True)
+            with conn.begin():
+                if not store.is_sqlite:
+                    conn.execute(text(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'"))
+                shadow.lock_appends(conn)
+                if recorded_fingerprint(conn) != before:
+                    return False
+                _catch_up(store, conn, position, progress)
+                shadow.swap(conn, projection.metadata)
+                _record_fingerprint(conn, projection)
+        return True
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 # -- one rebuild at a time ---------------------------------------------------------

@@ -16,7 +16,7 @@ from services.intake.application import IntakeApplication
 from shared.envelope import Context
 from shared.projection import rebuild
 from shared.store import read_model_schema_table
-from tests.support import RATE_LIMITS_OFF, SECRET, Api, free_port, token, wait_until
+from tests.support import KEYS, RATE_LIMITS_OFF, SECRET, Api, free_port, token, wait_until
 
 from .conftest import ROOT
 
@@ -50,7 +50,8 @@ class Intake:
     def __init__(self, database_url, amqp_uri, log):
         port = free_port()
         self.env = {**os.environ, "PRAXIS_AMQP_URI": amqp_uri, "PRAXIS_TOKEN_SECRET": SECRET,
-                    "PRAXIS_INTAKE_PORT": str(port), "PRAXIS_INTAKE_DATABASE_URL": database_url,
+                    "PRAXIS_KEY_ENCRYPTION_KEYS": KEYS, "PRAXIS_INTAKE_PORT": str(port),
+                    "PRAXIS_INTAKE_DATABASE_URL": database_url,
                     "PYTHONUNBUFFERED": "1", **RATE_LIMITS_OFF}
         self.api = Api(f"http://127.0.0.1:{port}", token(role="admin", clinics=["*"]))
         self.log = log
@@ -68,7 +69,8 @@ class Intake:
             return None
 
 
-def test_rebuild_at_start_as_a_process(database_url, amqp_uri, tmp_path):
+def test_rebuild_at_start_as_a_process(database_url, amqp_uri, tmp_path, monkeypatch):
+    monkeypatch.setenv("PRAXIS_KEY_ENCRYPTION_KEYS", KEYS)  # the process's keys
     running = IntakeApplication(database_url)  # the running release, and its store
     store = running.store
     register(store, 3000)  # 6,000 events
