@@ -271,11 +271,6 @@ def test_two_replicas_starting_together_rebuild_once(postgres_url):
         replica.store.engine.dispose()
 
 
-def test_a_read_models_failure_says_what_is_away():
-    from shared.faults import what_is_away
-    assert what_is_away(ReadModelsRebuilding("intake read models rebuilding")) == "read models"
-
-
 def test_a_process_with_current_read_models_has_no_gate(database_url):
     store = EventStore(database_url, "intake", catalogue, new_release)
     store.create_schema()

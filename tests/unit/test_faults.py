@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 from shared.consumer import SettlingQueueConsumer, decode
 from shared.envelope import CONTENT_TYPE
 from shared.errors import Conflict, InvalidEvent
-from shared.faults import Backoff, is_transient, what_is_away
+from shared.faults import Backoff, ReadModelsRebuilding, is_transient, what_is_away
 from shared.web import error_response
 
 
@@ -51,6 +51,14 @@ def test_a_request_meeting_an_absent_database_is_503_with_retry_after():
     response = error_response(operational(psycopg2.OperationalError("server closed")))
     assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
     assert b'"unavailable"' in response.get_data() and b"database" in response.get_data()
+
+
+def test_read_models_being_rebuilt_are_waited_out_like_an_absent_database():
+    rebuilding = ReadModelsRebuilding("intake read models rebuilding: 5 of 10 events")
+    assert is_transient(rebuilding) and what_is_away(rebuilding) == "read models"
+    response = error_response(rebuilding)
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    assert b"the read models are unavailable" in response.get_data()
 
 
 def test_backoff_doubles_to_its_ceiling_and_a_success_ends_it():
