@@ -32,7 +32,7 @@ def register(store, count, per_transaction=100):
         with store.unit_of_work() as uow:
             for _ in range(min(per_transaction, count - start)):
                 client_id = str(uuid.uuid4())
-                uow.append(domain.stream_of(client_id), 0, CONTEXT, domain.register(
+                uow.append(domain.Client.stream_of(client_id), 0, CONTEXT, domain.register(
                     client_id, str(uuid.uuid4()),
                     {"name": "Ada Lovelace", "date_of_birth": "1990-01-02",
                      "contact": {"email": "ada@example.org"},
