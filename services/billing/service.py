@@ -6,7 +6,7 @@ from shared.paging import PageQuery
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import correlation_of, http, load_body, load_query, principal_of
 
-from . import superbill_pdf
+from .adapters import superbill_pdf
 from .application import BillingApplication
 from .schemas import (AddOnSchema, ChargesQuery, DraftInvoiceSchema, FeeScheduleSchema,
                       InvoicesQuery, PaymentSchema, PolicySchema, ProfileSchema,

@@ -1,6 +1,6 @@
 """The superbill a payer expects: pointers A-L, a place of service on every line
 (96127 included), and a PDF that is a ruled form with every fact in its place."""
-from services.billing import superbill_pdf
+from services.billing.adapters import superbill_pdf
 from services.billing.domain import superbill as superbills
 from tests.superbill_checks import has_row, page_structure, pdf_lines
 

@@ -12,12 +12,12 @@ from shared.envelope import Context
 from shared.errors import InvalidInput
 from shared.timeutil import parse_date, parse_time, utc_now
 
-from . import domain
-from .domain import codes, fees, superbill
-from .queries import BillingQueries, check_clinic_id, client_clinic, client_row, visible_row
-from .read_models import charges, client_facts, consents, describe, invoices, note_status, \
+from .. import domain
+from ..domain import codes, fees, superbill
+from ..queries import BillingQueries, check_clinic_id, client_clinic, client_row, visible_row
+from ..read_models import charges, client_facts, consents, describe, invoices, note_status, \
     payer_at, projection
-from .subscriptions import SUBSCRIPTIONS
+from ..subscriptions import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from .domain.superbill import money
+from ..domain.superbill import money
 
 WIDTH = LETTER[0] - 1.2 * inch  # the frame between the margins
 RULE = colors.black

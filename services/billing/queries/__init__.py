@@ -8,10 +8,10 @@ from shared import care_team, paging
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.timeutil import iso, utc_now
 
-from .domain import BillingPolicy
-from .domain import superbill as superbills
-from .domain.codes import place_and_modifiers
-from .read_models import (billing_clients, billing_policies, billing_profiles, charges,
+from ..domain import BillingPolicy
+from ..domain import superbill as superbills
+from ..domain.codes import place_and_modifiers
+from ..read_models import (billing_clients, billing_policies, billing_profiles, charges,
                           client_balances, collections, diagnoses, fee_schedule_versions,
                           fee_schedules, invoice_lines, invoices, ledger_entries, payments,
                           revenue)

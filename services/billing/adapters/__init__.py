@@ -1,0 +1,1 @@
+"""What billing renders for the world outside: the superbill as a PDF."""
