@@ -14,7 +14,8 @@ from shared.timeutil import parse_date, parse_time, utc_now
 
 from .. import domain
 from ..domain import codes, fees, superbill
-from ..queries import BillingQueries, check_clinic_id, client_clinic, client_row, visible_row
+from ..queries import BillingQueries
+from ..queries.base import check_clinic_id, client_clinic, client_row, visible_row
 from ..read_models import charges, client_facts, consents, describe, invoices, note_status, \
     payer_at, projection
 from ..subscriptions import SUBSCRIPTIONS
