@@ -4,7 +4,7 @@ from werkzeug.wrappers import Response
 from shared.consumer import subscribers
 from shared.paging import PageQuery
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
-from shared.web import correlation_of, http, load_body, load_query, principal_of
+from shared.web import caller_of, http, load_body, load_query, principal_of
 
 from .adapters import superbill_pdf
 from .application import BillingApplication
@@ -24,8 +24,7 @@ class Service(CommonEndpoints, subscribers(BillingApplication.subscriptions)):
     @http("PUT", "/clinics/<clinic_id>/fee-schedule", resource="fee_schedule")
     def set_fee_schedule(self, request, clinic_id):
         command = load_body(request, FeeScheduleSchema())
-        return self.praxis.set_fee_schedule(
-            principal_of(request), correlation_of(request), clinic_id, command)
+        return self.praxis.set_fee_schedule(caller_of(request), clinic_id, command)
 
     @http("GET", "/clinics/<clinic_id>/fee-schedule", resource="fee_schedule")
     def get_fee_schedule(self, request, clinic_id):
@@ -34,8 +33,7 @@ class Service(CommonEndpoints, subscribers(BillingApplication.subscriptions)):
     @http("PUT", "/clinics/<clinic_id>/billing-policy", resource="billing_policy")
     def set_policy(self, request, clinic_id):
         command = load_body(request, PolicySchema())
-        return self.praxis.set_policy(principal_of(request), correlation_of(request),
-                                      clinic_id, command)
+        return self.praxis.set_policy(caller_of(request), clinic_id, command)
 
     @http("GET", "/clinics/<clinic_id>/billing-policy", resource="billing_policy")
     def get_policy(self, request, clinic_id):
@@ -44,14 +42,12 @@ class Service(CommonEndpoints, subscribers(BillingApplication.subscriptions)):
     @http("PUT", "/clinics/<clinic_id>/billing-profile", resource="billing_profile")
     def set_clinic_profile(self, request, clinic_id):
         command = load_body(request, ProfileSchema())
-        return self.praxis.set_profile(principal_of(request), correlation_of(request),
-                                       clinic_id, None, command)
+        return self.praxis.set_profile(caller_of(request), clinic_id, None, command)
 
     @http("PUT", "/clinics/<clinic_id>/clinicians/<clinician_id>/billing-profile", resource="billing_profile")
     def set_clinician_profile(self, request, clinic_id, clinician_id):
         command = load_body(request, ProfileSchema())
-        return self.praxis.set_profile(principal_of(request), correlation_of(request),
-                                       clinic_id, clinician_id, command)
+        return self.praxis.set_profile(caller_of(request), clinic_id, clinician_id, command)
 
     @http("GET", "/clinics/<clinic_id>/billing-profiles", resource="billing_profile")
     def get_profiles(self, request, clinic_id):
@@ -60,8 +56,7 @@ class Service(CommonEndpoints, subscribers(BillingApplication.subscriptions)):
     @http("PUT", "/clients/<uuid:client_id>/sliding-scale", resource="sliding_scale")
     def set_sliding_scale(self, request, client_id):
         command = load_body(request, SlidingScaleSchema())
-        return self.praxis.set_sliding_scale(principal_of(request), correlation_of(request),
-                                             str(client_id), command)
+        return self.praxis.set_sliding_scale(caller_of(request), str(client_id), command)
 
     # -- charges --------------------------------------------------------------------
     @http("GET", "/clients/<uuid:client_id>/balance", resource="balance")
@@ -84,8 +79,7 @@ class Service(CommonEndpoints, subscribers(BillingApplication.subscriptions)):
     @http("POST", "/charges/<uuid:charge_id>/add-ons", resource="charge")
     def add_on(self, request, charge_id):
         command = load_body(request, AddOnSchema())
-        return 201, self.praxis.add_on(principal_of(request), correlation_of(request),
-                                       str(charge_id), command)
+        return 201, self.praxis.add_on(caller_of(request), str(charge_id), command)
 
     @http("GET", "/clinics/<clinic_id>/unbilled", resource="billing_report")
     def unbilled(self, request, clinic_id):
@@ -96,8 +90,7 @@ class Service(CommonEndpoints, subscribers(BillingApplication.subscriptions)):
     @http("POST", "/clients/<uuid:client_id>/invoices", resource="invoice")
     def draft_invoice(self, request, client_id):
         command = load_body(request, DraftInvoiceSchema())
-        return 201, self.praxis.draft_invoice(principal_of(request), correlation_of(request),
-                                              str(client_id), command)
+        return 201, self.praxis.draft_invoice(caller_of(request), str(client_id), command)
 
     @http("GET", "/invoices", resource="invoice")
     def list_invoices(self, request):
@@ -110,32 +103,27 @@ class Service(CommonEndpoints, subscribers(BillingApplication.subscriptions)):
 
     @http("POST", "/invoices/<uuid:invoice_id>/issue", resource="invoice")
     def issue_invoice(self, request, invoice_id):
-        return self.praxis.issue_invoice(principal_of(request), correlation_of(request),
-                                         str(invoice_id))
+        return self.praxis.issue_invoice(caller_of(request), str(invoice_id))
 
     @http("POST", "/invoices/<uuid:invoice_id>/void", resource="invoice")
     def void_invoice(self, request, invoice_id):
         command = load_body(request, VoidSchema())
-        return self.praxis.void_invoice(principal_of(request), correlation_of(request),
-                                        str(invoice_id), command)
+        return self.praxis.void_invoice(caller_of(request), str(invoice_id), command)
 
     @http("POST", "/invoices/<uuid:invoice_id>/write-offs", resource="invoice")
     def write_off(self, request, invoice_id):
         command = load_body(request, WriteOffSchema())
-        return 201, self.praxis.write_off(principal_of(request), correlation_of(request),
-                                          str(invoice_id), command)
+        return 201, self.praxis.write_off(caller_of(request), str(invoice_id), command)
 
     @http("POST", "/clients/<uuid:client_id>/payments", resource="payment")
     def receive_payment(self, request, client_id):
         command = load_body(request, PaymentSchema())
-        return 201, self.praxis.receive_payment(principal_of(request), correlation_of(request),
-                                                str(client_id), command)
+        return 201, self.praxis.receive_payment(caller_of(request), str(client_id), command)
 
     @http("POST", "/clients/<uuid:client_id>/refunds", resource="payment", action="refund")
     def refund(self, request, client_id):
         command = load_body(request, RefundSchema())
-        return 201, self.praxis.refund(principal_of(request), correlation_of(request),
-                                       str(client_id), command)
+        return 201, self.praxis.refund(caller_of(request), str(client_id), command)
 
     # -- reports --------------------------------------------------------------------
     @http("GET", "/clinics/<clinic_id>/receivables", resource="billing_report")

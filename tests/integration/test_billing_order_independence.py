@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY
 from services.billing.application import BillingApplication
 from services.billing.read_models import billing_clients
 from shared.auth import Principal
+from shared.caller import Caller
 from shared.timeutil import iso
 from tests.order_independence import deliver, event_id as _id, feed, fresh, published, \
     snapshot
@@ -25,7 +26,7 @@ from tests.order_independence import deliver, event_id as _id, feed, fresh, publ
 pytestmark = pytest.mark.integration
 
 ORG, CLINIC = "org-1", "clinic-1"
-ADMIN = Principal("admin-1", "admin", ORG, (CLINIC,))
+ADMIN = Caller(Principal("admin-1", "admin", ORG, (CLINIC,)), "setup")
 PRICES = {"90832": 9000, "90834": 12000, "90837": 16000}
 BEGIN = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 PAYERS = {
@@ -114,8 +115,8 @@ def publish(history):
 # -- a fresh billing, fed ------------------------------------------------------------
 def make_billing(url):
     application = BillingApplication(url)
-    application.set_fee_schedule(ADMIN, "setup", CLINIC, {"currency": "USD", "prices": PRICES})
-    application.set_policy(ADMIN, "setup", CLINIC, {"bill_only_signed_notes": True})
+    application.set_fee_schedule(ADMIN, CLINIC, {"currency": "USD", "prices": PRICES})
+    application.set_policy(ADMIN, CLINIC, {"bill_only_signed_notes": True})
     return application
 
 

@@ -37,6 +37,13 @@ def event(name, data, sequence=1):
                  organisationid="org-1", clinicid="clinic-1", correlationid="c")
 
 
+def saved(aggregate, new_events):
+    """What the repository does on save: the aggregate applies what was decided."""
+    for new in new_events:
+        aggregate.apply(event(new.name, new.data, aggregate.version + 1))
+    return new_events
+
+
 # -- codes at every minute boundary ----------------------------------------------------
 @pytest.mark.parametrize("minutes, code", [
     (0, None), (15, None), (16, "90832"), (37, "90832"), (38, "90834"), (52, "90834"),
@@ -114,27 +121,38 @@ def test_crisis_add_on_only_with_crisis_and_unknown_add_on_refused():
         codes.check_add_on("90834", "90837")
 
 
-def charge_dict(minutes=45, session_type="individual", percent=0, invoice_id=None):
-    (new,) = domain.record_charge(session(minutes, session_type), SCHEDULE,
-                                  sliding_percent=percent, payer_kind="self_pay")
-    return {**new.data, "invoice_id": invoice_id}
+def charged(held_session, *args, **kwargs):
+    """The session's charge as its stream says it is once recorded."""
+    charge = domain.SessionCharge.new(held_session.appointment_id)
+    saved(charge, domain.record_charge(held_session, *args, **kwargs))
+    return charge
+
+
+def a_charge(minutes=45, session_type="individual", percent=0):
+    return charged(session(minutes, session_type), SCHEDULE, sliding_percent=percent,
+                   payer_kind="self_pay")
 
 
 def test_add_on_event_prices_the_line_and_refuses_bad_cases():
-    (added,) = fees.add_on(charge_dict(45), "+90785", SCHEDULE, "user-1")
+    charge = a_charge(45)
+    (added,) = saved(charge, charge.add_on("+90785", SCHEDULE, "user-1", invoiced=False))
     assert added.data["line"]["code"] == "90785" and added.data["amount_minor"] == 13500
     assert schema_of("ChargeAddOnAdded").validate(added.data) == {}
-    (discounted,) = fees.add_on(charge_dict(45, percent=50), "90785", SCHEDULE, "u")
+    assert (charge.amount_minor, len(charge.lines)) == (13500, 2)
+    with pytest.raises(Conflict):  # the charge has it now
+        charge.add_on("90785", SCHEDULE, "u", invoiced=False)
+    (discounted,) = a_charge(45, percent=50).add_on("90785", SCHEDULE, "u", invoiced=False)
     assert discounted.data["line"]["amount_minor"] == 750
     assert discounted.data["amount_minor"] == 6000 + 750
     with pytest.raises(Conflict):
-        fees.add_on(charge_dict(60, "crisis"), "90785", SCHEDULE, "u")
+        a_charge(60, "crisis").add_on("90785", SCHEDULE, "u", invoiced=False)
     with pytest.raises(Conflict):
-        fees.add_on(charge_dict(45, invoice_id=str(uuid.uuid4())), "90785", SCHEDULE, "u")
+        a_charge(45).add_on("90785", SCHEDULE, "u", invoiced=True)
     with pytest.raises(Conflict):
-        fees.add_on(charge_dict(45), "90785", domain.FeeSchedule("USD", {"90834": 1}), "u")
+        a_charge(45).add_on("90785", domain.FeeSchedule("USD", {"90834": 1}), "u",
+                            invoiced=False)
     with pytest.raises(Conflict):
-        fees.add_on(charge_dict(10), "90785", SCHEDULE, "u")
+        a_charge(10).add_on("90785", SCHEDULE, "u", invoiced=False)
 
 
 # -- place of service and telehealth modifiers -----------------------------------------------
@@ -172,7 +190,7 @@ def test_payer_rules_are_configuration():
 
 # -- fee schedules by effective date ---------------------------------------------------------
 def test_fee_schedule_versions_by_effective_date():
-    history = domain.FeeScheduleHistory.from_events([
+    history = domain.FeeScheduleHistory.from_events(("org-1", "clinic-1"), [
         event("FeeScheduleSet", {"currency": "USD", "prices": {"90834": 100}}, 1),
         event("FeeScheduleSet", {"currency": "USD", "prices": {"90834": 200},
                                  "effective_from": "2026-03-01"}, 2),
@@ -185,11 +203,12 @@ def test_fee_schedule_versions_by_effective_date():
     assert history.on(date(2026, 5, 31)).price("90834") == 200
     assert history.on("2026-06-01").price("90834") == 300
     # An undated schedule replaces every earlier version.
-    replaced = domain.FeeScheduleHistory.from_events(list(history_events()) + [
+    replaced = domain.FeeScheduleHistory.from_events(("org-1", "clinic-1"), list(
+        history_events()) + [
         event("FeeScheduleSet", {"currency": "EUR", "prices": {"90834": 400}}, 4)])
     assert replaced.on("2027-01-01").price("90834") == 400
     assert replaced.on("2020-01-01").currency == "EUR"
-    only_dated = domain.FeeScheduleHistory.from_events([
+    only_dated = domain.FeeScheduleHistory.from_events(("org-1", "clinic-1"), [
         event("FeeScheduleSet", {"currency": "USD", "prices": {"90834": 1},
                                  "effective_from": "2026-03-01"})])
     assert only_dated.on("2026-02-01") is None
@@ -264,12 +283,13 @@ def test_bill_only_signed_notes_holds_until_signed_and_cosigned():
     assert ready.data["status"] == "ready"
     (default,) = domain.record_charge(session(45), SCHEDULE)  # default: bill at once
     assert default.data["status"] == "ready"
-    charge = {**unsigned.data}
-    assert fees.release_charge(charge, domain.NoteState(True, True, False)) == []
-    (released,) = fees.release_charge(charge, cosigned)
-    assert released.id == fees.deterministic_id("ChargeReleased", charge["appointment_id"])
+    charge = charged(session(45), SCHEDULE, policy)
+    assert charge.status == "held"
+    assert charge.release(domain.NoteState(True, True, False)) == []
+    (released,) = saved(charge, charge.release(cosigned))
+    assert released.id == fees.deterministic_id("ChargeReleased", charge.appointment_id)
     assert schema_of("ChargeReleased").validate(released.data) == {}
-    assert fees.release_charge({**charge, "status": "ready"}, cosigned) == []
+    assert charge.status == "ready" and charge.release(cosigned) == []
 
 
 # -- fee policies ----------------------------------------------------------------------------
@@ -326,12 +346,13 @@ def test_96127_is_a_clinic_policy_choice_on_by_default():
     # A policy set before the switch existed reads as charging 96127.
     older = {k: v for k, v in on.to_data().items() if k != "charge_instrument_administration"}
     assert schema_of("BillingPolicySet").validate(older) == {}
-    assert domain.BillingPolicy.from_events([event("BillingPolicySet", older)]) \
-        .charge_instrument_administration is True
+    assert domain.ClinicPolicy.from_events(("org-1", "clinic-1"), [
+        event("BillingPolicySet", older)]).policy.charge_instrument_administration is True
+    assert domain.ClinicPolicy.new("org-1", "clinic-1").policy == domain.BillingPolicy()
 
 
 def test_sliding_scale_by_start_date_and_only_for_self_pay():
-    scale = domain.SlidingScale.from_events([
+    scale = domain.SlidingScale.from_events(("org-1", "clinic-1", "client-1"), [
         event("SlidingScaleSet", {"client_id": str(uuid.uuid4()), "percent": 20,
                                   "starts_on": "2026-02-01", "set_by": "u"}),
         event("SlidingScaleSet", {"client_id": str(uuid.uuid4()), "percent": 50,
@@ -363,21 +384,22 @@ def test_percentages_round_half_up_to_whole_minor_units():
 
 def test_no_rounding_drift_over_many_payments():
     rng = random.Random(7)
-    account = domain.ClientAccount("client-1")
+    account = an_account("client-1")
     invoices = []
     for n in range(40):
         invoice_id = f"inv-{n}"
         total = rng.randint(1, 30000)
-        account.draft_invoice(invoice_id, [{"charge_id": f"c{n}", "service_date": "2026-01-01",
-                                            "code": "90834", "description": "x",
-                                            "amount_minor": total, "currency": "USD"}],
-                              "2026-01-01", "2026-01-31")
-        account.issue(invoice_id, date(2026, 2, 1), 30)
+        saved(account, account.draft_invoice(
+            invoice_id, [{"charge_id": f"c{n}", "service_date": "2026-01-01", "code": "90834",
+                          "description": "x", "amount_minor": total, "currency": "USD"}],
+            "2026-01-01", "2026-01-31"))
+        saved(account, account.issue(invoice_id, date(2026, 2, 1), 30))
         invoices.append(total)
     paid = 0
     for n in range(1000):  # a thousand odd-sized payments, some overpaying at the end
         amount = rng.randint(1, 997)
-        account.receive_payment(f"p{n}", amount, "USD", "card", "2026-02-02", None, "u")
+        saved(account, account.receive_payment(f"p{n}", amount, "USD", "card", "2026-02-02",
+                                                None, "u"))
         paid += amount
     due = sum(i.due_minor for i in account.invoices.values())
     assert due + paid - account.credit_minor == sum(invoices)
@@ -386,6 +408,10 @@ def test_no_rounding_drift_over_many_payments():
 
 
 # -- the account ---------------------------------------------------------------------------
+def an_account(client_id):
+    return domain.ClientAccount.new("org-1", "clinic-1", client_id)
+
+
 def charge_line(charge_id, amount, currency="USD"):
     return {"charge_id": charge_id, "service_date": "2026-03-02", "code": "90834",
             "description": "individual session 90834", "amount_minor": amount,
@@ -393,23 +419,23 @@ def charge_line(charge_id, amount, currency="USD"):
 
 
 def test_invoice_life_partial_payment_overpayment_credit_refund_write_off():
-    account = domain.ClientAccount(str(uuid.uuid4()))
+    account = an_account(str(uuid.uuid4()))
     inv1, inv2 = str(uuid.uuid4()), str(uuid.uuid4())
-    (drafted,) = account.draft_invoice(inv1, [charge_line(str(uuid.uuid4()), 12000)],
-                                       "2026-03-01", "2026-03-31")
+    (drafted,) = saved(account, account.draft_invoice(
+        inv1, [charge_line(str(uuid.uuid4()), 12000)], "2026-03-01", "2026-03-31"))
     assert schema_of("InvoiceDrafted").validate(drafted.data) == {}
     with pytest.raises(Conflict):
         account.receive_payment("p0", 100, "USD", "card", "2026-04-01", None, "u", inv1)  # draft
-    issued = account.issue(inv1, date(2026, 4, 1), 30)
+    issued = saved(account, account.issue(inv1, date(2026, 4, 1), 30))
     assert [e.name for e in issued] == ["InvoiceIssued"] and issued[0].data["due_on"] == "2026-05-01"
     with pytest.raises(Conflict):
         account.issue(inv1, date(2026, 4, 1), 30)
-    partial = account.receive_payment(str(uuid.uuid4()), 5000, "USD", "cash", "2026-04-02",
-                                      None, "u")
+    partial = saved(account, account.receive_payment(
+        str(uuid.uuid4()), 5000, "USD", "cash", "2026-04-02", None, "u"))
     assert [e.name for e in partial] == ["PaymentReceived"]
     assert account.invoices[inv1].due_minor == 7000
-    over = account.receive_payment(str(uuid.uuid4()), 10000, "USD", "card", "2026-04-03",
-                                   "visa 4242", "u")
+    over = saved(account, account.receive_payment(
+        str(uuid.uuid4()), 10000, "USD", "card", "2026-04-03", "visa 4242", "u"))
     assert [e.name for e in over] == ["PaymentReceived", "InvoicePaid"]
     assert over[0].data["allocations"][0]["amount_minor"] == 7000
     assert over[0].data["credit_minor"] == 3000 and account.credit_minor == 3000
@@ -418,52 +444,56 @@ def test_invoice_life_partial_payment_overpayment_credit_refund_write_off():
     with pytest.raises(InvalidInput):
         account.receive_payment("p", 1, "EUR", "card", "2026-04-03", None, "u")
     # A second invoice takes the credit when issued.
-    account.draft_invoice(inv2, [charge_line(str(uuid.uuid4()), 9000)], "2026-04-01",
-                          "2026-04-30")
-    issued = account.issue(inv2, date(2026, 5, 1), 30)
+    saved(account, account.draft_invoice(
+        inv2, [charge_line(str(uuid.uuid4()), 9000)], "2026-04-01", "2026-04-30"))
+    issued = saved(account, account.issue(inv2, date(2026, 5, 1), 30))
     assert [e.name for e in issued] == ["InvoiceIssued", "CreditApplied"]
     assert account.invoices[inv2].due_minor == 6000 and account.credit_minor == 0
     with pytest.raises(Conflict):
         account.refund("r", 1, "USD", "card", "2026-05-02", "asked", "u")
-    (off, paid) = account.write_off(str(uuid.uuid4()), inv2, None, "2026-05-03", "hardship", "u")
+    (off, paid) = saved(account, account.write_off(
+        str(uuid.uuid4()), inv2, None, "2026-05-03", "hardship", "u"))
     assert (off.data["amount_minor"], paid.name) == (6000, "InvoicePaid")
     with pytest.raises(Conflict):
         account.write_off("w", inv2, 1, "2026-05-03", "x", "u")
     # Voiding a paid invoice returns what was paid on it as credit, which can be refunded.
-    (voided,) = account.void(inv1, "billed in error", "u")
+    (voided,) = saved(account, account.void(inv1, "billed in error", "u"))
     assert voided.data["credit_returned_minor"] == 12000 and account.credit_minor == 12000
-    (refund,) = account.refund(str(uuid.uuid4()), 2000, "USD", "transfer", "2026-05-04",
-                               "asked", "u")
+    (refund,) = saved(account, account.refund(
+        str(uuid.uuid4()), 2000, "USD", "transfer", "2026-05-04", "asked", "u"))
     assert schema_of("RefundIssued").validate(refund.data) == {}
     assert account.credit_minor == 10000
 
 
 def test_invoice_refuses_nothing_mixed_currencies_and_charges_twice():
-    account = domain.ClientAccount("c")
+    account = an_account("c")
     with pytest.raises(Conflict):
         account.draft_invoice("i", [], "2026-01-01", "2026-01-31")
     with pytest.raises(Conflict):
         account.draft_invoice("i", [charge_line("a", 1), charge_line("b", 1, "EUR")],
                               "2026-01-01", "2026-01-31")
-    account.draft_invoice("i1", [charge_line("a", 1)], "2026-01-01", "2026-01-31")
+    saved(account, account.draft_invoice("i1", [charge_line("a", 1)], "2026-01-01",
+                                         "2026-01-31"))
     with pytest.raises(Conflict):
         account.draft_invoice("i2", [charge_line("a", 1)], "2026-01-01", "2026-01-31")
-    account.void("i1", "wrong", "u")
-    account.draft_invoice("i3", [charge_line("a", 1)], "2026-01-01", "2026-01-31")
+    saved(account, account.void("i1", "wrong", "u"))
+    saved(account, account.draft_invoice("i3", [charge_line("a", 1)], "2026-01-01",
+                                         "2026-01-31"))
     with pytest.raises(InvalidInput):
         account.draft_invoice("i4", [charge_line("b", 1)], "2026-02-01", "2026-01-31")
 
 
 def test_account_rebuilds_from_its_events():
-    account = domain.ClientAccount("c")
-    produced = account.draft_invoice("11111111-1111-1111-1111-111111111111",
-                                     [charge_line(str(uuid.uuid4()), 5000)],
-                                     "2026-01-01", "2026-01-31")
-    produced += account.issue("11111111-1111-1111-1111-111111111111", date(2026, 2, 1), 14)
-    produced += account.receive_payment(str(uuid.uuid4()), 6000, "USD", "cheque",
-                                        "2026-02-02", "cheque 12", "u")
+    account = an_account("c")
+    invoice_id = "11111111-1111-1111-1111-111111111111"
+    produced = saved(account, account.draft_invoice(
+        invoice_id, [charge_line(str(uuid.uuid4()), 5000)], "2026-01-01", "2026-01-31"))
+    produced += saved(account, account.issue(invoice_id, date(2026, 2, 1), 14))
+    produced += saved(account, account.receive_payment(
+        str(uuid.uuid4()), 6000, "USD", "cheque", "2026-02-02", "cheque 12", "u"))
     replayed = domain.ClientAccount.from_events(
-        "c", [event(n.name, n.data, i) for i, n in enumerate(produced, 1)])
+        ("org-1", "clinic-1", "c"), [event(n.name, n.data, i) for i, n in enumerate(produced, 1)])
+    assert (replayed.version, replayed.stream_id) == (len(produced), "account-org-1/clinic-1/c")
     assert replayed == account and replayed.credit_minor == 1000
 
 
@@ -479,9 +509,16 @@ def test_npi_check_digit():
 
 
 def test_streams():
-    assert domain.fee_schedule_stream("org-1", "clinic-1") == "fee-schedule-org-1/clinic-1"
-    assert domain.charge_stream("a") == "charge-a"
-    assert domain.account_stream("o", "c", "x") == "account-o/c/x"
+    """Stored streams keep their names: the aggregates name them as the free functions
+    before them did."""
+    assert domain.FeeScheduleHistory.stream_of("org-1", "clinic-1") == \
+        "fee-schedule-org-1/clinic-1"
+    assert domain.ClinicPolicy.stream_of("o", "c") == "billing-policy-o/c"
+    assert domain.SlidingScale.stream_of("o", "c", "x") == "sliding-scale-o/c/x"
+    assert domain.BillingProfile.stream_of("o", "c", "") == "billing-profile-o/c/"
+    assert domain.SessionCharge.stream_of("a") == "charge-a"
+    assert domain.Fee.stream_of("f") == "fee-f"
+    assert domain.ClientAccount.stream_of("o", "c", "x") == "account-o/c/x"
 
 
 def test_family_session_without_the_client_bills_90846():

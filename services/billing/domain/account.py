@@ -3,18 +3,17 @@
 One stream per client and clinic, so every rule about the money (never refund
 more than the credit, never write off more than is due) is decided on one
 consistent state. Charges stay in their own streams; an invoice lists them.
+
+Decisions return the events they take and change nothing: the repository applies
+them on save (shared/aggregate.py), so a command that decides twice (draft, then
+issue) saves twice.
 """
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import Conflict, InvalidInput, NotFound
-
-METHODS = ("card", "cash", "cheque", "transfer", "insurer")
-
-
-def account_stream(organisation_id, clinic_id, client_id):
-    return f"account-{organisation_id}/{clinic_id}/{client_id}"
 
 
 def _day(value):
@@ -45,53 +44,50 @@ class Invoice:
 
 
 @dataclass
-class ClientAccount:
+class ClientAccount(Aggregate):
+    STREAM = "account-{}/{}/{}"  # organisation, clinic, client
+    organisation_id: str
+    clinic_id: str
     client_id: str
     currency: str = None
     credit_minor: int = 0
     invoices: dict = field(default_factory=dict)
 
-    @classmethod
-    def from_events(cls, client_id, events):
-        account = cls(client_id)
-        for event in events:
-            account.apply(event.name, event.data)
-        return account
-
     # -- state ----------------------------------------------------------------
-    def apply(self, name, data):
-        invoice = self.invoices.get(data.get("invoice_id"))
-        if name == "InvoiceDrafted":
-            self.currency = self.currency or data["currency"]
-            self.invoices[data["invoice_id"]] = Invoice(
-                data["invoice_id"], "draft", data["total_minor"],
-                tuple(line["charge_id"] for line in data["lines"]),
-                _day(data["period_start"]), _day(data["period_end"]), data["currency"])
-        elif name == "InvoiceIssued":
-            invoice.status = "issued"
-            invoice.issued_on, invoice.due_on = _day(data["issued_on"]), _day(data["due_on"])
-        elif name == "CreditApplied":
-            self.credit_minor -= data["amount_minor"]
-            invoice.paid_minor += data["amount_minor"]
-        elif name == "InvoicePaid":
-            invoice.status = "paid"
-        elif name == "InvoiceVoided":
-            invoice.status = "void"
-            self.credit_minor += data["credit_returned_minor"]
-        elif name == "PaymentReceived":
-            self.currency = self.currency or data["currency"]
-            for allocation in data["allocations"]:
-                self.invoices[allocation["invoice_id"]].paid_minor += allocation["amount_minor"]
-            self.credit_minor += data["credit_minor"]
-        elif name == "RefundIssued":
-            self.credit_minor -= data["amount_minor"]
-        elif name == "WrittenOff":
-            invoice.written_off_minor += data["amount_minor"]
+    def _on_InvoiceDrafted(self, event, data):
+        self.currency = self.currency or data["currency"]
+        self.invoices[data["invoice_id"]] = Invoice(
+            data["invoice_id"], "draft", data["total_minor"],
+            tuple(line["charge_id"] for line in data["lines"]),
+            _day(data["period_start"]), _day(data["period_end"]), data["currency"])
 
-    def _record(self, *new_events):
-        for new in new_events:
-            self.apply(new.name, new.data)
-        return list(new_events)
+    def _on_InvoiceIssued(self, event, data):
+        invoice = self.invoices[data["invoice_id"]]
+        invoice.status = "issued"
+        invoice.issued_on, invoice.due_on = _day(data["issued_on"]), _day(data["due_on"])
+
+    def _on_CreditApplied(self, event, data):
+        self.credit_minor -= data["amount_minor"]
+        self.invoices[data["invoice_id"]].paid_minor += data["amount_minor"]
+
+    def _on_InvoicePaid(self, event, data):
+        self.invoices[data["invoice_id"]].status = "paid"
+
+    def _on_InvoiceVoided(self, event, data):
+        self.invoices[data["invoice_id"]].status = "void"
+        self.credit_minor += data["credit_returned_minor"]
+
+    def _on_PaymentReceived(self, event, data):
+        self.currency = self.currency or data["currency"]
+        for allocation in data["allocations"]:
+            self.invoices[allocation["invoice_id"]].paid_minor += allocation["amount_minor"]
+        self.credit_minor += data["credit_minor"]
+
+    def _on_RefundIssued(self, event, data):
+        self.credit_minor -= data["amount_minor"]
+
+    def _on_WrittenOff(self, event, data):
+        self.invoices[data["invoice_id"]].written_off_minor += data["amount_minor"]
 
     def invoice(self, invoice_id):
         invoice = self.invoices.get(str(invoice_id))
@@ -140,11 +136,11 @@ class ClientAccount:
                   "code": c["code"], "description": c["description"],
                   "amount_minor": c["amount_minor"]}
                  for c in sorted(charges, key=lambda c: (str(c["service_date"]), c["charge_id"]))]
-        return self._record(NewEvent("InvoiceDrafted", {
+        return [NewEvent("InvoiceDrafted", {
             "invoice_id": invoice_id, "client_id": self.client_id,
             "period_start": str(period_start), "period_end": str(period_end),
             "currency": currency, "lines": lines,
-            "total_minor": sum(line["amount_minor"] for line in lines)}))
+            "total_minor": sum(line["amount_minor"] for line in lines)})]
 
     def issue(self, invoice_id, issued_on, payment_terms_days):
         invoice = self.invoice(invoice_id)
@@ -152,32 +148,33 @@ class ClientAccount:
             raise Conflict(f"invoice is {invoice.status}; only a draft can be issued",
                            {"status": [invoice.status]})
         issued_on = _day(issued_on)
-        events = self._record(NewEvent("InvoiceIssued", {
+        events = [NewEvent("InvoiceIssued", {
             "invoice_id": invoice.invoice_id, "client_id": self.client_id,
             "issued_on": issued_on.isoformat(),
             "due_on": (issued_on + timedelta(days=payment_terms_days)).isoformat(),
-            "total_minor": invoice.total_minor, "currency": invoice.currency}))
+            "total_minor": invoice.total_minor, "currency": invoice.currency})]
         applied = min(self.credit_minor, invoice.due_minor)
         if applied > 0:
-            events += self._record(NewEvent("CreditApplied", {
+            events.append(NewEvent("CreditApplied", {
                 "invoice_id": invoice.invoice_id, "client_id": self.client_id,
                 "amount_minor": applied, "currency": invoice.currency}))
-        return events + self._settle(invoice, issued_on)
+        return events + self._settle(invoice, invoice.due_minor - max(applied, 0), issued_on)
 
-    def _settle(self, invoice, on):
-        if invoice.status == "issued" and invoice.due_minor == 0:
-            return self._record(NewEvent("InvoicePaid", {
+    def _settle(self, invoice, due_after, on):
+        """InvoicePaid when what the events before it leave due on an issued invoice is 0."""
+        if due_after == 0:
+            return [NewEvent("InvoicePaid", {
                 "invoice_id": invoice.invoice_id, "client_id": self.client_id,
-                "paid_on": _day(on).isoformat()}))
+                "paid_on": _day(on).isoformat()})]
         return []
 
     def void(self, invoice_id, reason, voided_by):
         invoice = self.invoice(invoice_id)
         if invoice.status == "void":
             raise Conflict("invoice is void already", {"status": ["void"]})
-        return self._record(NewEvent("InvoiceVoided", {
+        return [NewEvent("InvoiceVoided", {
             "invoice_id": invoice.invoice_id, "client_id": self.client_id, "reason": reason,
-            "credit_returned_minor": invoice.paid_minor, "voided_by": voided_by}))
+            "credit_returned_minor": invoice.paid_minor, "voided_by": voided_by})]
 
     # -- money in and out -----------------------------------------------------
     def receive_payment(self, payment_id, amount_minor, currency, method, received_on,
@@ -193,20 +190,19 @@ class ClientAccount:
                                "a payment goes to an issued invoice with something due",
                                {"invoice_id": [chosen.status]})
             targets = [chosen] + [i for i in targets if i is not chosen]
-        left, allocations = amount_minor, []
+        left, allocations, settled = amount_minor, [], []
         for invoice in targets:
             share = min(left, invoice.due_minor)
             if share > 0:
                 allocations.append({"invoice_id": invoice.invoice_id, "amount_minor": share})
+                settled += self._settle(invoice, invoice.due_minor - share, received_on)
                 left -= share
-        events = self._record(NewEvent("PaymentReceived", {
+        return [NewEvent("PaymentReceived", {
             "payment_id": payment_id, "client_id": self.client_id, "method": method,
             "amount_minor": amount_minor, "currency": currency,
             "received_on": _day(received_on).isoformat(), "reference": reference,
-            "allocations": allocations, "credit_minor": left, "recorded_by": recorded_by}))
-        for allocation in allocations:
-            events += self._settle(self.invoices[allocation["invoice_id"]], received_on)
-        return events
+            "allocations": allocations, "credit_minor": left, "recorded_by": recorded_by}),
+            *settled]
 
     def refund(self, refund_id, amount_minor, currency, method, refunded_on, reason,
                recorded_by):
@@ -214,11 +210,11 @@ class ClientAccount:
         if amount_minor > self.credit_minor:
             raise Conflict(f"a refund cannot exceed the client's credit of "
                            f"{self.credit_minor}", {"amount_minor": ["more than the credit"]})
-        return self._record(NewEvent("RefundIssued", {
+        return [NewEvent("RefundIssued", {
             "refund_id": refund_id, "client_id": self.client_id, "amount_minor": amount_minor,
             "currency": currency, "method": method,
             "refunded_on": _day(refunded_on).isoformat(), "reason": reason,
-            "recorded_by": recorded_by}))
+            "recorded_by": recorded_by})]
 
     def write_off(self, write_off_id, invoice_id, amount_minor, written_off_on, reason,
                   recorded_by):
@@ -231,9 +227,9 @@ class ClientAccount:
         if not 0 < amount_minor <= invoice.due_minor:
             raise Conflict(f"{invoice.due_minor} is due on the invoice; a write-off is more "
                            "than 0 and at most that", {"amount_minor": ["out of range"]})
-        events = self._record(NewEvent("WrittenOff", {
+        return [NewEvent("WrittenOff", {
             "write_off_id": write_off_id, "invoice_id": invoice.invoice_id,
             "client_id": self.client_id, "amount_minor": amount_minor,
             "currency": invoice.currency, "written_off_on": _day(written_off_on).isoformat(),
-            "reason": reason, "recorded_by": recorded_by}))
-        return events + self._settle(invoice, written_off_on)
+            "reason": reason, "recorded_by": recorded_by}),
+            *self._settle(invoice, invoice.due_minor - amount_minor, written_off_on)]

@@ -7,7 +7,7 @@ Codes are written without the add-on '+' (the fee schedule may use either).
 from dataclasses import dataclass
 
 from shared.errors import Conflict, InvalidInput
-from shared.vocabulary import SESSION_TYPES
+from shared.vocabulary import PAYER_KINDS, SESSION_TYPES
 
 INTAKE = "90791"
 # (lowest face-to-face minutes, highest or None, code)
@@ -129,7 +129,7 @@ DEFAULT_PAYER_RULE = {
     # 10: telehealth with the client at home; 02: anywhere else
     "telehealth_place_of_service": {"office": "02", "client_home": "10", "elsewhere": "02"},
 }
-PAYER_RULE_KEYS = ("default", "self_pay", "insurer", "medicaid")
+PAYER_RULE_KEYS = ("default",) + PAYER_KINDS
 
 
 def payer_rule(payer_rules, payer_kind):

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import Conflict, InvalidInput
 
@@ -20,26 +21,6 @@ NAMESPACE = uuid.UUID("0b6f3d1e-5c1a-4c53-9a53-6b1f2f0c8a41")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 SERVICE_CODE = re.compile(r"^\+?[0-9A-Z]{4,7}$")
 NO_FEE_PAYERS = ("insurer", "medicaid")
-
-
-def fee_schedule_stream(organisation_id, clinic_id):
-    return f"fee-schedule-{organisation_id}/{clinic_id}"
-
-
-def policy_stream(organisation_id, clinic_id):
-    return f"billing-policy-{organisation_id}/{clinic_id}"
-
-
-def sliding_scale_stream(organisation_id, clinic_id, client_id):
-    return f"sliding-scale-{organisation_id}/{clinic_id}/{client_id}"
-
-
-def charge_stream(appointment_id):
-    return f"charge-{appointment_id}"
-
-
-def fee_stream(charge_id):
-    return f"fee-{charge_id}"
 
 
 def deterministic_id(*parts):
@@ -91,28 +72,25 @@ class FeeSchedule:
         return None
 
 
-@dataclass(frozen=True)
-class FeeScheduleHistory:
+@dataclass
+class FeeScheduleHistory(Aggregate):
     """A clinic's schedules: an undated one replaces all before it; a dated one
     prices sessions from its date on."""
+    STREAM = "fee-schedule-{}/{}"  # organisation, clinic
+    organisation_id: str
+    clinic_id: str
     versions: tuple = ()
 
-    @classmethod
-    def from_events(cls, events):
-        versions = []
-        for event in events:
-            if event.name != "FeeScheduleSet":
-                continue
-            data = event.data
-            schedule = FeeSchedule(data["currency"], dict(data["prices"]), event.sequence,
-                                   _day(data.get("effective_from")))
-            if schedule.effective_from is None:
-                versions = [schedule]
-            else:
-                versions = [v for v in versions if v.effective_from != schedule.effective_from]
-                versions.append(schedule)
-        return cls(tuple(sorted(versions, key=lambda v: (v.effective_from or date.min,
-                                                            v.version))))
+    def _on_FeeScheduleSet(self, event, data):
+        schedule = FeeSchedule(data["currency"], dict(data["prices"]), event.sequence,
+                               _day(data.get("effective_from")))
+        if schedule.effective_from is None:
+            versions = [schedule]
+        else:
+            versions = [v for v in self.versions if v.effective_from != schedule.effective_from]
+            versions.append(schedule)
+        self.versions = tuple(sorted(versions, key=lambda v: (v.effective_from or date.min,
+                                                               v.version)))
 
     def on(self, day):
         """The schedule pricing services on `day`, or None."""
@@ -161,14 +139,6 @@ class BillingPolicy:
     # 96127 for each scored instrument (where priced); a clinic may not bill it at all
     charge_instrument_administration: bool = True
 
-    @classmethod
-    def from_events(cls, events):
-        policy = cls()
-        for event in events:
-            if event.name == "BillingPolicySet":
-                policy = cls(**event.data)
-        return policy
-
     def to_data(self):
         return {"bill_only_signed_notes": self.bill_only_signed_notes,
                 "invoice_per": self.invoice_per,
@@ -177,6 +147,18 @@ class BillingPolicy:
                 "payment_terms_days": self.payment_terms_days,
                 "payer_rules": self.payer_rules,
                 "charge_instrument_administration": self.charge_instrument_administration}
+
+
+@dataclass
+class ClinicPolicy(Aggregate):
+    """The clinic's billing policy as last set (the defaults until it is)."""
+    STREAM = "billing-policy-{}/{}"  # organisation, clinic
+    organisation_id: str
+    clinic_id: str
+    policy: BillingPolicy = field(default_factory=BillingPolicy)
+
+    def _on_BillingPolicySet(self, event, data):
+        self.policy = BillingPolicy(**data)
 
 
 def set_policy(**command):
@@ -194,17 +176,18 @@ def set_policy(**command):
 
 
 # -- sliding scale -------------------------------------------------------------
-@dataclass(frozen=True)
-class SlidingScale:
+@dataclass
+class SlidingScale(Aggregate):
+    STREAM = "sliding-scale-{}/{}/{}"  # organisation, clinic, client
+    organisation_id: str
+    clinic_id: str
+    client_id: str
     steps: tuple = ()  # (starts_on, percent), sorted
 
-    @classmethod
-    def from_events(cls, events):
-        steps = {}
-        for event in events:
-            if event.name == "SlidingScaleSet":
-                steps[_day(event.data["starts_on"])] = event.data["percent"]
-        return cls(tuple(sorted(steps.items())))
+    def _on_SlidingScaleSet(self, event, data):
+        steps = dict(self.steps)
+        steps[_day(data["starts_on"])] = data["percent"]
+        self.steps = tuple(sorted(steps.items()))
 
     def percent_on(self, day):
         day = _day(day)
@@ -234,9 +217,9 @@ class Session:
     clinician_id: str
     service_date: str
     minutes: int
-    session_type: str = "individual"
-    modality: str = "in_person"
-    place_of_service: str = "office"
+    session_type: str
+    modality: str
+    place_of_service: str
     audio_only: bool = False
     episode_id: str = None
     client_present: bool = True  # family sessions: 90847 with the client, 90846 without
@@ -325,43 +308,81 @@ def record_charge(session, schedule, policy=None, payer_kind=None, sliding_perce
     }, id=charge_event_id(session.appointment_id))]
 
 
-def release_charge(charge, note):
-    """ChargeReleased when a held charge's note is now complete, else nothing."""
-    if charge is None or charge["status"] != "held" or not note.complete:
-        return []
-    reason = "note co-signed" if note.pending_supervision else "note signed"
-    return [NewEvent("ChargeReleased", {
-        "charge_id": charge["charge_id"], "appointment_id": charge["appointment_id"],
-        "client_id": charge["client_id"], "reason": reason},
-        id=deterministic_id("ChargeReleased", charge["appointment_id"]))]
+@dataclass
+class SessionCharge(Aggregate):
+    """An appointment's one charge: recorded when the session is held, released when
+    its note is complete, and the add-ons put on it."""
+    STREAM = "charge-{}"  # appointment
+    appointment_id: str
+    charge_id: str = None
+    client_id: str = None
+    code: str = None
+    billable: bool = False
+    status: str = None
+    lines: tuple = ()
+    amount_minor: int = 0
+    sliding_scale_percent: int = 0
 
+    def _on_ChargeRecorded(self, event, data):
+        self.charge_id, self.client_id, self.code = (data["charge_id"], data["client_id"],
+                                                     data["code"])
+        self.billable, self.amount_minor = data["billable"], data["amount_minor"]
+        # as the read model reads them: charges recorded before holds, lines and
+        # sliding scales existed are ready, lineless and undiscounted
+        self.status = data.get("status", "ready")
+        self.lines = tuple(data.get("lines", ()))
+        self.sliding_scale_percent = data.get("sliding_scale_percent") or 0
 
-def add_on(charge, code, schedule, added_by):
-    """ChargeAddOnAdded for an add-on code the charge's primary code accepts."""
-    code = codes.check_add_on(code, charge["code"])
-    if not charge["billable"]:
-        raise Conflict("a charge that is not billable takes no add-on",
-                       {"charge_id": ["not billable"]})
-    if charge.get("invoice_id"):
-        raise Conflict("the charge is on an invoice already; void the invoice first",
-                       {"charge_id": ["invoiced"]})
-    if any(line["code"] == code for line in charge["lines"]):
-        raise Conflict(f"the charge already has {code}", {"code": ["already added"]})
-    price = schedule.price(code) if schedule is not None else None
-    if price is None:
-        raise Conflict(f"the fee schedule has no price for {code}", {"code": ["no price"]})
-    primary = charge["lines"][0] if charge["lines"] else {"modifiers": []}
-    percent = charge.get("sliding_scale_percent") or 0
-    line = {"code": code, "units": 1, "modifiers": list(primary["modifiers"]),
-            "fee_minor": price, "amount_minor": discounted(price, percent)}
-    return [NewEvent("ChargeAddOnAdded", {
-        "charge_id": charge["charge_id"], "appointment_id": charge["appointment_id"],
-        "client_id": charge["client_id"], "line": line,
-        "amount_minor": charge["amount_minor"] + line["amount_minor"],
-        "currency": schedule.currency, "added_by": added_by})]
+    def _on_ChargeReleased(self, event, data):
+        self.status = "ready"
+
+    def _on_ChargeAddOnAdded(self, event, data):
+        self.lines += (data["line"],)
+        self.amount_minor = data["amount_minor"]
+
+    def release(self, note):
+        """ChargeReleased when a held charge's note is now complete, else nothing."""
+        if self.status != "held" or not note.complete:
+            return []
+        reason = "note co-signed" if note.pending_supervision else "note signed"
+        return [NewEvent("ChargeReleased", {
+            "charge_id": self.charge_id, "appointment_id": self.appointment_id,
+            "client_id": self.client_id, "reason": reason},
+            id=deterministic_id("ChargeReleased", self.appointment_id))]
+
+    def add_on(self, code, schedule, added_by, invoiced):
+        """ChargeAddOnAdded for an add-on code the charge's primary code accepts
+        (`invoiced`: whether the charge is on an invoice that is not void)."""
+        code = codes.check_add_on(code, self.code)
+        if not self.billable:
+            raise Conflict("a charge that is not billable takes no add-on",
+                           {"charge_id": ["not billable"]})
+        if invoiced:
+            raise Conflict("the charge is on an invoice already; void the invoice first",
+                           {"charge_id": ["invoiced"]})
+        if any(line["code"] == code for line in self.lines):
+            raise Conflict(f"the charge already has {code}", {"code": ["already added"]})
+        price = schedule.price(code) if schedule is not None else None
+        if price is None:
+            raise Conflict(f"the fee schedule has no price for {code}", {"code": ["no price"]})
+        primary = self.lines[0] if self.lines else {"modifiers": []}
+        line = {"code": code, "units": 1, "modifiers": list(primary["modifiers"]),
+                "fee_minor": price, "amount_minor": discounted(price, self.sliding_scale_percent)}
+        return [NewEvent("ChargeAddOnAdded", {
+            "charge_id": self.charge_id, "appointment_id": self.appointment_id,
+            "client_id": self.client_id, "line": line,
+            "amount_minor": self.amount_minor + line["amount_minor"],
+            "currency": schedule.currency, "added_by": added_by})]
 
 
 # -- fees that are not sessions ------------------------------------------------
+@dataclass
+class Fee(Aggregate):
+    """A late-cancellation, no-show or instrument fee: charged once, never changed."""
+    STREAM = "fee-{}"  # charge
+    charge_id: str
+
+
 def missed_appointment_fee(kind, appointment_id, client_id, clinician_id, service_date,
                            policy, schedule, payer_kind, consent_given_at, missed_at):
     """FeeCharged for a late cancel or a no-show, or [] when the clinic has no such fee.

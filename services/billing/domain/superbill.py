@@ -1,7 +1,9 @@
 """Provider profiles and the superbill: what a client hands an insurer to claim
 back what they paid (provider, client, diagnoses, each service, amounts paid)."""
 import re
+from dataclasses import dataclass
 
+from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import InvalidInput
 
@@ -22,6 +24,17 @@ def npi_is_valid(npi):
                 digit -= 9
         total += digit
     return (10 - total % 10) % 10 == int(npi[9])
+
+
+@dataclass
+class BillingProfile(Aggregate):
+    """Who bills, as a superbill names them: the clinic (clinician "") or a clinician.
+    Only ever set outright (a blind write), and read from the read model: the stream
+    holds no state a decision needs."""
+    STREAM = "billing-profile-{}/{}/{}"  # organisation, clinic, clinician or ""
+    organisation_id: str
+    clinic_id: str
+    clinician_key: str
 
 
 def set_profile(clinician_id, name, npi, tax_id=None, address=None, phone=None):
