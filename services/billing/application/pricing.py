@@ -12,8 +12,8 @@ from shared.timeutil import parse_date, parse_time
 
 from ..domain import (ClinicPolicy, Fee, FeeScheduleHistory, NoteState, Session, SessionCharge,
                       SlidingScale, codes, fees, record_charge)
-from ..queries.base import client_row, visible_row
-from ..read_models import charges, client_facts, consents, note_status, payer_at
+from ..queries.base import client_row, payer_at, visible_row
+from ..read_models import charges, client_facts, consents, note_status
 from .base import read_locked
 
 log = logging.getLogger(__name__)

@@ -1,12 +1,13 @@
 """What every query of billing shares: the caller's tenancy, rows by id, views."""
 import json
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from shared.errors import InvalidInput, NotFound
 from shared.timeutil import iso
 
-from ..read_models import billing_clients, charges, client_balances
+from ..read_models import billing_client_versions, billing_clients, charges, client_balances
+from ..read_models.base import aware
 
 
 def check_clinic_id(clinic_id):
@@ -77,6 +78,20 @@ def client_row(conn, organisation_id, clinic_id, client_id):
         billing_clients.c.organisation_id == organisation_id,
         billing_clients.c.clinic_id == clinic_id,
         billing_clients.c.client_id == str(client_id))).first()
+
+
+def payer_at(conn, organisation_id, clinic_id, client_id, at):
+    """The client's version in force at `at` (the registration's before it), or None."""
+    where = and_(billing_client_versions.c.organisation_id == organisation_id,
+                 billing_client_versions.c.clinic_id == clinic_id,
+                 billing_client_versions.c.client_id == client_id)
+    rows = conn.execute(select(billing_client_versions).where(where)
+                        .order_by(billing_client_versions.c.ordinal)).all()
+    chosen = rows[0] if rows else None
+    for row in rows:
+        if aware(row.effective_at) <= at:
+            chosen = row
+    return chosen
 
 
 def day_of(value):

@@ -2,8 +2,8 @@
 consents, diagnoses (notes), and whether each session's note is signed."""
 import json
 
-from sqlalchemy import Boolean, Column, Date, DateTime, Integer, String, Table, Text, and_, \
-    delete, insert, select
+from sqlalchemy import Boolean, Column, Date, DateTime, Integer, String, Table, Text, delete, \
+    insert, select
 
 from shared import client_history
 from shared.timeutil import parse_date, parse_time
@@ -114,21 +114,6 @@ def client_details(conn, event):
     else:
         conn.execute(delete(billing_clients).where(
             *(billing_clients.c[k] == v for k, v in key.items())))
-
-
-def payer_at(conn, organisation_id, clinic_id, client_id, at):
-    """The client's version in force at `at` (the registration's before it), or None."""
-    where = and_(billing_client_versions.c.organisation_id == organisation_id,
-                 billing_client_versions.c.clinic_id == clinic_id,
-                 billing_client_versions.c.client_id == client_id)
-    rows = conn.execute(select(billing_client_versions).where(where)
-                        .order_by(billing_client_versions.c.ordinal)).all()
-    chosen = rows[0] if rows else None
-    for row in rows:
-        if aware(row.effective_at) <= at:
-            chosen = row
-    return chosen
-
 
 
 @projection.on("ConsentGiven", "ConsentRevoked")
