@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from services.billing.application import BillingApplication
+from shared.caller import Caller
 from shared.events import catalogue
 from shared.projection import rebuild
 from shared.store import EventStore
@@ -55,7 +56,7 @@ def test_backup_then_restore_into_a_fresh_database_gives_the_same_store(
     with fresh_billing(postgres_url) as (billing, _setup_end):
         feed(billing, events)
         client_id = events[0].data["client_id"]
-        billing.receive_payment(ADMIN, "pay-1", client_id, {
+        billing.receive_payment(Caller(ADMIN.principal, "pay-1"), client_id, {
             "amount_minor": 5000, "currency": "USD", "method": "card"})
         original = state(billing.store)
     assert len(original[1]) > len(events)  # billing's own events too (charges, payment)
@@ -78,7 +79,7 @@ def test_backup_then_restore_into_a_fresh_database_gives_the_same_store(
         # The restored store goes on: the next event's position follows the last.
         again = BillingApplication(fresh_url)  # the restored store, as a service opens it
         try:
-            again.receive_payment(ADMIN, "pay-2", client_id, {
+            again.receive_payment(Caller(ADMIN.principal, "pay-2"), client_id, {
                 "amount_minor": 100, "currency": "USD", "method": "cash"})
             positions = [position for position, _ in again.store.read_all(limit=100000)]
             assert positions[-1] > original[1][-1][0]
