@@ -1,1 +1,2 @@
-"""What billing renders for the world outside: the superbill as a PDF."""
+"""What billing renders for the world outside: the superbill as a PDF (superbill_pdf),
+charges and invoices as FHIR R4 resources (fhir)."""
