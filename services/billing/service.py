@@ -68,6 +68,10 @@ class Service(CommonEndpoints, subscribers(BillingApplication.subscriptions)):
         return self.praxis.ledger(principal_of(request), str(client_id),
                                   load_query(request, PageQuery()))
 
+    @http("GET", "/fhir/Patient/<uuid:client_id>/$everything", resource="fhir_record")
+    def fhir_everything(self, request, client_id):
+        return self.praxis.fhir_everything(principal_of(request), str(client_id))
+
     @http("GET", "/charges", resource="billing_report")
     def list_charges(self, request):
         return self.praxis.list_charges(principal_of(request), load_query(request, ChargesQuery()))

@@ -1,4 +1,4 @@
-"""GET /fhir/Patient/{id}/$everything on intake, scheduling and notes: a searchset Bundle of the
+"""GET /fhir/Patient/{id}/$everything on each service: a searchset Bundle of the
 client's record, every resource valid by the FHIR models, for clinical roles only,
 and another tenant's client is 404."""
 import uuid
@@ -7,13 +7,16 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
 from services.intake.service import Service as Intake
+from tests.integration.test_billing_service import (BILLING, SCHEDULE, known, session_held,
+                                                    wait_for_charges)
+from tests.integration.test_billing_service import billing  # noqa: F401 (fixture)
 from tests.integration.test_intake_measurement import assess, register
 from tests.integration.test_notes_service import GOAL, chart_of, known_client
 from tests.integration.test_notes_service import notes  # noqa: F401 (fixture)
 from tests.integration.test_scheduling_service import book, session
 from tests.integration.test_scheduling_service import register as register_in_scheduling
 from tests.integration.test_scheduling_service import scheduling  # noqa: F401 (fixture)
-from tests.support import RunningService, token
+from tests.support import RunningService, publish_event, token
 
 pytestmark = pytest.mark.integration
 
@@ -117,5 +120,32 @@ def test_scheduling_exports_clinicians_appointments_and_sessions_held(scheduling
     assert encounter["id"] == held["appointment_id"] and encounter["class"]["code"] == "VR"
     assert encounter["length"]["value"] == 45
     assert bundle_of(api, client_id, bearer=token(role="front_desk")).status_code == 403
+    other = token(role="admin", org="org-2", clinics=["*"])
+    assert bundle_of(api, client_id, bearer=other).status_code == 404
+
+
+def test_billing_exports_charges_and_invoices(billing):  # noqa: F811
+    api = billing.api
+    assert api.put("/clinics/clinic-1/fee-schedule", SCHEDULE,
+                   bearer=BILLING).status_code == 200
+    client_id = str(uuid.uuid4())
+    known(billing, client_id)
+    publish_event(billing.amqp_uri, session_held(client_id, minutes=50))
+    wait_for_charges(billing, client_id, 1)
+    issued = api.post(f"/clients/{client_id}/invoices", {
+        "period_start": "2026-03-01", "period_end": "2026-03-31", "issue": True},
+        bearer=BILLING)
+    assert issued.status_code == 201, issued.text
+    answer = bundle_of(api, client_id)
+    assert answer.status_code == 200, answer.text
+    item, invoice = valid(answer.json())
+    assert (item["resourceType"], item["status"]) == ("ChargeItem", "billed")
+    assert item["code"]["coding"][0]["code"] == "90834"
+    assert item["priceOverride"] == {"value": 120.0, "currency": "USD"}
+    assert (invoice["resourceType"], invoice["status"]) == ("Invoice", "issued")
+    assert invoice["lineItem"][0]["chargeItemReference"] == {
+        "reference": f"ChargeItem/{item['id']}"}
+    for role in ("billing", "front_desk"):
+        assert bundle_of(api, client_id, bearer=token(role=role)).status_code == 403
     other = token(role="admin", org="org-2", clinics=["*"])
     assert bundle_of(api, client_id, bearer=other).status_code == 404

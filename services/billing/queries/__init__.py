@@ -6,9 +6,11 @@
 - invoices: invoices
 - reports: receivables, revenue
 - superbill: the superbill
+- fhir: a client's charges and invoices as FHIR resources
 """
 from .accounts import AccountQueries
 from .charges import ChargeQueries
+from .fhir import FhirQueries
 from .invoices import InvoiceQueries
 from .reports import ReportQueries
 from .settings import SettingsQueries
@@ -16,5 +18,5 @@ from .superbill import SuperbillQueries
 
 
 class BillingQueries(SettingsQueries, AccountQueries, ChargeQueries, InvoiceQueries,
-                     ReportQueries, SuperbillQueries):
+                     ReportQueries, SuperbillQueries, FhirQueries):
     """Mixed into BillingApplication: reads only, never appends."""
