@@ -138,30 +138,28 @@ class Keyring:
     def key_for_writing(self, conn, client_id, now):
         """The client's data key, made on first use (inside the caller's transaction,
         which holds the store's append lock). None when the client was erased."""
-        found = self._cached(client_id)
-        if found is not None:
-            return found[0]
-        row = conn.execute(select(data_keys_table).where(
-            data_keys_table.c.client_id == client_id)).first()
-        if row is None:
-            key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
-            kek_id, wrapped = self.keks.wrap(key, client_id)
-            conn.execute(data_keys_table.insert().values(
-                client_id=client_id, kek_id=kek_id, wrapped=wrapped, created_at=now))
-            self._made.setdefault(conn, set()).add(client_id)
-            return key
-        return self._unwrapped(conn, client_id, row)
+        return self._key(conn, client_id, make_at=now)
 
     def key_for_reading(self, conn, client_id):
+        return self._key(conn, client_id)
+
+    def _key(self, conn, client_id, make_at=None):
         found = self._cached(client_id)
         if found is not None:
             return found[0]
         row = conn.execute(select(data_keys_table).where(
             data_keys_table.c.client_id == client_id)).first()
-        if row is None:
+        if row is not None:
+            return self._unwrapped(conn, client_id, row)
+        if make_at is None:
             raise KeyProblem(f"no data key for client {client_id} in this store: its "
                              "data_keys table is missing rows (restored without them?)")
-        return self._unwrapped(conn, client_id, row)
+        key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+        kek_id, wrapped = self.keks.wrap(key, client_id)
+        conn.execute(data_keys_table.insert().values(
+            client_id=client_id, kek_id=kek_id, wrapped=wrapped, created_at=make_at))
+        self._made.setdefault(conn, set()).add(client_id)
+        return key
 
     def _unwrapped(self, conn, client_id, row):
         key = None if row.wrapped is None else self.keks.unwrap(row.kek_id, row.wrapped,

@@ -40,6 +40,17 @@ def list_page(key, items, query, total=None, **more):
                        total, **more)
 
 
+def every_item(key, fetch):
+    """Every item of an offset-paged list, page by page: fetch(query) answers the page
+    of `query` (limit and offset), as the list's route would."""
+    items, offset = [], 0
+    while offset is not None:
+        page = fetch({"limit": MAX_LIMIT, "offset": offset})
+        items += page[key]
+        offset = page["next"]
+    return items
+
+
 def fetch_page(conn, statement, query):
     """The rows of one page of `statement` (ordered to the last column, so pages do
     not overlap), fetched with limit + 1 for `offset_page`."""

@@ -26,3 +26,18 @@ def test_empty_values_go_and_a_bundle_lists_each_resource():
         == {"e": [0], "f": False}
     bundle = searchset([{"resourceType": "Patient", "id": "p1"}])
     assert bundle["total"] == 1 and bundle["entry"][0]["fullUrl"].endswith("/Patient/p1")
+
+
+def test_every_item_reads_every_page_of_a_list():
+    from shared.paging import MAX_LIMIT, every_item
+
+    items = list(range(2 * MAX_LIMIT + 5))
+    asked = []
+
+    def fetch(query):
+        asked.append(query["offset"])
+        chunk = items[query["offset"]:query["offset"] + query["limit"]]
+        following = query["offset"] + len(chunk)
+        return {"things": chunk, "next": following if following < len(items) else None}
+    assert every_item("things", fetch) == items
+    assert asked == [0, MAX_LIMIT, 2 * MAX_LIMIT]
