@@ -217,6 +217,7 @@ ROUTES = {
     ("intake", "POST", "/clients/<uuid:client_id>/risk-flags/<uuid:flag_id>/acknowledge"): _s(
         body=lambda s: {"action_taken": "called the client"}),
     ("intake", "GET", "/clients/<uuid:client_id>/care-team"): _s(),
+    ("intake", "GET", "/fhir/Patient/<uuid:client_id>/$everything"): _s(),
     ("intake", "POST", "/clients/<uuid:client_id>/care-team"): _s(
         body=lambda s: {"clinician_id": "clin-matrix"}),
     ("intake", "DELETE", "/clients/<uuid:client_id>/care-team/<clinician_id>"): _s(
@@ -287,6 +288,7 @@ ROUTES = {
     ("scheduling", "GET", "/series/<uuid:series_id>"): _s(),
     ("scheduling", "POST", "/series/<uuid:series_id>/end"): _s(body=lambda s: {}),
     ("scheduling", "GET", "/clients/<uuid:client_id>/appointments"): _s(),
+    ("scheduling", "GET", "/fhir/Patient/<uuid:client_id>/$everything"): _s(),
     ("scheduling", "GET", "/clients/<uuid:client_id>/appointments/upcoming"): _s(),
     ("scheduling", "GET", "/clinics/<clinic_id>/attendance"): _s(
         query=lambda s: {"from": str(today() - timedelta(days=60)), "to": str(today())}),
@@ -299,6 +301,7 @@ ROUTES = {
         body=lambda s: {"every_sessions": 6}),
     # -- notes ---------------------------------------------------------------------------
     ("notes", "GET", "/clients/<uuid:client_id>/chart"): _s(),
+    ("notes", "GET", "/fhir/Patient/<uuid:client_id>/$everything"): _s(),
     ("notes", "PUT", "/clients/<uuid:client_id>/diagnoses"): _s(
         body=lambda s: {"codes": ["F32.1"]}),
     ("notes", "POST", "/clients/<uuid:client_id>/goals"): _s(
@@ -364,6 +367,7 @@ ROUTES = {
     ("billing", "POST", "/charges/<uuid:charge_id>/add-ons"): _s(
         body=lambda s: {"code": "90785"}),
     ("billing", "GET", "/clients/<uuid:client_id>/balance"): _s(),
+    ("billing", "GET", "/fhir/Patient/<uuid:client_id>/$everything"): _s(),
     ("billing", "POST", "/clients/<uuid:client_id>/invoices"): _s(
         body=lambda s: {"period_start": str(today() - timedelta(days=60)),
                         "period_end": str(today() + timedelta(days=60))}),
