@@ -9,15 +9,14 @@ stopped by saving at the version it loaded. On SQLite the store serialises whole
 of work with a file lock, so that overlap cannot happen there (a barrier inside one
 would wait forever): only the first form applies.
 """
-import threading
 from datetime import date
 
 import pytest
 
 from services.billing.domain import ClientAccount
 from shared.errors import ConcurrencyError, Conflict, PraxisError
-from shared.store import UnitOfWork
 from tests.billing_clinic import Clinic, caller
+from tests.concurrency import at_once, loads_meet
 
 pytestmark = pytest.mark.integration
 
@@ -68,22 +67,12 @@ CONFLICTS = [issue_a_draft_twice, void_an_invoice_twice, refund_more_than_was_pa
 
 def race(command):
     """`command` twice at once, in two threads: (answers, errors)."""
-    answers, errors = [], []
-    start = threading.Barrier(2, timeout=10)
-
-    def run():
-        start.wait()
-        try:
-            answers.append(command())
-        except PraxisError as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers, errors
+    outcomes = at_once(command, command)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception) and not isinstance(outcome, PraxisError):
+            raise outcome
+    return ([o for o in outcomes if not isinstance(o, Exception)],
+            [o for o in outcomes if isinstance(o, Exception)])
 
 
 def _appended(clinic, name):
@@ -106,7 +95,8 @@ def test_on_postgresql_the_loser_that_loaded_the_same_version_gets_a_concurrency
     clinic = Clinic(postgres_url)
     try:
         name, command = conflict(clinic)  # set up before the loads are made to overlap
-        monkeypatch.setattr(UnitOfWork, "get", _overlapping(UnitOfWork.get))
+        # both load the client's account before either saves: one version decided on
+        loads_meet(monkeypatch, lambda aggregate_type, key: aggregate_type is ClientAccount)
         answers, errors = race(command)
         monkeypatch.undo()
         assert len(answers) == 1 and len(errors) == 1, errors
@@ -114,16 +104,3 @@ def test_on_postgresql_the_loser_that_loaded_the_same_version_gets_a_concurrency
         assert _appended(clinic, name) == 1
     finally:
         clinic.close()
-
-
-def _overlapping(get):
-    """uow.get that waits, once it has loaded a client's account, until another unit of
-    work has loaded one too: two commands decide on the same version of the account."""
-    both_loaded = threading.Barrier(2, timeout=10)
-
-    def get_then_wait(uow, aggregate_type, *key):
-        aggregate = get(uow, aggregate_type, *key)
-        if aggregate_type is ClientAccount:
-            both_loaded.wait()
-        return aggregate
-    return get_then_wait

@@ -6,7 +6,6 @@ then only the expected version, taken from what each loaded, tells them apart.
 (On SQLite a unit of work holds the store's file lock from its first statement, so
 the second command loads only after the first committed, and the domain refuses it;
 making both load first would deadlock there.)"""
-import threading
 from datetime import date
 
 import pytest
@@ -16,7 +15,7 @@ from services.intake.application import IntakeApplication
 from shared.auth import ALL_CLINICS, Principal
 from shared.caller import Caller
 from shared.errors import ConcurrencyError, Conflict
-from shared.store import UnitOfWork
+from tests.concurrency import at_once, loads_meet
 
 pytestmark = pytest.mark.integration
 
@@ -86,31 +85,14 @@ REFUSED_EVEN_IN_TURN = ["discharge the same client twice", "acknowledge the same
                         "give the same consent version twice"]
 
 
-def race(intake, command, client_id, flag_id):
-    """Run `command` in two threads at once; each outcome is its result or its error."""
-    outcomes = {}
-
-    def run(name):
-        try:
-            outcomes[name] = command(intake, caller(name), client_id, flag_id)
-        except Exception as error:  # noqa: BLE001 (the outcome under test)
-            outcomes[name] = error
-
-    threads = [threading.Thread(target=run, args=(name,)) for name in ("first", "second")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return list(outcomes.values())
-
-
 def one_wins(intake, name, client_id, flag_id):
     """The 409 of the one of two commands at once that lost, once the other's one
     event is the only one appended."""
     command, stream_of = COMMANDS[name]
     stream = stream_of(client_id)
     before = len(intake.store.read_stream(stream))
-    outcomes = race(intake, command, client_id, flag_id)
+    outcomes = at_once(*(lambda who=who: command(intake, caller(who), client_id, flag_id)
+                        for who in ("first", "second")))
     refused = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     assert len(refused) == 1, outcomes
     assert isinstance(refused[0], Conflict) and refused[0].status == 409, refused
@@ -129,17 +111,6 @@ def test_one_of_two_conflicting_commands_at_once_wins(intake, name):
 def test_two_that_loaded_the_same_version_the_later_save_is_a_concurrency_error(
         postgres_intake, monkeypatch, name):
     client_id, flag_id = registered_at_risk(postgres_intake)
-    # From here every uow.get waits, once it has loaded, for the other thread's.
-    # The timeout only ends a run that would hang (one thread never loading); it is
-    # generous, so a slow machine does not break the barrier.
-    barrier = threading.Barrier(2, timeout=60)
-    loaded = UnitOfWork.get
-
-    def get(self, aggregate_type, *key):
-        aggregate = loaded(self, aggregate_type, *key)
-        barrier.wait()
-        return aggregate
-
-    monkeypatch.setattr(UnitOfWork, "get", get)
+    loads_meet(monkeypatch)  # from here both commands load before either saves
     refused = one_wins(postgres_intake, name, client_id, flag_id)
     assert type(refused) is ConcurrencyError, refused

@@ -9,7 +9,6 @@ before either saves, so only the version taken from what was loaded can refuse t
 loser. SQLite serialises whole units of work with a file lock, so two loads cannot
 overlap there (a barrier would wait forever) and only the first form applies.
 """
-import threading
 import uuid
 
 import pytest
@@ -21,7 +20,7 @@ from shared.auth import ALL_CLINICS, Principal
 from shared.caller import Caller
 from shared.errors import ConcurrencyError, Conflict
 from shared.paging import PageQuery
-from shared.store import UnitOfWork
+from tests.concurrency import at_once, loads_meet
 from tests.support import make_event
 
 pytestmark = pytest.mark.integration
@@ -110,22 +109,12 @@ def stream_length(app, aggregate_type, key):
 
 
 def race(commands):
-    """Run the commands in two threads at once -> what each ended with."""
-    outcomes = [None, None]
-
-    def run(index):
-        try:
-            commands[index]()
-            outcomes[index] = "saved"
-        except Conflict as error:  # ConcurrencyError is one too: both are 409
-            outcomes[index] = error
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
+    """The two commands at once -> "saved", or the 409 each got."""
+    outcomes = at_once(*commands)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception) and not isinstance(outcome, Conflict):
+            raise outcome  # ConcurrencyError is a Conflict too: both are 409
+    return [o if isinstance(o, Conflict) else "saved" for o in outcomes]
 
 
 # Conflicting whatever the order: the one that goes second finds the first's change.
@@ -142,19 +131,10 @@ def test_of_two_conflicting_commands_at_once_one_saves_and_one_gets_409(app, pai
 
 @pytest.fixture
 def both_load_first(monkeypatch):
-    """Make the two commands load the contested aggregate before either saves: each
-    waits after its load until the other has loaded too."""
-    barrier = threading.Barrier(2, timeout=10)
+    """Make the two commands load the contested aggregate before either saves: the
+    (type, key) pairs appended to the list it returns are the contested ones."""
     contested = []
-    real_get = UnitOfWork.get
-
-    def get(uow, aggregate_type, *key):
-        aggregate = real_get(uow, aggregate_type, *key)
-        if (aggregate_type, key) in contested:
-            barrier.wait()
-        return aggregate
-
-    monkeypatch.setattr(UnitOfWork, "get", get)
+    loads_meet(monkeypatch, lambda aggregate_type, key: (aggregate_type, key) in contested)
     return contested
 
 

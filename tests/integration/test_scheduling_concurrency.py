@@ -9,7 +9,6 @@ either saves, so the loser can only be caught by the version it loaded, which
 proves `uow.save` expects that one. (On SQLite the store serialises whole units of
 work with the file lock, so the second could never load before the first saves.)
 """
-import threading
 import uuid
 from datetime import timedelta
 
@@ -20,8 +19,8 @@ from services.scheduling.domain.appointments import Appointment
 from shared.auth import Principal
 from shared.caller import Caller
 from shared.errors import ConcurrencyError, Conflict
-from shared.store import UnitOfWork
 from shared.timeutil import iso, utc_now
+from tests.concurrency import at_once, loads_meet
 from tests.support import make_event
 
 pytestmark = pytest.mark.integration
@@ -47,27 +46,6 @@ def started_appointment(app):
         "organisation_id": ORG, "clinic_id": CLINIC, "client_id": client_id,
         "clinician_id": "dr-1", "start": utc_now().replace(microsecond=0) - timedelta(hours=1),
         "duration_minutes": 50, "modality": "video"})["appointment_id"]
-
-
-def at_once(*commands):
-    """Run each command in a thread of its own, all released together: what each
-    returned, or the exception it raised."""
-    go = threading.Barrier(len(commands), timeout=10)
-    outcomes = [None] * len(commands)
-
-    def run(index, command):
-        go.wait()
-        try:
-            outcomes[index] = command()
-        except Exception as exc:  # the outcome under test
-            outcomes[index] = exc
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(commands)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 def appointment_events(app, appointment_id):
@@ -117,20 +95,6 @@ def pg_app(postgres_url):
     application.store.engine.dispose()
 
 
-def loading_together(monkeypatch):
-    """From now on, a command that loads an appointment waits until the other one
-    has loaded it too: both decide on the same version."""
-    loaded = threading.Barrier(2, timeout=10)
-    real_get = UnitOfWork.get
-
-    def get(self, aggregate_type, *key):
-        aggregate = real_get(self, aggregate_type, *key)
-        if aggregate_type is Appointment:
-            loaded.wait()
-        return aggregate
-    monkeypatch.setattr(UnitOfWork, "get", get)
-
-
 # Neither takes the store lock before loading the appointment (a reschedule does, so
 # it saves first and the cancel is the loser).
 @pytest.mark.parametrize("first, second", [(CANCEL, CANCEL), (CHECK_IN, CHECK_IN),
@@ -140,7 +104,8 @@ def loading_together(monkeypatch):
 def test_when_both_load_before_either_saves_the_loser_gets_a_concurrency_error(
         pg_app, monkeypatch, first, second):
     appointment_id = started_appointment(pg_app)
-    loading_together(monkeypatch)
+    # both load the appointment before either saves: they decide on one version
+    loads_meet(monkeypatch, lambda aggregate_type, key: aggregate_type is Appointment)
     outcomes = at_once(lambda: first[1](pg_app, appointment_id),
                        lambda: second[1](pg_app, appointment_id))
     won = [i for i, o in enumerate(outcomes) if not isinstance(o, Exception)]
