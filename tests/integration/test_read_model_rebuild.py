@@ -282,6 +282,52 @@ def test_a_process_with_current_read_models_has_no_gate(database_url):
     store.engine.dispose()
 
 
+def test_a_new_database_is_current_at_once_with_no_rebuild(database_url):
+    """Nothing to replay: the first process records this release's shape at start
+    and consumes and answers at once (a background rebuild of nothing made the
+    first deliveries wait and the first requests 503)."""
+    store = EventStore(database_url, "intake", catalogue, new_release)
+    store.create_schema()
+    state = ReadModels(store)
+    assert state.current and read_models.is_current(store)
+    with store.read() as conn:
+        conn.execute(select(names))
+    store.engine.dispose()
+
+
+def test_two_processes_claiming_one_new_database_together_both_start(postgres_url):
+    stores = [EventStore(postgres_url, "intake", catalogue, new_release) for _ in range(2)]
+    stores[0].create_schema()
+    barrier, states, errors = threading.Barrier(2), [], []
+
+    def start(store):
+        barrier.wait()
+        try:
+            states.append(ReadModels(store).current)
+        except Exception as error:  # noqa: BLE001 - the assertion names it
+            errors.append(error)
+
+    threads = [threading.Thread(target=start, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == [] and states == [True, True]
+    for store in stores:
+        store.engine.dispose()
+
+
+def test_a_database_with_events_but_no_recorded_shape_is_rebuilt_not_claimed(database_url):
+    store = EventStore(database_url, "intake", catalogue, new_release)
+    store.create_schema()
+    append_clients(store, 1)
+    with store.write() as conn:  # an earlier release's database, before shapes were recorded
+        conn.execute(delete(read_model_schema_table))
+    state = ReadModels(store)
+    assert not state.current and state.state == "waiting"
+    store.engine.dispose()
+
+
 def test_a_service_rebuilding_at_start_is_live_not_ready_and_refuses_with_503(
         database_url, amqp_uri, monkeypatch):
     """The real intake service (nameko container): a release whose read models
