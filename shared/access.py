@@ -83,8 +83,8 @@ TABLE = _resources(
              "care team, with its reason", {
                  READ: {PRIVACY_OFFICER, ADMIN}, "grant": {CLINICIAN}}),
     # -- scheduling -------------------------------------------------------------
-    Resource("clinic_settings", "a clinic's calendar settings, rooms, note deadline and "
-             "not-on-track rule", {READ: STAFF | {BILLING}, CHANGE: {ADMIN}}),
+    Resource("clinic_settings", "a clinic's calendar settings, rooms, note deadline, "
+             "not-on-track rule and messaging settings", {READ: STAFF | {BILLING}, CHANGE: {ADMIN}}),
     Resource("clinician_profile", "a clinician's clinics and working hours", {
         READ: STAFF | {BILLING}, CHANGE: {ADMIN}}),
     Resource("calendar", "clinicians' days and weeks, room occupancy, calendar feeds", {
@@ -119,6 +119,11 @@ TABLE = _resources(
         READ: CLINICAL | {CLIENT}, CHANGE: CLINICAL, "complete": {CLIENT}}),
     Resource("journal", "the client's journal (clinicians see shared entries)", {
         READ: CLINICAL | {CLIENT}, CHANGE: {CLIENT}}),
+    # Messages are clinical record: the client's own thread and the care team (the
+    # application checks both); no other role reads a word of them, nor their counts.
+    Resource("message", "a client's secure messages with their care team, receipts, flags",
+             {READ: CLINICAL | {CLIENT}, "send": {CLINICIAN, CLIENT},
+              "mark_read": {CLINICIAN, CLIENT}, "flag": {CLINICIAN}}),
     # -- billing -------------------------------------------------------------------
     Resource("fee_schedule", "a clinic's prices per service code", {
         READ: PRICES, CHANGE: FINANCE}),

@@ -110,3 +110,17 @@ def set_per_clinic(gauge, service, counts):
     gauge.clear()
     for (organisation, clinic), value in counts.items():
         gauge.labels(service, organisation, clinic).set(value)
+
+
+# Per clinician (a bounded label: the clinic's staff), never per client.
+MESSAGES_UNREAD_OVER_A_DAY = Gauge(
+    "praxis_messages_unread_over_a_day",
+    "Client messages a clinician of the client's care team has not read a day after they "
+    "were sent.", ["service", "organisation", "clinic", "clinician"])
+
+
+def set_per_clinician(gauge, service, counts):
+    """Replace a per-clinician gauge's values: {(organisation, clinic, clinician): value}."""
+    gauge.clear()
+    for (organisation, clinic, clinician), value in counts.items():
+        gauge.labels(service, organisation, clinic, clinician).set(value)

@@ -12,6 +12,7 @@ from shared.vocabulary import GOAL_STATUSES, NOTE_FORMATS, TREATMENT_STAGES
 
 from .domain import DESCRIPTION_MAX, INSTRUMENT_MAX
 from .domain.between_sessions import INSTRUCTIONS_MAX, JOURNAL_MAX, REFLECTION_MAX
+from .domain.messaging import CRISIS_LINE_MAX, OFFICE_HOURS_MAX, TEXT_MAX as MESSAGE_MAX
 from .domain.progress_notes import ADDENDUM_MAX, DEADLINE_HOURS_MAX, FORMATS, SECTION_MAX
 from .domain.psychotherapy_notes import TEXT_MAX
 from .domain.treatment_plan import (DEFAULT_STATUS, DIAGNOSES_MAX, LEVEL_KEYS, LEVEL_TEXT_MAX,
@@ -138,3 +139,22 @@ class JournalEntrySchema(Schema):
 
 class SharingSchema(Schema):
     shared = fields.Boolean(required=True)
+
+
+class MessageSchema(Schema):
+    # Blank text is the domain's refusal (naming `text`); the length is bounded here.
+    text = fields.String(required=True, validate=validate.Length(min=1, max=MESSAGE_MAX))
+
+
+class OfficeHoursSchema(Schema):
+    weekday = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=6))
+    start = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
+    end = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
+
+
+class MessagingSettingsSchema(Schema):
+    time_zone = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    office_hours = fields.List(fields.Nested(OfficeHoursSchema), required=True,
+                               validate=validate.Length(max=OFFICE_HOURS_MAX))
+    crisis_line = fields.String(required=True,
+                                validate=validate.Length(min=1, max=CRISIS_LINE_MAX))

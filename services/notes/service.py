@@ -166,6 +166,41 @@ class Service(CommonEndpoints, subscribers(NotesApplication.subscriptions)):
         return self.praxis.share_journal_entry(caller_of(request), str(client_id),
                                                str(entry_id), command)
 
+    # -- secure messaging: the client's thread with their care team -----------------------
+    @http("POST", "/clients/<uuid:client_id>/messages", resource="message", action="send")
+    def send_message(self, request, client_id):
+        command = load_body(request, schemas.MessageSchema())
+        return 201, self.praxis.send_message(caller_of(request), str(client_id), command)
+
+    @http("GET", "/clients/<uuid:client_id>/messages", resource="message")
+    def thread(self, request, client_id):
+        return self.praxis.thread(principal_of(request), str(client_id),
+                                  load_query(request, PageQuery()))
+
+    @http("POST", "/clients/<uuid:client_id>/messages/<uuid:message_id>/read",
+          resource="message", action="mark_read")
+    def mark_message_read(self, request, client_id, message_id):
+        return self.praxis.mark_message_read(caller_of(request), str(client_id),
+                                             str(message_id))
+
+    @http("POST", "/clients/<uuid:client_id>/messages/<uuid:message_id>/flag",
+          resource="message", action="flag")
+    def flag_message(self, request, client_id, message_id):
+        return self.praxis.flag_message(caller_of(request), str(client_id), str(message_id))
+
+    @http("GET", "/clinicians/<clinician_id>/messages/unread", resource="message")
+    def unread_messages(self, request, clinician_id):
+        return self.praxis.unread_messages(principal_of(request), clinician_id)
+
+    @http("PUT", "/clinics/<clinic_id>/messaging-settings", resource="clinic_settings")
+    def set_messaging_settings(self, request, clinic_id):
+        command = load_body(request, schemas.MessagingSettingsSchema())
+        return self.praxis.set_messaging_settings(caller_of(request), clinic_id, command)
+
+    @http("GET", "/clinics/<clinic_id>/messaging-settings", resource="clinic_settings")
+    def get_messaging_settings(self, request, clinic_id):
+        return self.praxis.messaging_settings(principal_of(request), clinic_id)
+
     # -- RPC twins of the reads ----------------------------------------------------------
     @rpc(resource="chart")
     def chart(self, token, client_id):

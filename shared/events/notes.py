@@ -269,3 +269,57 @@ class JournalEntrySharingChangedV1(Schema):
     client_id = fields.UUID(required=True)
     shared = fields.Boolean(required=True)
     changed_at = fields.DateTime(required=True)
+
+
+# -- secure messaging: a client's thread with their care team (never published) --------
+@catalogue.event(SERVICE, "MessageSent", 1,
+                 "A message of a client's thread with their care team (stream "
+                 "message-<message_id>): sent by the client, a clinician, or the clinic's "
+                 "auto-reply outside office hours. Clinical record: kept in notes.",
+                 private=True, sensitive=('text',))
+class MessageSentV1(Schema):
+    message_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    sender_id = fields.String(required=True)
+    sender_role = fields.String(required=True,
+                                validate=validate.OneOf(("client", "clinician", "clinic")))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    sent_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "MessageRead", 1,
+                 "A reader (the client or a clinician) read a message: its read receipt.",
+                 private=True)
+class MessageReadV1(Schema):
+    message_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    reader_id = fields.String(required=True)
+    read_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "MessageFlagged", 1,
+                 "A clinician flagged a message as clinically relevant: it is on the "
+                 "chart's timeline.", private=True)
+class MessageFlaggedV1(Schema):
+    message_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    flagged_by = fields.String(required=True)
+    flagged_at = fields.DateTime(required=True)
+
+
+class OfficeHoursSpan(Schema):
+    weekday = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=6))
+    start = fields.String(required=True)
+    end = fields.String(required=True)
+
+
+@catalogue.event(SERVICE, "MessagingSettingsSet", 1,
+                 "A clinic's messaging settings: its time zone, office hours and the "
+                 "crisis-line text its auto-reply sends outside them (stream "
+                 "messaging-settings-<organisation>-<clinic>).", private=True)
+class MessagingSettingsSetV1(Schema):
+    time_zone = fields.String(required=True)
+    office_hours = fields.List(fields.Nested(OfficeHoursSpan), required=True)
+    crisis_line = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    set_by = fields.String(required=True)
+    set_at = fields.DateTime(required=True)

@@ -276,3 +276,106 @@ def test_a_psychotherapy_note_exists_for_its_author_only(app):
     with pytest.raises(Forbidden):
         app.write_psychotherapy_note(by(ADMIN), {"client_id": client_id, "text": "x"})
     assert "Transference" not in repr(app.chart(CLINICIAN, client_id))  # nor in the chart
+
+
+# -- secure messaging ----------------------------------------------------------------------
+ALWAYS_OPEN = [{"weekday": day, "start": "00:00", "end": "24:00"} for day in range(7)]
+CRISIS = "In a crisis call 988 or go to your nearest emergency department."
+
+
+def client_of(client_id):
+    return Principal("client-user", "client", ORG, (CLINIC,), client_id=client_id)
+
+
+def test_a_thread_carries_receipts_and_unread_counts_per_clinician(app):
+    client_id = registered(app)
+    client = client_of(client_id)
+    sent = app.send_message(by(client), client_id, {"text": "Can we talk about Tuesday?"})
+    assert sent["sender_role"] == "client" and sent["read_by"] == []
+    unread = app.unread_messages(CLINICIAN, CLINICIAN.user_id)
+    assert unread["unread"] == 1 and unread["threads"] == [{
+        "client_id": client_id, "clinic_id": CLINIC, "unread": 1,
+        "oldest_unread_at": sent["sent_at"]}]
+    assert app.unread_messages(OTHER_CLINICIAN, OTHER_CLINICIAN.user_id)["unread"] == 0
+    read = app.mark_message_read(by(CLINICIAN), client_id, sent["message_id"])
+    app.mark_message_read(by(CLINICIAN), client_id, sent["message_id"])  # a receipt once
+    assert [r["reader_id"] for r in read["read_by"]] == [CLINICIAN.user_id]
+    assert len(own_events(app, "MessageRead")) == 1
+    assert app.unread_messages(CLINICIAN, CLINICIAN.user_id)["unread"] == 0
+    reply = app.send_message(by(CLINICIAN), client_id, {"text": "Yes, at 3pm."})
+    app.mark_message_read(by(client), client_id, reply["message_id"])
+    thread = app.thread(client, client_id, PAGE)["messages"]
+    assert [(m["sender_role"], [r["reader_id"] for r in m["read_by"]]) for m in thread] == [
+        ("client", [CLINICIAN.user_id]), ("clinician", ["client-user"])]
+    with pytest.raises(Forbidden):  # a clinician counts their own unread messages only
+        app.unread_messages(CLINICIAN, OTHER_CLINICIAN.user_id)
+
+
+def test_a_client_reaches_their_own_thread_only(app):
+    client_id, other = registered(app), registered(app)
+    theirs = app.send_message(by(client_of(other)), other, {"text": "Mine"})
+    with pytest.raises(NotFound):
+        app.thread(client_of(client_id), other, PAGE)
+    with pytest.raises(NotFound):
+        app.send_message(by(client_of(client_id)), other, {"text": "Into theirs"})
+    with pytest.raises(NotFound):  # another client's message under one's own path
+        app.mark_message_read(by(client_of(client_id)), client_id, theirs["message_id"])
+    with pytest.raises(NotFound):  # another organisation's thread does not exist
+        app.thread(OTHER_ORG, client_id, PAGE)
+
+
+def test_empty_text_is_refused_naming_it_and_nothing_is_stored(app):
+    client_id = registered(app)
+    before = len(own_events(app))
+    with pytest.raises(InvalidInput) as refused:
+        app.send_message(by(client_of(client_id)), client_id, {"text": "   "})
+    assert "text" in refused.value.fields
+    with pytest.raises(InvalidInput):
+        app.send_message(by(client_of(client_id)), client_id, {"text": "x" * 5001})
+    assert len(own_events(app)) == before
+
+
+def test_outside_office_hours_the_clinic_auto_replies_with_the_crisis_line(app):
+    client_id = registered(app)
+    client = client_of(client_id)
+    # No settings: no auto-reply.
+    app.send_message(by(client), client_id, {"text": "First"})
+    assert len(own_events(app, "MessageSent")) == 1
+    # Office hours around the clock: never outside them.
+    app.set_messaging_settings(by(ADMIN), CLINIC, {
+        "time_zone": "Europe/London", "office_hours": ALWAYS_OPEN, "crisis_line": CRISIS})
+    app.send_message(by(client), client_id, {"text": "Second"})
+    assert len(own_events(app, "MessageSent")) == 2
+    # No office hours at all: always outside them.
+    settings = app.set_messaging_settings(by(ADMIN), CLINIC, {
+        "time_zone": "Europe/London", "office_hours": [], "crisis_line": CRISIS})
+    assert settings["auto_reply"].startswith(CRISIS)
+    app.send_message(by(client), client_id, {"text": "Third"})
+    thread = app.thread(client, client_id, PAGE)["messages"]
+    assert [m["sender_role"] for m in thread] == ["client", "client", "client", "clinic"]
+    assert thread[-1]["auto_reply"] and thread[-1]["text"].startswith(CRISIS)
+    # A clinician's message gets none.
+    app.send_message(by(CLINICIAN), client_id, {"text": "Noted"})
+    assert len(app.thread(client, client_id, PAGE)["messages"]) == 5
+    with pytest.raises(InvalidInput) as refused:
+        app.set_messaging_settings(by(ADMIN), CLINIC, {
+            "time_zone": "Mars/Olympus", "crisis_line": " ",
+            "office_hours": [{"weekday": 1, "start": "17:00", "end": "09:00"}]})
+    assert set(refused.value.fields) == {"time_zone", "crisis_line", "office_hours.0"}
+
+
+def test_a_flagged_message_is_on_the_chart_s_timeline(app):
+    client_id = registered(app)
+    sent = app.send_message(by(client_of(client_id)), client_id,
+                            {"text": "I stopped taking my medication"})
+    app.send_message(by(client_of(client_id)), client_id, {"text": "Thanks"})
+    assert [i for i in app.chart(CLINICIAN, client_id)["timeline"]
+            if i["kind"] == "message_flagged"] == []
+    app.flag_message(by(CLINICIAN), client_id, sent["message_id"])
+    with pytest.raises(Conflict):
+        app.flag_message(by(CLINICIAN), client_id, sent["message_id"])
+    chart = app.chart(CLINICIAN, client_id)
+    (item,) = [i for i in chart["timeline"] if i["kind"] == "message_flagged"]
+    assert item["id"] == sent["message_id"] and item["by"] == CLINICIAN.user_id
+    assert item["text"] == "I stopped taking my medication"
+    assert [m["message_id"] for m in chart["flagged_messages"]] == [sent["message_id"]]

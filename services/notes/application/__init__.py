@@ -7,6 +7,7 @@ Commands take the Caller (principal + correlation) whose events they append.
   addenda; supervision and the clinic's note deadline
 - psychotherapy_notes: the author's own record
 - between_sessions: homework and journaling
+- messaging: the client's thread with their care team, receipts, flags, auto-reply
 
 The queries are the read side's (services/notes/queries/).
 """
@@ -16,13 +17,19 @@ from ..queries import NotesQueries
 from ..read_models import projection
 from ..subscriptions import SUBSCRIPTIONS
 from .between_sessions import BetweenSessionCommands
+from .messaging import MessagingCommands
 from .progress_notes import ProgressNoteCommands
 from .psychotherapy_notes import PsychotherapyNoteCommands
 from .treatment_plan import TreatmentPlanCommands
 
 
 class NotesApplication(TreatmentPlanCommands, ProgressNoteCommands, PsychotherapyNoteCommands,
-                       BetweenSessionCommands, NotesQueries, Application):
+                       BetweenSessionCommands, MessagingCommands, NotesQueries, Application):
     service = "notes"
     projection = projection
     subscriptions = SUBSCRIPTIONS
+
+    def refresh_gauges(self):
+        """Notes overdue per clinic; messages unread for over a day per clinician."""
+        self.refresh_notes_overdue_gauge()
+        self.refresh_message_gauge()

@@ -1,11 +1,12 @@
 """The client's chart: one record of assessments, goals and ratings, sessions held,
-progress notes and their status, homework and shared journal entries, with one
-timeline of all of it. Psychotherapy notes are never part of it."""
+progress notes and their status, homework, shared journal entries and the messages
+a clinician flagged as clinically relevant, with one timeline of all of it.
+Psychotherapy notes are never part of it."""
 from shared.timeutil import iso
 
 from ..read_models import (
-    chart_assessments, chart_sessions, homework, journal_entries, plan_goals, plan_history,
-    progress_notes,
+    chart_assessments, chart_sessions, homework, journal_entries, messages, plan_goals,
+    plan_history, progress_notes,
 )
 from .between_sessions import homework_view, journal_view
 from .common import client_view, tenant_rows, visible_client
@@ -39,6 +40,8 @@ class ChartQueries:
             shared = rows(journal_entries, journal_entries.c.written_at,
                           journal_entries.c.entry_id,
                           where=(journal_entries.c.shared.is_(True),))
+            flagged = rows(messages, messages.c.flagged_at, messages.c.message_id,
+                           where=(messages.c.flagged_at.is_not(None),))
         t_score, _rated = t_score_of(goals)
         diagnoses = current(history, "diagnoses_set")
         stage = current(history, "stage_set")
@@ -54,8 +57,9 @@ class ChartQueries:
             "notes": note_views,
             "homework": [homework_view(h) for h in assigned],
             "journal": [journal_view(j) for j in shared],
+            "flagged_messages": [_flagged_view(m) for m in flagged],
             "timeline": _timeline(goals, history, assessments, sessions, note_views, assigned,
-                                  shared),
+                                  shared, flagged),
         }
 
 
@@ -71,7 +75,13 @@ def _session_view(r):
             "session_number": r["session_number"]}
 
 
-def _timeline(goals, history, assessments, sessions, notes, assigned, shared):
+def _flagged_view(m):
+    return {"message_id": m["message_id"], "sender_id": m["sender_id"],
+            "sender_role": m["sender_role"], "text": m["text"], "sent_at": iso(m["sent_at"]),
+            "flagged_by": m["flagged_by"], "flagged_at": iso(m["flagged_at"])}
+
+
+def _timeline(goals, history, assessments, sessions, notes, assigned, shared, flagged):
     """Every dated fact of the chart in time order (ties broken by kind, then id)."""
     descriptions = {g["goal_id"]: g["description"] for g in goals}
     items = []
@@ -115,4 +125,9 @@ def _timeline(goals, history, assessments, sessions, notes, assigned, shared):
     for j in shared:
         items.append({"at": iso(j["written_at"]), "kind": "journal_entry", "id": j["entry_id"],
                       "mood": j["mood"], "text": j["text"]})
+    for m in flagged:  # at when it was sent: where it belongs in the story
+        items.append({"at": iso(m["sent_at"]), "kind": "message_flagged",
+                      "id": m["message_id"], "sender_role": m["sender_role"],
+                      "text": m["text"], "by": m["flagged_by"],
+                      "flagged_at": iso(m["flagged_at"])})
     return sorted(items, key=lambda i: (i["at"], i["kind"], i["id"]))

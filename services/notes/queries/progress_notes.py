@@ -45,7 +45,7 @@ class ProgressNoteQueries:
                                              "addenda": counts.get(r["note_id"], 0)}
                                             for r in rows], query["limit"], query["offset"])
 
-    def refresh_gauges(self, now=None):
+    def refresh_notes_overdue_gauge(self, now=None):
         """praxis_notes_overdue per clinic: unsigned notes past the clinic's deadline."""
         with self.store.read() as conn:
             counts = overdue_counts(conn, now or utc_now())

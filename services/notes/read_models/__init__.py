@@ -5,9 +5,11 @@
 - progress_notes: session notes, addenda, supervision, note deadlines
 - psychotherapy_notes: the author's own view (the only table with their text)
 - between_sessions: homework and journal entries
+- messaging: the client's thread with the care team, receipts, clinics' settings
 """
 from .base import metadata, projection  # noqa: F401
 from .between_sessions import homework, journal_entries  # noqa: F401
+from .messaging import message_reads, messages, messaging_settings  # noqa: F401
 from .chart import chart_assessments, chart_sessions, clients  # noqa: F401
 from .plan import plan_goals, plan_history  # noqa: F401
 from .progress_notes import (  # noqa: F401
