@@ -617,10 +617,16 @@ def practice_dashboard():
         _panel(7, "Open risk flags, by clinic",
                [f"max by (organisation, clinic) (praxis_risk_flags_open{{{clinic}}})"],
                "short", 0, 16, w=24, kind="bargauge", legends=["{{organisation}} {{clinic}}"]),
+        _panel(8, "Messages unread over a day, by clinician",
+               [f"max by (organisation, clinic, clinician) "
+                f"(praxis_messages_unread_over_a_day{{{clinic}}})"],
+               "short", 0, 24, w=24, kind="bargauge",
+               legends=["{{organisation}} {{clinic}} {{clinician}}"]),
     ]
     return _dashboard("praxis-practice", "Praxis / Practice",
                       "The practice at a glance: sessions, assessments and charges per day; "
-                      "reassessments and notes overdue and open risk flags per clinic.",
+                      "reassessments and notes overdue and open risk flags per clinic; client "
+                      "messages unread over a day per clinician.",
                       _variables(clinic_variable), panels, ["practice"])
 
 

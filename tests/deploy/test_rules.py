@@ -153,7 +153,7 @@ def test_overview_and_practice_show_what_the_issue_asks():
                   "failure ratio", "latency"):
         assert words in titles["praxis-overview"], words
     for words in ("sessions held per day", "assessments per day", "reassessments due",
-                  "notes overdue", "charges"):
+                  "notes overdue", "charges", "messages unread over a day, by clinician"):
         assert words in titles["praxis-practice"], words
     for words in ("requests per second", "errors", "latency"):
         assert words in titles["praxis-service"], words

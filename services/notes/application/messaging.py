@@ -27,7 +27,7 @@ class MessagingCommands:
             settings = settings_row(uow.conn, record["organisation_id"], record["clinic_id"])
             reply = uow.get(Message, str(uuid.uuid4()))
             uow.save(reply, caller.context_of(record),
-                     rules.auto_reply(settings, sent, reply.message_id, sent_at))
+                     rules.auto_reply(settings, sent, reply.message_id))
         return self.thread_message(principal, client_id, message.message_id)
 
     def _change_message(self, caller, client_id, message_id, decide):

@@ -12,12 +12,13 @@ A clinic's messaging settings (time zone, office hours, crisis line) are the str
 """
 import functools
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import Conflict
+from shared.timeutil import iso, parse_time
 
 from .validation import Errors, text
 
@@ -151,12 +152,14 @@ def auto_reply_text(settings):
             "office is open.")
 
 
-def auto_reply(settings, incoming, reply_id, sent_at):
+def auto_reply(settings, incoming, reply_id):
     """[MessageSent] from the clinic when a client's message arrives outside office
     hours; [] within them, or when the clinic set no messaging settings."""
     if settings is None or incoming.data["sender_role"] != CLIENT:
         return []
-    if in_office_hours(settings, datetime.fromisoformat(sent_at.replace("Z", "+00:00"))):
+    received = parse_time(incoming.data["sent_at"])
+    if in_office_hours(settings, received):
         return []
+    # A millisecond after the message it answers, so the thread shows it after it.
     return send(reply_id, incoming.data["client_id"], AUTO_REPLY_SENDER, CLINIC,
-                auto_reply_text(settings), sent_at)
+                auto_reply_text(settings), iso(received + timedelta(milliseconds=1)))

@@ -58,10 +58,15 @@ class MessagingQueries:
                 "unread_over_a_day": older, "threads": list(threads.values())}
 
     def refresh_message_gauge(self, now=None):
-        """praxis_messages_unread_over_a_day per clinician of a client's care team."""
+        """praxis_messages_unread_over_a_day per clinician of a client's care team, with
+        0 for every clinician of a care team here (a clinician up to date shows 0, not
+        no data)."""
         now = now or utc_now()
-        counts = {}
+        team = care_team.care_team
         with self.store.read() as conn:
+            counts = {tuple(row): 0 for row in conn.execute(
+                select(team.c.organisation_id, team.c.clinic_id, team.c.clinician_id)
+                .where(team.c.why != care_team.BREAK_GLASS).distinct())}
             for row in unread_rows(conn, now, now - UNREAD_FOR_LONG):
                 key = (row.organisation_id, row.clinic_id, row.clinician_id)
                 counts[key] = counts.get(key, 0) + 1
