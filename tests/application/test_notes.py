@@ -313,13 +313,17 @@ def test_a_thread_carries_receipts_and_unread_counts_per_clinician(app):
 
 def test_a_client_reaches_their_own_thread_only(app):
     client_id, other = registered(app), registered(app)
-    theirs = app.send_message(by(client_of(other)), other, {"text": "Mine"})
+    theirs = app.send_message(by(Principal("other-user", "client", ORG, (CLINIC,),
+                                           client_id=other)), other, {"text": "Mine"})
     with pytest.raises(NotFound):
         app.thread(client_of(client_id), other, PAGE)
     with pytest.raises(NotFound):
         app.send_message(by(client_of(client_id)), other, {"text": "Into theirs"})
     with pytest.raises(NotFound):  # another client's message under one's own path
         app.mark_message_read(by(client_of(client_id)), client_id, theirs["message_id"])
+    with pytest.raises(NotFound):
+        app.flag_message(by(CLINICIAN), client_id, theirs["message_id"])
+    assert own_events(app, "MessageRead") == own_events(app, "MessageFlagged") == []
     with pytest.raises(NotFound):  # another organisation's thread does not exist
         app.thread(OTHER_ORG, client_id, PAGE)
 

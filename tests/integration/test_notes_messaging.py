@@ -92,7 +92,8 @@ def test_who_reaches_a_thread(notes):
     # Another organisation's client, and a message of another client under one's path.
     assert api.get(f"/clients/{foreign}/messages", bearer=CARER).status_code == 404
     other_message = api.post(f"/clients/{other_client}/messages", {"text": "theirs"},
-                             bearer=client_token(other_client)).json()["message_id"]
+                             bearer=client_token(other_client, user="client-other")
+                             ).json()["message_id"]
     assert api.post(f"{path}/{other_message}/read",
                     bearer=client_token(client_id)).status_code == 404
     assert api.post(f"{path}/{message_id}/flag",
