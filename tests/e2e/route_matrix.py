@@ -109,6 +109,7 @@ PARAMS = {
     "client_id": "client_id", "clinic_id": "clinic_id", "appointment_id": "appointment_id",
     "series_id": "series_id", "charge_id": "charge_id", "invoice_id": "invoice_id",
     "goal_id": "goal_id", "homework_id": "homework_id", "entry_id": "entry_id",
+    "message_id": "message_id",
     "flag_id": "flag_id", "clinician_id": "clinician_id", "feed_id": "feed_id",
     "room_id": "room_id", "code": "instrument_code", "kind": "consent_kind",
     "instrument": "instrument",
@@ -323,6 +324,20 @@ ROUTES = {
         body=lambda s: {"mood": 5, "text": "matrix entry"}),
     ("notes", "PUT", "/clients/<uuid:client_id>/journal/<uuid:entry_id>/sharing"): _s(
         body=lambda s: {"shared": True}),
+    ("notes", "GET", "/clients/<uuid:client_id>/messages"): _s(),
+    ("notes", "POST", "/clients/<uuid:client_id>/messages"): _s(
+        body=lambda s: {"text": "matrix message"}),
+    ("notes", "POST", "/clients/<uuid:client_id>/messages/<uuid:message_id>/read"): _s(),
+    ("notes", "POST", "/clients/<uuid:client_id>/messages/<uuid:message_id>/flag"): _s(),
+    ("notes", "GET", "/clinicians/<clinician_id>/messages/unread"): _s(
+        foreign={200}, foreign_by_role={"clinician": {403}},
+        why="a clinician id is a name, not a record: anybody's unread messages are those "
+            "at the token's clinics, an empty list for another tenant's clinician; a "
+            "clinician sees their own only (403)"),
+    ("notes", "GET", "/clinics/<clinic_id>/messaging-settings"): _s(),
+    ("notes", "PUT", "/clinics/<clinic_id>/messaging-settings"): _s(
+        body=lambda s: {"time_zone": "Europe/London", "crisis_line": "Call 988",
+                        "office_hours": [{"weekday": 0, "start": "09:00", "end": "17:00"}]}),
     ("notes", "GET", "/clients/<uuid:client_id>/notes"): _s(),
     ("notes", "GET", "/clients/<uuid:client_id>/plan"): _s(),
     ("notes", "PUT", "/clients/<uuid:client_id>/stage"): _s(body=lambda s: {"stage": "change"}),
@@ -549,7 +564,7 @@ def foreign_strings(samples):
     for target in (OTHER_CLINIC, OTHER_ORG):
         s = samples[target]
         for key in ("client_id", "appointment_id", "series_id", "charge_id", "invoice_id",
-                    "goal_id", "homework_id", "entry_id", "flag_id", "note_id",
+                    "goal_id", "homework_id", "entry_id", "message_id", "flag_id", "note_id",
                     "psychotherapy_note_id", "feed_id", "room_id", "clinician_id",
                     "care_member_id",
                     "admin_user"):
@@ -561,7 +576,7 @@ def foreign_strings(samples):
     return found
 
 
-CANARY_KINDS = ("note", "psycho", "goal", "homework", "journal")
+CANARY_KINDS = ("note", "psycho", "goal", "homework", "journal", "message")
 
 
 def forbidden_own(case):
@@ -573,7 +588,8 @@ def forbidden_own(case):
     if not (role == "clinician" and case.route.url.startswith("/psychotherapy-notes")):
         found.add(canary("psycho", OWN))
     if role in ("front_desk", "billing", "integrator", "privacy_officer", "none"):
-        found |= {canary("goal", OWN), canary("homework", OWN), canary("journal", OWN)}
+        found |= {canary("goal", OWN), canary("homework", OWN), canary("journal", OWN),
+                  canary("message", OWN)}
     return found
 
 

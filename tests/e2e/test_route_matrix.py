@@ -116,6 +116,7 @@ def made_up_samples():
         "client_id": m.new_uuid(), "appointment_id": m.new_uuid(), "series_id": m.new_uuid(),
         "charge_id": m.new_uuid(), "invoice_id": m.new_uuid(), "goal_id": m.new_uuid(),
         "homework_id": m.new_uuid(), "entry_id": m.new_uuid(), "flag_id": m.new_uuid(),
+        "message_id": m.new_uuid(),
         "note_id": m.new_uuid(), "psychotherapy_note_id": m.new_uuid(),
         "feed_id": m.new_uuid(), "clinician_id": "clin-nobody", "room_id": "room-nobody",
         "care_member_id": "clin-nobody",
@@ -169,6 +170,8 @@ def make_tenant(api, target):
     s["entry_id"] = ok("notes", "POST", f"/clients/{client_id}/journal", {
         "mood": 6, "text": m.canary("journal", target), "shared": True},
         token=as_client)["entry_id"]
+    s["message_id"] = ok("notes", "POST", f"/clients/{client_id}/messages", {
+        "text": m.canary("message", target)}, token=as_client)["message_id"]
     ok("notes", "PUT", f"/clients/{client_id}/diagnoses", {"codes": ["F32.1"]})
     past = (datetime.now(timezone.utc) - timedelta(days=2)).replace(
         hour=10, minute=0, second=0, microsecond=0)
@@ -354,7 +357,11 @@ def check(world, case, response, own_statuses):
     request_text = case.request_text()
     forbidden = world.forbidden | m.forbidden_own(case)
     if route.url == "/metrics":
-        forbidden = forbidden - {m.ORG_B}  # gauges are labelled by organisation and clinic
+        # Gauges are labelled by organisation and clinic, the unread-messages one also by
+        # clinician (staff ids, never a client's).
+        forbidden = forbidden - {m.ORG_B} - {
+            world.samples[t][key] for t in (m.OTHER_CLINIC, m.OTHER_ORG)
+            for key in ("clinician_id", "care_member_id")}
     leaked = sorted(s for s in forbidden if s in text_ and s not in request_text)
     if leaked:
         problems.append(f"{status} body carries {leaked}: {text_[:300]}")
@@ -387,7 +394,9 @@ def test_the_canaries_are_live(world):
                  ("notes", f"/clients/{s['client_id']}/homework", admin,
                   [m.canary("homework", target)]),
                  ("notes", f"/clients/{s['client_id']}/journal", s["client_token"],
-                  [m.canary("journal", target)])]
+                  [m.canary("journal", target)]),
+                 ("notes", f"/clients/{s['client_id']}/messages", s["client_token"],
+                  [m.canary("message", target)])]
         for service, path, token, expected in reads:
             response = world.client.call(service, "GET", path, token=token)
             assert response.status_code == 200, (path, response.text)
