@@ -66,6 +66,7 @@ PAGES = {("GET", "/clients"): "clients", ("GET", "/charges"): "charges",
          ("GET", "/psychotherapy-notes"): "notes",
          ("GET", "/clients/<uuid:client_id>/homework"): "homework",
          ("GET", "/clients/<uuid:client_id>/journal"): "entries",
+         ("GET", "/clients/<uuid:client_id>/messages"): "messages",
          ("GET", "/clients/<uuid:client_id>/ledger"): "entries",
          ("GET", "/clinics/<clinic_id>/unbilled"): "ready",
          ("GET", "/clinics/<clinic_id>/receivables"): "clients"}

@@ -1,7 +1,7 @@
 """Sensitive fields at rest, through the four real service processes: after a
 journey that writes a name, a date of birth, contact details, a member id, a goal,
-note sections, an addendum, a psychotherapy note, homework, a journal entry and a
-cancellation's reason, no events table of any service holds one of them, while
+note sections, an addendum, a psychotherapy note, homework, a journal entry, a
+message and a cancellation's reason, no events table of any service holds one of them, while
 the APIs (and the consumers, which seal what they keep under their own keys)
 still read them."""
 import uuid
@@ -25,7 +25,8 @@ def test_no_events_table_holds_a_sensitive_canary(praxis):
         "member_id": f"MBR{mark}", "goal": f"sleep-through-{mark}",
         "section": f"dreams-of-the-lighthouse-{mark}", "addendum": f"phoned-{mark}",
         "private": f"countertransference-{mark}", "homework": f"diary-{mark}",
-        "journal": f"a-hard-week-{mark}", "reason": f"car-broke-down-{mark}"}
+        "journal": f"a-hard-week-{mark}", "message": f"can-we-talk-{mark}",
+        "reason": f"car-broke-down-{mark}"}
     intake, scheduling, notes = praxis.api("intake"), praxis.api("scheduling"), \
         praxis.api("notes")
     clinician = praxis.api("notes", bearer=token(user="clinician-1"))
@@ -71,6 +72,8 @@ def test_no_events_table_holds_a_sensitive_canary(praxis):
         "due_date": "2031-01-01"}).status_code == 201
     assert client.post(f"/clients/{client_id}/journal", {
         "mood": 4, "text": canary["journal"], "shared": True}).status_code == 201
+    assert client.post(f"/clients/{client_id}/messages",
+                       {"text": canary["message"]}).status_code == 201
 
     # Billing has consumed the registration (its own sealed copy) and charged the session.
     billing = praxis.api("billing")
@@ -80,6 +83,8 @@ def test_no_events_table_holds_a_sensitive_canary(praxis):
     # The APIs still read what was written.
     assert intake.get(f"/clients/{client_id}").json()["name"] == canary["name"]
     assert notes.get(f"/notes/{note_id}").json()["sections"]["data"] == canary["section"]
+    assert notes.get(f"/clients/{client_id}/messages").json()["messages"][0]["text"] \
+        == canary["message"]
 
     for service in SERVICES:
         engine = create_engine(praxis.env[f"PRAXIS_{service.upper()}_DATABASE_URL"])
