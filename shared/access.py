@@ -74,6 +74,10 @@ TABLE = _resources(
              {READ: CLINICAL}),
     Resource("risk_flag", "the clinic's risk list and its acknowledgements", {
         READ: CLINICAL, CHANGE: CLINICAL}),
+    Resource("alliance_rating", "a held session's alliance rating: the client (their own "
+             "sessions) or a clinician records it", {CHANGE: CLINICAL | {CLIENT}}),
+    Resource("alliance_concern", "the clinic's alliance concerns (possible ruptures) and "
+             "their acknowledgements", {READ: CLINICAL, CHANGE: CLINICAL}),
     Resource("reassessment", "clients due a reassessment", {READ: STAFF}),
     Resource("instrument", "instrument definitions (reference data)", {
         READ: frozenset(ROLES) - {PRIVACY_OFFICER}, CHANGE: {ADMIN}}),
@@ -83,8 +87,9 @@ TABLE = _resources(
              "care team, with its reason", {
                  READ: {PRIVACY_OFFICER, ADMIN}, "grant": {CLINICIAN}}),
     # -- scheduling -------------------------------------------------------------
-    Resource("clinic_settings", "a clinic's calendar settings, rooms, note deadline and "
-             "not-on-track rule", {READ: STAFF | {BILLING}, CHANGE: {ADMIN}}),
+    Resource("clinic_settings", "a clinic's calendar settings, rooms, note deadline, "
+             "not-on-track rule and alliance settings",
+             {READ: STAFF | {BILLING}, CHANGE: {ADMIN}}),
     Resource("clinician_profile", "a clinician's clinics and working hours", {
         READ: STAFF | {BILLING}, CHANGE: {ADMIN}}),
     Resource("calendar", "clinicians' days and weeks, room occupancy, calendar feeds", {
