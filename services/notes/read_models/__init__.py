@@ -5,7 +5,9 @@
 - progress_notes: session notes, addenda, supervision, note deadlines
 - psychotherapy_notes: the author's own view (the only table with their text)
 - between_sessions: homework and journal entries
+- alliance: intake's open alliance concerns (the notes-due view)
 """
+from .alliance import alliance_concerns  # noqa: F401
 from .base import metadata, projection  # noqa: F401
 from .between_sessions import homework, journal_entries  # noqa: F401
 from .chart import chart_assessments, chart_sessions, clients  # noqa: F401
