@@ -32,8 +32,8 @@ PRICES = ACCOUNT | {CLINICIAN}             # who reads a clinic's prices and cha
 NOBODY = frozenset()
 
 # What the minimum-necessary rule is about, by the names responses use.
-ANSWERS = ("answers", "answer", "item")     # item answers: PHQ-9 item 9 is about self-harm
-SCORES = ("total", "severity", "change")    # a score, its band, its change against baseline
+ANSWERS = ("answers", "answer", "item", "item_scores")  # PHQ-9 item 9 is about self-harm
+SCORES = ("total", "severity", "change", "subscales")  # a score, its band, its change
 FREE_TEXT = ("description", "action_taken", "reason", "text", "sections", "instructions",
              "reflection")                  # what a clinician or client wrote
 
