@@ -64,7 +64,8 @@ def test_rating_held_sessions_and_the_concern_lifecycle(intake):
     assert again.status_code == 409
 
     second = hold(intake, client_id, 2)
-    bad = wait_until(lambda: (lambda r: r if r.status_code != 404 else None)(api.post(
+    # (a Response with a 4xx is falsy: wait for the tuple)
+    (bad,) = wait_until(lambda: (lambda r: (r,) if r.status_code != 404 else None)(api.post(
         rating_path(client_id, second), {"item_scores": [9, 9, "x", 9]})),
         message="the second session held")
     assert bad.status_code == 422 and "item_scores.3" in bad.json()["fields"]
