@@ -32,8 +32,8 @@ PRICES = ACCOUNT | {CLINICIAN}             # who reads a clinic's prices and cha
 NOBODY = frozenset()
 
 # What the minimum-necessary rule is about, by the names responses use.
-ANSWERS = ("answers", "answer", "item")     # item answers: PHQ-9 item 9 is about self-harm
-SCORES = ("total", "severity", "change")    # a score, its band, its change against baseline
+ANSWERS = ("answers", "answer", "item", "item_scores")  # PHQ-9 item 9 is about self-harm
+SCORES = ("total", "severity", "change", "subscales")  # a score, its band, its change
 FREE_TEXT = ("description", "action_taken", "reason", "text", "sections", "instructions",
              "reflection")                  # what a clinician or client wrote
 
@@ -74,6 +74,10 @@ TABLE = _resources(
              {READ: CLINICAL}),
     Resource("risk_flag", "the clinic's risk list and its acknowledgements", {
         READ: CLINICAL, CHANGE: CLINICAL}),
+    Resource("alliance_rating", "a held session's alliance rating: the client (their own "
+             "sessions) or a clinician records it", {CHANGE: CLINICAL | {CLIENT}}),
+    Resource("alliance_concern", "the clinic's alliance concerns (possible ruptures) and "
+             "their acknowledgements", {READ: CLINICAL, CHANGE: CLINICAL}),
     Resource("reassessment", "clients due a reassessment", {READ: STAFF}),
     Resource("instrument", "instrument definitions (reference data)", {
         READ: frozenset(ROLES) - {PRIVACY_OFFICER}, CHANGE: {ADMIN}}),
@@ -84,7 +88,8 @@ TABLE = _resources(
                  READ: {PRIVACY_OFFICER, ADMIN}, "grant": {CLINICIAN}}),
     # -- scheduling -------------------------------------------------------------
     Resource("clinic_settings", "a clinic's calendar settings, rooms, note deadline, "
-             "not-on-track rule and messaging settings", {READ: STAFF | {BILLING}, CHANGE: {ADMIN}}),
+             "not-on-track rule, messaging settings and alliance settings",
+             {READ: STAFF | {BILLING}, CHANGE: {ADMIN}}),
     Resource("clinician_profile", "a clinician's clinics and working hours", {
         READ: STAFF | {BILLING}, CHANGE: {ADMIN}}),
     Resource("calendar", "clinicians' days and weeks, room occupancy, calendar feeds", {

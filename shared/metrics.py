@@ -97,6 +97,13 @@ READ_MODEL_REBUILD_EVENTS = Gauge(
 RISK_FLAGS_OPEN = Gauge(
     "praxis_risk_flags_open", "Risk flags raised and not yet acknowledged.",
     ["service", "organisation", "clinic"])
+ALLIANCE_CONCERNS_OPEN = Gauge(
+    "praxis_alliance_concerns_open",
+    "Alliance concerns (possible ruptures) flagged and not yet acknowledged.",
+    ["service", "organisation", "clinic"])
+ALLIANCE_CONCERNS_FLAGGED = Counter(
+    "praxis_alliance_concerns_flagged_total", "Alliance concerns flagged.",
+    ["service", "organisation", "clinic"])
 REASSESSMENTS_OVERDUE = Gauge(
     "praxis_reassessments_overdue", "Clients whose reassessment is past due.",
     ["service", "organisation", "clinic"])

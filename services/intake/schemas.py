@@ -183,6 +183,20 @@ class NotOnTrackRuleSchema(Scoped):
     on_reliable_deterioration = fields.Boolean(required=True)
 
 
+class AllianceSettingsSchema(Scoped):
+    instrument = fields.String(required=True, validate=INSTRUMENT_CODE)  # SRS or WAI-SR
+    every_sessions = fields.Integer(required=True, strict=True,
+                                    validate=validate.Range(min=1, max=100))
+    drop_points = fields.Integer(required=True, allow_none=True, strict=True,
+                                 validate=validate.Range(min=1, max=100))
+
+
+class RateAllianceSchema(Scoped):
+    # Items are checked one by one in the domain, so the error names the item.
+    item_scores = fields.List(fields.Raw(allow_none=True), required=True,
+                              validate=validate.Length(max=MAX_ITEMS))
+
+
 class ClinicQuery(Schema):
     clinic_id = fields.String(required=True, validate=fits(clients, "clinic_id"))
     name = fields.String(load_default=None, validate=fits(clients, "name"))

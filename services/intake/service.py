@@ -12,11 +12,11 @@ from shared.web import caller_of, http, load_body, load_query, principal_of
 from . import domain
 from .application import IntakeApplication
 from .schemas import (
-    AcknowledgeRiskFlagSchema, AlertsQuery, AssessClientSchema, BreakGlassSchema,
+    AcknowledgeRiskFlagSchema, AlertsQuery, AllianceSettingsSchema, AssessClientSchema, BreakGlassSchema,
     CareTeamMemberSchema, ChartQuery, ClinicListQuery, ClinicQuery, ConsentSchema,
     DateRangeQuery, DischargeSchema, InstrumentDefinitionSchema, InstrumentQuery,
     NotOnTrackRuleSchema, OpenEpisodeSchema, RegisterClientSchema, RevokeConsentSchema,
-    RiskFlagQuery, TrajectoryQuery, UpdateClientSchema)
+    RateAllianceSchema, RiskFlagQuery, TrajectoryQuery, UpdateClientSchema)
 
 
 class BreakGlassMinutes(DependencyProvider):
@@ -141,6 +141,40 @@ class Service(CommonEndpoints, subscribers(IntakeApplication.subscriptions)):
         self._reach(request, client_id)
         command = load_body(request, AcknowledgeRiskFlagSchema())
         return self.praxis.acknowledge_risk_flag(caller_of(request), client_id, flag_id, command)
+
+    # -- the alliance ----------------------------------------------------------
+    @http("POST", "/clients/<uuid:client_id>/sessions/<uuid:session_id>/alliance",
+          resource="alliance_rating")
+    def rate_alliance(self, request, client_id, session_id):
+        self._reach(request, client_id)
+        command = load_body(request, RateAllianceSchema())
+        return 201, self.praxis.rate_alliance(caller_of(request), client_id, session_id,
+                                              command)
+
+    @http("POST", "/clients/<uuid:client_id>/alliance-concerns/<uuid:flag_id>/acknowledge",
+          resource="alliance_concern")
+    def acknowledge_alliance_concern(self, request, client_id, flag_id):
+        self._reach(request, client_id)
+        command = load_body(request, AcknowledgeRiskFlagSchema())
+        return self.praxis.acknowledge_alliance_concern(caller_of(request), client_id,
+                                                        flag_id, command)
+
+    @http("GET", "/clinics/<clinic_id>/alliance-concerns", resource="alliance_concern")
+    def alliance_concerns(self, request, clinic_id):
+        self._in_clinic(request, clinic_id)
+        return self.praxis.alliance_concerns(principal_of(request), clinic_id,
+                                             load_query(request, RiskFlagQuery()))
+
+    @http("GET", "/clinics/<clinic_id>/alliance-settings", resource="clinic_settings")
+    def get_alliance_settings(self, request, clinic_id):
+        self._in_clinic(request, clinic_id)
+        return self.praxis.alliance_settings(principal_of(request), clinic_id)
+
+    @http("PUT", "/clinics/<clinic_id>/alliance-settings", resource="clinic_settings")
+    def set_alliance_settings(self, request, clinic_id):
+        self._in_clinic(request, clinic_id)
+        command = load_body(request, AllianceSettingsSchema())
+        return self.praxis.set_alliance_settings(caller_of(request), clinic_id, command)
 
     # -- care team and break-glass (shared/care_team.py) ----------------------
     @http("GET", "/clients/<uuid:client_id>/care-team", resource="care_team")

@@ -10,4 +10,6 @@ SUBSCRIPTIONS = Subscriptions({
     ("intake", "CareTeamMemberRemoved"): READ_MODELS,
     ("intake", "BreakGlassAccessGranted"): READ_MODELS,
     ("scheduling", "AppointmentBooked"): READ_MODELS,
+    ("intake", "AllianceConcernFlagged"): READ_MODELS,  # the notes-due view
+    ("intake", "AllianceConcernAcknowledged"): READ_MODELS,
 })

@@ -164,6 +164,56 @@ class RiskFlagAcknowledgedV1(Schema):
     action_taken = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
+class AllianceSubscale(Schema):
+    total = fields.Integer(required=True)
+    mean = fields.Float(required=True)
+
+
+@catalogue.event(SERVICE, "AllianceRated", 1,
+                 "The client or their clinician rated the alliance of a held session on "
+                 "the clinic's alliance measure (one rating per session).",
+                 sensitive=('item_scores',))
+class AllianceRatedV1(Schema):
+    client_id = fields.UUID(required=True)
+    session_id = fields.UUID(required=True)  # scheduling's appointment_id
+    session_number = fields.Integer(required=True, validate=validate.Range(min=1))
+    instrument = fields.String(required=True)
+    instrument_version = fields.Integer(required=True)
+    item_scores = fields.List(fields.Integer(), required=True)
+    total = fields.Integer(required=True)
+    # name -> total and mean of its items ({} for a measure without subscales)
+    subscales = fields.Dict(keys=fields.String(), values=fields.Nested(AllianceSubscale),
+                            required=True)
+    rated_by = fields.String(required=True, validate=validate.OneOf(["client", "clinician"]))
+    rated_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "AllianceConcernFlagged", 1,
+                 "A rating is below the measure's concern threshold or dropped from the "
+                 "client's running mean: a possible rupture, listed until acknowledged.")
+class AllianceConcernFlaggedV1(Schema):
+    client_id = fields.UUID(required=True)
+    flag_id = fields.UUID(required=True)
+    session_id = fields.UUID(required=True)
+    instrument = fields.String(required=True)
+    total = fields.Integer(required=True)
+    rules = fields.List(fields.String(validate=validate.OneOf(
+        ["below_threshold", "drop_from_mean"])), required=True)
+    reason = fields.String(required=True)
+    flagged_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "AllianceConcernAcknowledged", 1,
+                 "A clinician acknowledged an alliance concern and recorded what was done.",
+                 sensitive=('action_taken',))
+class AllianceConcernAcknowledgedV1(Schema):
+    client_id = fields.UUID(required=True)
+    flag_id = fields.UUID(required=True)
+    acknowledged_by = fields.String(required=True)
+    acknowledged_at = fields.DateTime(required=True)
+    action_taken = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
 @catalogue.event(SERVICE, "ReliableDeteriorationDetected", 1,
                  "An assessment is reliably worse than the baseline: an alert.")
 class ReliableDeteriorationDetectedV1(Schema):
@@ -267,3 +317,15 @@ class BreakGlassAccessGrantedV1(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
     granted_at = fields.DateTime(required=True)
     expires_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "AllianceSettingsSet", 1,
+                 "A clinic's alliance measure, how often it is asked for and the drop from "
+                 "a client's running mean that is a concern (null: off); replaces the "
+                 "previous settings.")
+class AllianceSettingsSetV1(Schema):
+    instrument = fields.String(required=True)
+    every_sessions = fields.Integer(required=True, validate=validate.Range(min=1))
+    drop_points = fields.Integer(allow_none=True, required=True, validate=validate.Range(min=1))
+    set_by = fields.String(required=True)
+    set_at = fields.DateTime(required=True)

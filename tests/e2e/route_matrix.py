@@ -112,11 +112,13 @@ PARAMS = {
     "message_id": "message_id",
     "flag_id": "flag_id", "clinician_id": "clinician_id", "feed_id": "feed_id",
     "room_id": "room_id", "code": "instrument_code", "kind": "consent_kind",
-    "instrument": "instrument",
+    "instrument": "instrument", "session_id": "session_id",
     "note_id": {"/notes/": "note_id", "/psychotherapy-notes/": "psychotherapy_note_id"},
 }
 # A clinician named under a client's path is a member of that client's care team.
 PARAMS["clinician_id"] = {"/clients/": "care_member_id", "/": "clinician_id"}
+PARAMS["flag_id"] = {"/clients/<uuid:client_id>/alliance-concerns/": "alliance_flag_id",
+                     "/": "flag_id"}
 
 
 def sample_key(url, name):
@@ -217,6 +219,16 @@ ROUTES = {
     ("intake", "GET", "/clients/<uuid:client_id>/outcomes/<instrument>/chart"): _s(),
     ("intake", "POST", "/clients/<uuid:client_id>/risk-flags/<uuid:flag_id>/acknowledge"): _s(
         body=lambda s: {"action_taken": "called the client"}),
+    ("intake", "POST", "/clients/<uuid:client_id>/sessions/<uuid:session_id>/alliance"): _s(
+        body=lambda s: {"item_scores": [9, 9, 9, 9]}),
+    ("intake", "POST",
+     "/clients/<uuid:client_id>/alliance-concerns/<uuid:flag_id>/acknowledge"): _s(
+        body=lambda s: {"action_taken": "talked about the rupture"}),
+    ("intake", "GET", "/clinics/<clinic_id>/alliance-concerns"): _s(
+        query=lambda s: {"status": "all"}),
+    ("intake", "GET", "/clinics/<clinic_id>/alliance-settings"): _s(),
+    ("intake", "PUT", "/clinics/<clinic_id>/alliance-settings"): _s(
+        body=lambda s: {"instrument": "SRS", "every_sessions": 1, "drop_points": 5}),
     ("intake", "GET", "/clients/<uuid:client_id>/care-team"): _s(),
     ("intake", "GET", "/fhir/Patient/<uuid:client_id>/$everything"): _s(),
     ("intake", "POST", "/clients/<uuid:client_id>/care-team"): _s(
@@ -565,6 +577,7 @@ def foreign_strings(samples):
         s = samples[target]
         for key in ("client_id", "appointment_id", "series_id", "charge_id", "invoice_id",
                     "goal_id", "homework_id", "entry_id", "message_id", "flag_id", "note_id",
+                    "session_id", "alliance_flag_id",
                     "psychotherapy_note_id", "feed_id", "room_id", "clinician_id",
                     "care_member_id",
                     "admin_user"):

@@ -119,7 +119,8 @@ def made_up_samples():
         "message_id": m.new_uuid(),
         "note_id": m.new_uuid(), "psychotherapy_note_id": m.new_uuid(),
         "feed_id": m.new_uuid(), "clinician_id": "clin-nobody", "room_id": "room-nobody",
-        "care_member_id": "clin-nobody",
+        "care_member_id": "clin-nobody", "session_id": m.new_uuid(),
+        "alliance_flag_id": m.new_uuid(),
         "instrument_code": "NOPE-1", "consent_kind": "treatment", "instrument": "PHQ-9",
     }
 
@@ -180,6 +181,11 @@ def make_tenant(api, target):
         "clinician_id": clinician, "start": past.isoformat(), "duration_minutes": 50,
         "modality": "in_person", "override_working_hours": True}, retry=30)["appointment_id"]
     ok("scheduling", "POST", f"/appointments/{held}/held", {"minutes": 50})
+    s["session_id"] = held  # rated 20 (a concern) once intake has the session held
+    ok("intake", "POST", f"/clients/{client_id}/sessions/{held}/alliance",
+       {"item_scores": [5, 5, 5, 5]}, retry=30)
+    (concern,) = ok("intake", "GET", f"/clinics/{clinic}/alliance-concerns")["alliance_concerns"]
+    s["alliance_flag_id"] = concern["flag_id"]
     s["appointment_id"] = ok("scheduling", "POST", "/appointments", {
         "organisation_id": org, "clinic_id": clinic, "client_id": client_id,
         "clinician_id": clinician, "start": m._future(7), "duration_minutes": 50,

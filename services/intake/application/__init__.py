@@ -7,6 +7,7 @@ Caller (shared/caller.py) and stamps its events with the caller's context.
 - clients: registration, details, consents, episodes of care
 - measurement: assessments, risk flags, the reaction to sessions held
 - care_team: care team members and break-glass
+- alliance: alliance settings, ratings of held sessions, alliance concerns
 - reference_data: instruments and the not-on-track rule
 The read side is queries/. Which role may call each is the access policy's
 (shared/access.py), checked before a request gets here.
@@ -15,8 +16,10 @@ from shared import metrics
 from shared.application import Application
 
 from ..queries import IntakeQueries, open_risk_flag_counts
+from ..queries.alliance import AllianceQueries, open_alliance_concern_counts
 from ..read_models import projection
 from ..subscriptions import SUBSCRIPTIONS
+from .alliance import AllianceUseCases
 from .care_team import CareTeamUseCases
 from .clients import ClientUseCases
 from .measurement import MeasurementUseCases
@@ -24,17 +27,22 @@ from .reference_data import ReferenceDataUseCases
 
 
 class IntakeApplication(ClientUseCases, MeasurementUseCases, CareTeamUseCases,
-                        ReferenceDataUseCases, IntakeQueries, Application):
+                        ReferenceDataUseCases, AllianceUseCases, IntakeQueries,
+                        AllianceQueries, Application):
     service = "intake"
     projection = projection
     subscriptions = SUBSCRIPTIONS
 
     def refresh_gauges(self):
-        """praxis_risk_flags_open per clinic (what GET /clinics/{clinic}/risk-flags lists)."""
+        """praxis_risk_flags_open and praxis_alliance_concerns_open per clinic (what
+        GET /clinics/{clinic}/risk-flags and .../alliance-concerns list as open)."""
         with self.store.read() as conn:
             counts = open_risk_flag_counts(conn)
+            concerns = open_alliance_concern_counts(conn)
         values = self.set_practice_gauge(metrics.RISK_FLAGS_OPEN, counts)
-        # Each clinic's break-glass counter exists from 0, so increase() sees a first grant.
+        self.set_practice_gauge(metrics.ALLIANCE_CONCERNS_OPEN, concerns)
+        # Each clinic's break-glass and alliance-concern counters exist from 0, so increase() sees a first grant.
         for organisation_id, clinic_id in values:
             metrics.BREAK_GLASS.labels(self.service, organisation_id, clinic_id)
+            metrics.ALLIANCE_CONCERNS_FLAGGED.labels(self.service, organisation_id, clinic_id)
         return values

@@ -179,6 +179,62 @@ break_glass_grants = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
+# Sessions scheduling says were held: what an alliance rating may be about.
+held_sessions = Table(
+    "held_sessions", metadata,
+    Column("session_id", String(36), primary_key=True),  # scheduling's appointment_id
+    Column("client_id", String(36), nullable=False, index=True),
+    Column("organisation_id", String(64), nullable=False),
+    Column("clinic_id", String(64), nullable=False),
+    Column("clinician_id", String(200), nullable=False),
+    Column("session_number", Integer, nullable=False),
+    Column("start", DateTime(timezone=True), nullable=False),
+)
+
+alliance_ratings = Table(
+    "alliance_ratings", metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("client_id", String(36), nullable=False, index=True),
+    Column("organisation_id", String(64), nullable=False),
+    Column("clinic_id", String(64), nullable=False),
+    Column("session_number", Integer, nullable=False),
+    Column("instrument", String(40), nullable=False),
+    Column("instrument_version", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("subscales", Text, nullable=False),  # JSON: name -> {total, mean}
+    Column("rated_by", String(20), nullable=False),
+    Column("rated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The clinic's alliance concerns (possible ruptures), open until acknowledged.
+alliance_concerns = Table(
+    "alliance_concerns", metadata,
+    Column("flag_id", String(36), primary_key=True),
+    Column("client_id", String(36), nullable=False, index=True),
+    Column("organisation_id", String(64), nullable=False),
+    Column("clinic_id", String(64), nullable=False, index=True),
+    Column("session_id", String(36), nullable=False),
+    Column("instrument", String(40), nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("rules", String(100), nullable=False),  # comma-separated
+    Column("reason", String(500), nullable=False),
+    Column("flagged_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledged_by", String(64)),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("action_taken", Text),
+)
+
+alliance_rules = Table(
+    "alliance_rules", metadata,
+    Column("organisation_id", String(64), primary_key=True),
+    Column("clinic_id", String(64), primary_key=True),
+    Column("instrument", String(40), nullable=False),
+    Column("every_sessions", Integer, nullable=False),
+    Column("drop_points", Integer),
+    Column("set_by", String(64), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)
+
 projection = Projection(metadata)
 care_team.include(projection)  # who reaches which client (shared/care_team.py)
 
@@ -401,3 +457,55 @@ def break_glass_granted(conn, event):
         "client_id": str(data["client_id"]), "clinician_id": data["clinician_id"],
         "reason": data["reason"], "granted_at": parse_time(data["granted_at"]),
         "expires_at": parse_time(data["expires_at"])})
+
+
+@projection.on("SessionHeld")
+def session_held(conn, event):
+    data = event.data
+    upsert(conn, held_sessions, {"session_id": str(data["appointment_id"])}, {
+        "client_id": str(data["client_id"]), "organisation_id": event.organisationid,
+        "clinic_id": event.clinicid, "clinician_id": data["clinician_id"],
+        "session_number": data["session_number"], "start": parse_time(data["start"])})
+
+
+@projection.on("AllianceRated")
+def alliance_rated(conn, event):
+    data = event.data
+    conn.execute(insert(alliance_ratings).values(
+        session_id=data["session_id"], client_id=data["client_id"],
+        organisation_id=event.organisationid, clinic_id=event.clinicid,
+        session_number=data["session_number"], instrument=data["instrument"],
+        instrument_version=data["instrument_version"], total=data["total"],
+        subscales=json.dumps(data["subscales"], sort_keys=True), rated_by=data["rated_by"],
+        rated_at=parse_time(data["rated_at"])))
+
+
+@projection.on("AllianceConcernFlagged")
+def alliance_concern_flagged(conn, event):
+    data = event.data
+    conn.execute(insert(alliance_concerns).values(
+        flag_id=data["flag_id"], client_id=data["client_id"],
+        organisation_id=event.organisationid, clinic_id=event.clinicid,
+        session_id=data["session_id"], instrument=data["instrument"], total=data["total"],
+        rules=",".join(data["rules"]), reason=data["reason"],
+        flagged_at=parse_time(data["flagged_at"])))
+
+
+@projection.on("AllianceConcernAcknowledged")
+def alliance_concern_acknowledged(conn, event):
+    data = event.data
+    conn.execute(update(alliance_concerns)
+                 .where(alliance_concerns.c.flag_id == data["flag_id"]).values(
+                     acknowledged_by=data["acknowledged_by"],
+                     acknowledged_at=parse_time(data["acknowledged_at"]),
+                     action_taken=data["action_taken"]))
+
+
+@projection.on("AllianceSettingsSet")
+def alliance_settings_set(conn, event):
+    data = event.data
+    upsert(conn, alliance_rules,
+           {"organisation_id": event.organisationid, "clinic_id": event.clinicid}, {
+               "instrument": data["instrument"], "every_sessions": data["every_sessions"],
+               "drop_points": data["drop_points"], "set_by": data["set_by"],
+               "set_at": parse_time(data["set_at"])})

@@ -8,7 +8,8 @@ from shared.timeutil import iso, utc_now
 
 from ..domain import progress_notes as note_rules
 from ..read_models import (
-    clinician_supervision, clients, note_addenda, note_deadlines, progress_notes,
+    alliance_concerns, chart_sessions, clinician_supervision, clients, note_addenda,
+    note_deadlines, progress_notes,
 )
 from .common import json_or_none, tenant_rows, time_or_none, visible_client
 
@@ -17,6 +18,27 @@ def note_row(conn, note_id):
     row = conn.execute(select(progress_notes)
                        .where(progress_notes.c.note_id == str(note_id))).first()
     return row._asdict() if row else None
+
+
+def open_alliance_concerns(conn, principal, clinician_id, clinics):
+    """intake's unacknowledged alliance concerns about sessions this clinician held."""
+    c = alliance_concerns.c
+    statement = (select(c.flag_id, c.client_id, c.session_id, c.instrument, c.total, c.rules,
+                        c.flagged_at, clients.c.name.label("client_name"))
+                 .join(chart_sessions, (chart_sessions.c.appointment_id == c.session_id)
+                       & (chart_sessions.c.organisation_id == c.organisation_id))
+                 .outerjoin(clients, (clients.c.client_id == c.client_id)
+                            & (clients.c.organisation_id == c.organisation_id))
+                 .where(c.organisation_id == principal.organisation_id,
+                        c.acknowledged_at.is_(None),
+                        chart_sessions.c.clinician_id == clinician_id)
+                 .order_by(c.flagged_at, c.flag_id))
+    if clinics is not None:
+        statement = statement.where(c.clinic_id.in_(clinics))
+    return [{"flag_id": r.flag_id, "client_id": r.client_id, "client_name": r.client_name,
+             "session_id": r.session_id, "instrument": r.instrument, "total": r.total,
+             "rules": r.rules.split(","), "flagged_at": iso(r.flagged_at)}
+            for r in conn.execute(statement)]
 
 
 class ProgressNoteQueries:
@@ -80,6 +102,7 @@ class ProgressNoteQueries:
             to_cosign = query(progress_notes.c.supervisor_id == clinician_id,
                               progress_notes.c.status == "pending_supervision")
             deadlines = note_deadlines_of(conn, unsigned)
+            concerns = open_alliance_concerns(conn, principal, clinician_id, clinics)
         notes = []
         for row in unsigned:
             deadline = deadlines[row["note_id"]]
@@ -92,7 +115,8 @@ class ProgressNoteQueries:
                 "unsigned": len(notes), "overdue": sum(1 for n in notes if n["overdue"]),
                 "notes": notes,
                 "awaiting_cosignature": [{**note_summary(r), "client_name": r["client_name"]}
-                                         for r in to_cosign]}
+                                         for r in to_cosign],
+                "alliance_concerns": concerns}
 
     def supervision(self, principal, clinician_id):
         with self.store.read() as conn:

@@ -6,7 +6,9 @@
 - psychotherapy_notes: the author's own view (the only table with their text)
 - between_sessions: homework and journal entries
 - messaging: the client's thread with the care team, receipts, clinics' settings
+- alliance: intake's open alliance concerns (the notes-due view)
 """
+from .alliance import alliance_concerns  # noqa: F401
 from .base import metadata, projection  # noqa: F401
 from .between_sessions import homework, journal_entries  # noqa: F401
 from .messaging import message_reads, messages, messaging_settings  # noqa: F401
