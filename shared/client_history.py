@@ -5,8 +5,9 @@ Each such event is kept as a fact keyed by intake's stream sequence; a client's
 details are the fold of its facts in that order (not arrival order), starting
 from the registration. An update that comes before its registration waits in
 the table and counts once the registration is there. `details_revision` (1 for
-the registration, +1 per update, stamped by intake) lets a consumer tell it has
-every change up to a revision (see `complete_up_to`).
+the registration, +1 per update or consent given or revoked, stamped by intake)
+lets a consumer tell it has every change up to a revision (see `complete_up_to`):
+a consent is kept here as a fact that changes no detail, only to count.
 """
 import json
 
@@ -23,27 +24,38 @@ def facts_table(metadata, name):
         Column("client_id", String(36), primary_key=True),
         Column("event_id", String(36), primary_key=True),
         Column("sequence", Integer, nullable=False),  # in intake's client stream
-        Column("kind", String(16), nullable=False),  # registered, updated
+        Column("kind", String(16), nullable=False),  # registered, updated, consent
         Column("at", DateTime(timezone=True), nullable=False),
         Column("revision", Integer),  # details_revision; None from older intakes
         Column("details", Text, nullable=False),  # JSON: registration data or changes
     )
 
 
+CONSENTS = ("ConsentGiven", "ConsentRevoked")
+
+
 def record(conn, facts, event):
-    """Keep a ClientRegistered or ClientDetailsUpdated; return the client's key."""
+    """Keep a ClientRegistered, ClientDetailsUpdated, ConsentGiven or ConsentRevoked;
+    return the client's key."""
     data = event.data
     key = dict(organisation_id=event.organisationid, clinic_id=event.clinicid,
                client_id=str(data["client_id"]), event_id=event.id)
+    found = key["organisation_id"], key["clinic_id"], key["client_id"]
     registered = event.name == "ClientRegistered"
+    if event.name in CONSENTS:
+        if not data.get("details_revision"):
+            return found  # recorded before consents counted: no revision to account for
+        kind, at, details = "consent", data.get("given_at") or data["revoked_at"], {}
+    elif registered:
+        kind, at, details = "registered", data["registered_at"], data
+    else:
+        kind, at, details = "updated", data["updated_at"], data.get("changes") or {}
     conn.execute(delete(facts).where(*(facts.c[k] == v for k, v in key.items())))
     conn.execute(insert(facts).values(
-        **key, sequence=event.sequence or 0, kind="registered" if registered else "updated",
-        at=parse_time(data["registered_at"] if registered else data["updated_at"]),
+        **key, sequence=event.sequence or 0, kind=kind, at=parse_time(at),
         revision=data.get("details_revision") or (1 if registered else None),
-        details=json.dumps(data if registered else data.get("changes") or {},
-                           sort_keys=True, default=str)))
-    return key["organisation_id"], key["clinic_id"], key["client_id"]
+        details=json.dumps(details, sort_keys=True, default=str)))
+    return found
 
 
 def _facts(conn, facts, organisation_id, clinic_id, client_id):

@@ -80,6 +80,9 @@ class ConsentGivenV1(Schema):
     document_version = fields.String(required=True, validate=validate.Length(min=1, max=40))
     given_at = fields.DateTime(required=True)
     recorded_by = fields.String(required=True)
+    # The client's details revision it makes, as a details change does: a fee decided
+    # on consents waits for it (added within v1: optional).
+    details_revision = fields.Integer(validate=validate.Range(min=1))
 
 
 @catalogue.event(SERVICE, "ConsentRevoked", 1, "The client withdrew a consent.")
@@ -88,6 +91,8 @@ class ConsentRevokedV1(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(CONSENT_KINDS))
     revoked_at = fields.DateTime(required=True)
     recorded_by = fields.String(required=True)
+    # As ConsentGiven's (added within v1: optional).
+    details_revision = fields.Integer(validate=validate.Range(min=1))
 
 
 @catalogue.event(SERVICE, "EpisodeOpened", 1, "An episode of care began at intake.")

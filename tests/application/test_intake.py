@@ -120,6 +120,12 @@ def test_consent_given_refused_twice_revoked_and_given_again(intake):
     consents = intake.give_consent(ADMIN, client_id, given)
     assert [(c["status"], c["revoked_at"]) for c in consents["consents"]] == [("given", None)]
     assert [h["action"] for h in consents["history"]] == ["given", "revoked", "given"]
+    # Each counts in the details revision, as a change of details does: a fee waits for it
+    assert [(e.name, e.data["details_revision"]) for e in stream(intake, client_id)
+            if e.name.startswith("Consent")] == \
+        [("ConsentGiven", 2), ("ConsentRevoked", 3), ("ConsentGiven", 4)]
+    intake.update_client(ADMIN, client_id, {"pronouns": "she"})
+    assert stream(intake, client_id)[-1].data["details_revision"] == 5
 
 
 def test_discharge_and_a_new_episode(intake):

@@ -5,8 +5,9 @@ assessment arrives, the cancellations a discharge makes).
 
 Scheduling's own part comes first (tests/order_independence.py `make`): the clients'
 registrations consumed, sessions booked and held, later appointments booked. Then
-intake's and notes' history (details changed, assessed, discharged and a new
-episode opened, care-team changes, supervision) is fed once in order, once shuffled
+intake's and notes' history (details changed, the cancellation policy accepted
+or withdrawn, assessed, discharged and a new episode opened, care-team changes,
+supervision) is fed once in order, once shuffled
 with duplicates, as after an outage of intake's queues.
 """
 from datetime import datetime, timedelta, timezone
@@ -41,6 +42,8 @@ step = st.one_of(
     st.tuples(st.just("added"), st.sampled_from(CLINICIANS)),
     st.tuples(st.just("removed"), st.sampled_from(CLINICIANS)),
     st.tuples(st.just("supervision"), st.sampled_from(CLINICIANS[1:] + [None])),
+    # accepted when not in force, else withdrawn: counted in the details revision
+    st.tuples(st.just("consent"), st.none()),
 )
 client_plan = st.tuples(st.integers(min_value=0, max_value=9),  # sessions held, daily
                         st.integers(min_value=0, max_value=2),  # appointments to come
@@ -49,7 +52,8 @@ histories = st.lists(client_plan, min_size=1, max_size=3)
 
 
 def publish(history):
-    """-> (intake's and notes' events, in the order they happened; {client: name})."""
+    """-> (intake's and notes' events, in the order they happened; {client: (name,
+    details revision)})."""
     producers, names = Producers(ORG, CLINIC), {}
     for number, (_held, _coming, steps) in enumerate(history):
         client_id = event_id("client", number)
@@ -63,7 +67,7 @@ def publish(history):
         producers.publish("intake", "EpisodeOpened", {
             "client_id": client_id, "episode_id": episode_id,
             "opened_at": iso(BEGIN - timedelta(days=30))}, stream, BEGIN - timedelta(days=30))
-        assessed_days, discharged = set(), False
+        assessed_days, discharged, consented = set(), False, False
         for index, (kind, value) in enumerate(steps):
             at = BEGIN + timedelta(days=value if isinstance(value, int) else index,
                                    hours=-1, minutes=index)
@@ -75,6 +79,14 @@ def publish(history):
                     "client_id": client_id, "changes": {field: value},
                     "updated_at": iso(at), "details_revision": revision}, stream, at)
                 name = value if kind == "rename" else name
+            elif kind == "consent":
+                revision += 1
+                consented = not consented
+                producers.publish("intake", "ConsentGiven" if consented else "ConsentRevoked", {
+                    "client_id": client_id, "kind": "cancellation_policy",
+                    **({"document_version": f"v{index}", "given_at": iso(at)} if consented
+                       else {"revoked_at": iso(at)}),
+                    "recorded_by": "desk-1", "details_revision": revision}, stream, at)
             elif kind == "assess" and value not in assessed_days:  # one a day
                 assessed_days.add(value)
                 producers.publish("intake", "ClientAssessed", {
@@ -102,7 +114,7 @@ def publish(history):
                     "clinician_id": "clin-1", "pre_licensed": value is not None,
                     "supervisor_id": value, "set_by": "admin-1", "set_at": iso(at)},
                     f"supervision-{ORG}-clin-1", at)
-        names[client_id] = name
+        names[client_id] = name, revision
     return producers.events, names
 
 
@@ -129,9 +141,11 @@ def make_scheduling(history, events, url):
 
 
 def scheduled(application):
-    """(name of each client, what scheduling appended in reaction by type)."""
+    """({client: (name, details revision)}, what scheduling appended in reaction by
+    type)."""
     with application.store.read() as conn:
-        names = {r.client_id: r.name for r in conn.execute(clients.select())}
+        names = {r.client_id: (r.name, r.details_revision)
+                 for r in conn.execute(clients.select())}
     appended = sorted(e.name for _, e in application.store.read_all(
         limit=10 ** 6, origin="scheduling") if e.name in ("ReassessmentDue",
                                                            "AppointmentCancelled"))

@@ -72,8 +72,9 @@ class Client(Aggregate):
     risk_flags: dict = field(default_factory=dict)  # flag_id -> acknowledged?
     assessments: int = 0
     care_team: set = field(default_factory=set)  # clinicians an admin added
-    # 1 at registration, +1 per ClientDetailsUpdated: stamped on them so a consumer
-    # can tell it has every change up to one (shared/client_history.py).
+    # 1 at registration, +1 per ClientDetailsUpdated, ConsentGiven or ConsentRevoked:
+    # stamped on them so a consumer can tell it has every change up to one
+    # (shared/client_history.py); a fee depends on the consents as a charge on the payer.
     details_revision: int = 0
 
     @property
@@ -97,9 +98,12 @@ class Client(Aggregate):
     def _on_ConsentGiven(self, event, data):
         self.consents[data["kind"]] = {"document_version": data["document_version"],
                                        "given_at": data["given_at"]}
+        # Consents recorded before they counted carry no revision and count for none.
+        self.details_revision = data.get("details_revision") or self.details_revision
 
     def _on_ConsentRevoked(self, event, data):
         self.consents.pop(data["kind"], None)
+        self.details_revision = data.get("details_revision") or self.details_revision
 
     def _on_EpisodeOpened(self, event, data):
         episode = Episode(data["episode_id"], data["opened_at"])
@@ -237,7 +241,8 @@ def give_consent(client, kind, document_version, given_at, recorded_by):
                        {"document_version": ["already accepted"]})
     return [NewEvent("ConsentGiven", {
         "client_id": client.client_id, "kind": kind, "document_version": document_version,
-        "given_at": given_at, "recorded_by": recorded_by})]
+        "given_at": given_at, "recorded_by": recorded_by,
+        "details_revision": client.details_revision + 1})]
 
 
 def revoke_consent(client, kind, revoked_at, recorded_by):
@@ -246,7 +251,7 @@ def revoke_consent(client, kind, revoked_at, recorded_by):
         raise Conflict(f"no {kind} consent is in force", {"kind": ["not given"]})
     return [NewEvent("ConsentRevoked", {
         "client_id": client.client_id, "kind": kind, "revoked_at": revoked_at,
-        "recorded_by": recorded_by})]
+        "recorded_by": recorded_by, "details_revision": client.details_revision + 1})]
 
 
 def open_episode(client, episode_id, opened_at):

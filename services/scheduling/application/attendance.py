@@ -108,7 +108,7 @@ def _priced(new):
 
 def stamp_details_revision(conn, new_events):
     """Put the client's known details revision on what billing prices, so billing
-    waits until it has every change of the client's details up to it."""
+    waits until it has every change of the client's details and consents up to it."""
     for new in new_events:
         if _priced(new):
             row = records.client_row(conn, new.data["client_id"])

@@ -18,7 +18,8 @@ clients = Table(
     Column("details_revision", Integer),
 )
 
-# intake's ClientRegistered / ClientDetailsUpdated, folded in intake's order, not arrival
+# intake's ClientRegistered / ClientDetailsUpdated, folded in intake's order, not arrival;
+# its consents only counted, for the revision billing's fees wait for
 client_facts = client_history.facts_table(metadata, "client_facts")
 
 # Opened and closed by intake; a ClientDischarged may arrive before its EpisodeOpened.
@@ -31,7 +32,7 @@ episodes = Table(
 )
 
 
-@projection.on("ClientRegistered", "ClientDetailsUpdated")
+@projection.on("ClientRegistered", "ClientDetailsUpdated", *client_history.CONSENTS)
 def client_details(conn, event):
     _org, _clinic, client_id = client_history.record(conn, client_facts, event)
     tenancy = client_history.latest_registration(conn, client_facts, client_id)
