@@ -2,11 +2,12 @@
 broker): commands through a Caller, other services' events as the envelopes they
 publish, fed to `application.consume()`."""
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from services.billing.application import BillingApplication
 from shared.auth import Principal
 from shared.caller import Caller
+from shared.timeutil import iso, parse_time
 from tests.support import make_event
 
 ORG, CLINIC = "org-1", "clinic-1"
@@ -52,6 +53,27 @@ class Clinic:
         self.feed("intake", "ClientDetailsUpdated", {
             "client_id": client_id, "changes": {"payer": payer}, "updated_at": at,
             "details_revision": revision}, subject=f"client-{client_id}", sequence=revision + 1)
+
+    def consent(self, client_id, at, revision, sequence, given=True):
+        """The cancellation policy accepted (or withdrawn) at `at`: intake's
+        `revision` of the client's details and consents, its `sequence` in the stream."""
+        self.feed("intake", "ConsentGiven" if given else "ConsentRevoked", {
+            "client_id": client_id, "kind": "cancellation_policy",
+            **({"document_version": "v1", "given_at": at} if given else {"revoked_at": at}),
+            "recorded_by": "desk-1", "details_revision": revision},
+            subject=f"client-{client_id}", sequence=sequence)
+
+    def cancel_late(self, client_id, cancelled_at, revision=None, appointment_id=None):
+        """The client cancelled an hour before the start, inside the window."""
+        appointment_id = appointment_id or str(uuid.uuid4())
+        start = parse_time(cancelled_at) + timedelta(hours=1)
+        self.feed("scheduling", "AppointmentCancelled", {
+            "appointment_id": appointment_id, "client_id": client_id, "clinician_id": "clin-1",
+            "start": iso(start), "cancelled_by": "client", "notice_minutes": 60, "late": True,
+            "reason": None, "cancelled_at": cancelled_at,
+            **({"client_details_revision": revision} if revision else {})},
+            subject=f"appointment-{appointment_id}", sequence=2)
+        return appointment_id
 
     def hold_session(self, client_id, minutes=45, day="2026-03-02", appointment_id=None,
                      sequence=3, **session):

@@ -69,6 +69,43 @@ def test_a_charge_is_made_once_per_appointment_and_waits_for_its_client(clinic):
                                             conn=conn)[0].sequence == 1
 
 
+def test_a_late_cancel_before_the_consent_it_follows_waits_and_is_charged(tmp_path):
+    """Scheduling stamped the cancellation with revision 2 (the consent it had seen):
+    billing does not decide the fee without it, and charges it when it arrives."""
+    clinic = Clinic(f"sqlite:///{tmp_path}/billing.db", late_cancel_fee_minor=5000)
+    try:
+        client_id = clinic.register()
+        appointment_id = clinic.cancel_late(client_id, "2026-03-10T13:00:00Z", revision=2)
+        assert clinic.own_events("FeeCharged") == []
+        assert [(w["type"], w["reason"]) for w in clinic.app.deferred_reactions()] == \
+            [("praxis.scheduling.AppointmentCancelled.v1", "client_details_behind")]
+        clinic.consent(client_id, "2026-03-01T09:00:00Z", revision=2, sequence=3)
+        assert clinic.app.deferred_reactions() == []
+        (fee,) = clinic.own_events("FeeCharged")
+        assert (fee.data["appointment_id"], fee.data["kind"], fee.data["billable"],
+                fee.data["amount_minor"]) == (appointment_id, "late_cancel", True, 5000)
+    finally:
+        clinic.close()
+
+
+def test_a_consent_withdrawn_before_the_cancellation_earns_no_fee(tmp_path):
+    """Decided by the consent in force when the client cancelled: withdrawn before it,
+    no fee; accepted again after it, still none for it (a change never reaches back)."""
+    clinic = Clinic(f"sqlite:///{tmp_path}/billing.db", late_cancel_fee_minor=5000)
+    try:
+        client_id = clinic.register()
+        clinic.consent(client_id, "2026-03-01T09:00:00Z", revision=2, sequence=3)
+        clinic.consent(client_id, "2026-03-05T09:00:00Z", revision=3, sequence=4, given=False)
+        clinic.consent(client_id, "2026-03-12T09:00:00Z", revision=4, sequence=5)
+        clinic.cancel_late(client_id, "2026-03-10T13:00:00Z", revision=3)
+        (fee,) = clinic.own_events("FeeCharged")
+        assert (fee.data["billable"], fee.data["amount_minor"]) == (False, 0)
+        assert "cancellation policy" in fee.data["reason"]
+        assert [c["billable"] for c in clinic.charges(client_id)] == [False]
+    finally:
+        clinic.close()
+
+
 def test_a_held_charge_is_released_by_its_signed_note_and_takes_an_add_on(tmp_path):
     clinic = Clinic(f"sqlite:///{tmp_path}/held.db", bill_only_signed_notes=True)
     client_id = clinic.register()

@@ -151,9 +151,9 @@ def test_fees_by_policy_only_with_consent_and_never_to_insurers(billing):
 
 def _consents(billing):
     from sqlalchemy import func, select
-    from services.billing.read_models import consents
+    from services.billing.read_models import consent_history
     with billing.application.store.read() as conn:
-        return conn.execute(select(func.count()).select_from(consents)).scalar()
+        return conn.execute(select(func.count()).select_from(consent_history)).scalar()
 
 
 def test_96127_per_instrument_and_sliding_scale(billing):

@@ -4,8 +4,9 @@ when the session took place (issue 13: a billing restarted after an outage drain
 its queues in an order of their own and billed insurer clients as self-pay).
 
 A generated history (clients registered with some payer, their payer switched or
-their name changed, sessions held between the changes, notes signed, diagnoses
-set) is built as the producers publish it and fed to `application.consume()` of a
+their name changed, the cancellation policy accepted or withdrawn, sessions held,
+late cancellations and no-shows between the changes, notes signed, diagnoses set)
+is built as the producers publish it and fed to `application.consume()` of a
 fresh billing: once in order, once shuffled with duplicates (tests/order_independence.py).
 Read models, the events billing appends (charges) and a rebuild must all agree.
 """
@@ -47,15 +48,19 @@ step = st.one_of(
     st.tuples(st.just("rename"), st.sampled_from(["Ada King", "Ada Byron", "A. Lovelace"])),
     st.tuples(st.just("session"), st.sampled_from([30, 45, 60])),
     st.tuples(st.just("diagnoses"), st.sampled_from([["F32.1"], ["F41.1"], ["F33.0"]])),
+    # the cancellation policy accepted when not in force, else withdrawn
+    st.tuples(st.just("consent"), st.none()),
+    st.tuples(st.sampled_from(["late_cancel", "no_show"]), st.none()),
 )
+LATE_CANCEL_FEE, NO_SHOW_FEE = 5000, 7500
 client_history = st.tuples(st.sampled_from(sorted(PAYERS)),
                            st.lists(step, min_size=1, max_size=6))
 histories = st.lists(client_history, min_size=1, max_size=4)
 
 
 def publish(history):
-    """-> (events in the order they happened, {appointment_id: expected payer kind},
-    {client_id: latest name})."""
+    """-> (events in the order they happened, {appointment_id: expected payer kind, or
+    for a missed one (kind, whether its fee is billable)}, {client_id: latest name})."""
     events, expected, names = [], {}, {}
     clock = BEGIN
     for number, (payer, steps) in enumerate(history):
@@ -72,6 +77,7 @@ def publish(history):
             "client_id": client_id, "episode_id": _id("episode", number),
             "opened_at": iso(clock)}, client_stream, sequence, clock))
         in_force = (PAYERS[payer] or {}).get("kind", "self_pay")
+        consented = False
         for index, (kind, value) in enumerate(steps):
             clock += timedelta(hours=1)
             if kind in ("payer", "rename"):
@@ -85,6 +91,35 @@ def publish(history):
                     in_force = (PAYERS[value] or {}).get("kind", "self_pay")
                 else:
                     name = value
+            elif kind == "consent":
+                sequence += 1
+                revision += 1
+                consented = not consented
+                events.append(_event(
+                    "intake", "ConsentGiven" if consented else "ConsentRevoked", {
+                        "client_id": client_id, "kind": "cancellation_policy",
+                        **({"document_version": f"v{index}", "given_at": iso(clock)}
+                           if consented else {"revoked_at": iso(clock)}),
+                        "recorded_by": "desk-1", "details_revision": revision},
+                    client_stream, sequence, clock))
+            elif kind in ("late_cancel", "no_show"):
+                appointment_id = _id("appointment", number, index)
+                # Missed within this hour: the payer and consent of the hour decide.
+                start = clock + timedelta(minutes=30)
+                common = {"appointment_id": appointment_id, "client_id": client_id,
+                          "clinician_id": "clin-1", "start": iso(start),
+                          "client_details_revision": revision}
+                if kind == "late_cancel":
+                    events.append(_event("scheduling", "AppointmentCancelled", {
+                        **common, "cancelled_by": "client", "notice_minutes": 30,
+                        "late": True, "reason": None, "cancelled_at": iso(clock)},
+                        f"appointment-{appointment_id}", 2, clock))
+                else:
+                    events.append(_event("scheduling", "AppointmentNoShow", {
+                        **common, "recorded_at": iso(start + timedelta(minutes=15))},
+                        f"appointment-{appointment_id}", 2, start + timedelta(minutes=15)))
+                expected[appointment_id] = (
+                    kind, consented and in_force not in ("insurer", "medicaid"))
             elif kind == "session":
                 appointment_id = _id("appointment", number, index)
                 stream = f"appointment-{appointment_id}"
@@ -116,7 +151,9 @@ def publish(history):
 def make_billing(url):
     application = BillingApplication(url)
     application.set_fee_schedule(ADMIN, CLINIC, {"currency": "USD", "prices": PRICES})
-    application.set_policy(ADMIN, CLINIC, {"bill_only_signed_notes": True})
+    application.set_policy(ADMIN, CLINIC, {
+        "bill_only_signed_notes": True, "late_cancel_fee_minor": LATE_CANCEL_FEE,
+        "no_show_fee_minor": NO_SHOW_FEE})
     return application
 
 
@@ -125,8 +162,15 @@ def fresh_billing(url=None):
 
 
 def charged_payers(application):
-    return {e.data["appointment_id"]: e.data["payer_kind"]
-            for _, e in application.store.read_all(limit=100000) if e.name == "ChargeRecorded"}
+    """{appointment_id: payer kind of its session charge, or (kind, billable) of its
+    late-cancel or no-show fee}."""
+    found = {}
+    for _, e in application.store.read_all(limit=100000):
+        if e.name == "ChargeRecorded":
+            found[e.data["appointment_id"]] = e.data["payer_kind"]
+        elif e.name == "FeeCharged" and e.data["kind"] in ("late_cancel", "no_show"):
+            found[e.data["appointment_id"]] = (e.data["kind"], e.data["billable"])
+    return found
 
 
 def client_names(application):
@@ -197,10 +241,13 @@ def test_postgresql_one_shuffled_history(postgres_url):
                    inspect=charged_payers) == expected
 
 
-def test_a_consent_given_then_revoked_reads_revoked_in_either_order():
-    """A late ConsentGiven older than the revocation billing holds changes nothing
-    (a late-cancel fee needs the cancellation policy accepted and not withdrawn)."""
-    client_id = _id("client", "consent")
+def test_a_missed_appointment_is_charged_by_the_consent_in_force_then_in_any_order():
+    """The cancellation policy accepted, withdrawn, accepted again: a late cancel
+    inside each span is charged by the consent of its span, whatever order the three
+    consent events arrived in (a later change never reaches back)."""
+    events, _, _ = publish([("self_pay", [])])
+    registered = events[0]
+    client_id = registered.data["client_id"]
     stream = f"client-{client_id}"
     given = _event("intake", "ConsentGiven", {
         "client_id": client_id, "kind": "cancellation_policy", "document_version": "v1",
@@ -211,17 +258,21 @@ def test_a_consent_given_then_revoked_reads_revoked_in_either_order():
     again = _event("intake", "ConsentGiven", {
         "client_id": client_id, "kind": "cancellation_policy", "document_version": "v2",
         "given_at": "2026-11-09T09:00:00Z", "recorded_by": "desk-1"}, stream, 5, BEGIN)
-    snapshots = []
-    for order in ([given, revoked], [revoked, given]):
-        with fresh_billing() as (billing, _):
-            feed(billing, order)
-            snapshots.append(snapshot(billing)["billing_consents"])
-    assert snapshots[0] == snapshots[1] and "None" not in snapshots[0][0][-1]
-    # Given again later: in force whatever the order of the three.
-    again_rows = []
+
+    def cancelled(day):
+        appointment_id = _id("appointment", "consent", day)
+        return _event("scheduling", "AppointmentCancelled", {
+            "appointment_id": appointment_id, "client_id": client_id,
+            "clinician_id": "clin-1", "start": f"2026-11-{day}T15:00:00Z",
+            "cancelled_by": "client", "notice_minutes": 60, "late": True, "reason": None,
+            "cancelled_at": f"2026-11-{day}T14:00:00Z"}, f"appointment-{appointment_id}", 2,
+            BEGIN)
+    cancellations = [cancelled("03"), cancelled("07"), cancelled("10")]
+    fees = []
     for order in ([given, revoked, again], [again, revoked, given], [revoked, again, given]):
         with fresh_billing() as (billing, _):
-            feed(billing, order)
-            again_rows.append(snapshot(billing)["billing_consents"])
-    assert again_rows[0] == again_rows[1] == again_rows[2]
-    assert again_rows[0][0][-1] == "None" and "'v2'" in again_rows[0][0]
+            feed(billing, [registered, *order, *cancellations])
+            fees.append(charged_payers(billing))
+    assert fees[0] == fees[1] == fees[2]
+    assert [fees[0][c.data["appointment_id"]] for c in cancellations] == \
+        [("late_cancel", True), ("late_cancel", False), ("late_cancel", True)]

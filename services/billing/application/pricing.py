@@ -13,7 +13,7 @@ from shared.timeutil import parse_date, parse_time
 from ..domain import (ClinicPolicy, Fee, FeeScheduleHistory, NoteState, Session, SessionCharge,
                       SlidingScale, codes, fees, record_charge)
 from ..queries.base import client_row, payer_at, visible_row
-from ..read_models import charges, client_facts, consents, note_status
+from ..read_models import charges, client_facts, consent_in_force, note_status
 from .base import read_locked
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def _payer_kind(conn, organisation_id, clinic_id, client_id, at):
 
 class PricingReactions:
     # A charge is priced only once billing has the client and every change of their
-    # details the producer had seen (details_revision): else it is deferred.
+    # details and consents the producer had seen (details_revision): else it is deferred.
     PRICED_FOR_A_CLIENT = {"SessionHeld": "start", "AppointmentNoShow": "start",
                            "AppointmentCancelled": "start", "ClientAssessed": "assessed_at"}
 
@@ -53,7 +53,8 @@ class PricingReactions:
         return None
 
     def awaited_by(self, event):
-        if event.name in ("ClientRegistered", "ClientDetailsUpdated"):
+        if event.name in ("ClientRegistered", "ClientDetailsUpdated",
+                          *client_history.CONSENTS):
             return (_client_key(event.organisationid, event.clinicid,
                                 str(event.data["client_id"])),)
         return ()
@@ -149,14 +150,11 @@ class PricingReactions:
         org, clinic = event.organisationid, event.clinicid
         day = parse_time(data["start"]).date().isoformat()
         conn = read_locked(uow)
-        consent = conn.execute(select(consents).where(
-            consents.c.organisation_id == org, consents.c.clinic_id == clinic,
-            consents.c.client_id == data["client_id"],
-            consents.c.kind == "cancellation_policy", consents.c.revoked_at.is_(None))).first()
         missed_at = parse_time(data["cancelled_at"] if kind == "late_cancel" else data["start"])
-        given_at = consent.given_at if consent and consent.given_at else None
-        if given_at is not None and given_at.tzinfo is None:
-            given_at = given_at.replace(tzinfo=missed_at.tzinfo)
+        # The consent in force when it was missed, not the latest: a consent given or
+        # withdrawn after the cancellation changes nothing of its fee.
+        given_at = consent_in_force(conn, org, clinic, data["client_id"],
+                                    "cancellation_policy", missed_at)
         self._charge_fee(uow, context, fees.missed_appointment_fee(
             kind, data["appointment_id"], data["client_id"], data["clinician_id"], day,
             uow.get(ClinicPolicy, org, clinic).policy,

@@ -11,7 +11,7 @@ from .base import metadata, projection  # noqa: F401
 from .settings import (billing_policies, billing_profiles, fee_schedule_versions,  # noqa: F401
                        fee_schedules, sliding_scales)
 from .clients import (billing_client_versions, billing_clients, client_facts,  # noqa: F401
-                      consents, diagnoses, note_status)
+                      consent_history, consent_in_force, diagnoses, note_status)
 from .charges import charge_row, charges, describe  # noqa: F401
 from .invoices import invoice_lines, invoices, payments  # noqa: F401
 from .ledger import client_balances, collections, ledger_entries, revenue  # noqa: F401

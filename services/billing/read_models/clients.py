@@ -42,15 +42,21 @@ billing_client_versions = Table(
     Column("member_id", String(100)),
 )
 
-consents = Table(
-    "billing_consents", metadata,
+# Every ConsentGiven / ConsentRevoked by its own time: a late-cancel or no-show fee
+# is decided by the consent in force when the appointment was missed, whatever the
+# order they arrived in and whatever changed after.
+consent_history = Table(
+    "billing_consent_history", metadata,
     *tenant(primary_key=True),
     Column("client_id", String(36), primary_key=True),
     Column("kind", String(40), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("sequence", Integer, nullable=False),  # in intake's client stream: ties at `at`
+    Column("given", Boolean, nullable=False),  # false: revoked
     Column("document_version", String(40)),
-    Column("given_at", DateTime(timezone=True)),
-    Column("revoked_at", DateTime(timezone=True)),
 )
+
 
 diagnoses = Table(
     "billing_diagnoses", metadata,
@@ -116,29 +122,31 @@ def client_details(conn, event):
             *(billing_clients.c[k] == v for k, v in key.items())))
 
 
-@projection.on("ConsentGiven", "ConsentRevoked")
+@projection.on(*client_history.CONSENTS)
 def consent_changed(conn, event):
     data = event.data
-    key = dict(organisation_id=event.organisationid, clinic_id=event.clinicid,
-               client_id=data["client_id"], kind=data["kind"])
-    stored = conn.execute(select(consents.c.given_at, consents.c.revoked_at).where(
-        of_tenant(consents, event, client_id=data["client_id"], kind=data["kind"]))).first()
-    given = aware(stored.given_at) if stored and stored.given_at is not None else None
-    revoked = aware(stored.revoked_at) if stored and stored.revoked_at is not None else None
-    # By their own times, whichever arrives last: the latest consent given, and the
-    # latest withdrawal unless a consent was given after it.
-    if event.name == "ConsentGiven":
-        at = parse_time(data["given_at"])
-        if given is not None and given >= at:
-            return
-        upsert(conn, consents, key, dict(
-            given_at=at, document_version=data["document_version"],
-            revoked_at=stored.revoked_at if revoked is not None and revoked > at else None))
-    else:
-        at = parse_time(data["revoked_at"])
-        if (given is not None and given > at) or (revoked is not None and revoked >= at):
-            return
-        upsert(conn, consents, key, dict(revoked_at=at))
+    # Counted with the client's details (the revision a fee waits for) ...
+    client_history.record(conn, client_facts, event)
+    # ... and kept by its own time.
+    given = event.name == "ConsentGiven"
+    upsert(conn, consent_history, dict(
+        organisation_id=event.organisationid, clinic_id=event.clinicid,
+        client_id=data["client_id"], kind=data["kind"], event_id=event.id), dict(
+        at=parse_time(data["given_at"] if given else data["revoked_at"]),
+        sequence=event.sequence or 0, given=given,
+        document_version=data.get("document_version")))
+
+
+def consent_in_force(conn, organisation_id, clinic_id, client_id, kind, at):
+    """When the consent of `kind` in force at `at` was given, or None: the latest
+    change at or before `at` (by time, then intake's order) decides."""
+    rows = conn.execute(select(consent_history).where(
+        consent_history.c.organisation_id == organisation_id,
+        consent_history.c.clinic_id == clinic_id, consent_history.c.client_id == client_id,
+        consent_history.c.kind == kind)).all()
+    before = sorted(((aware(r.at), r.sequence, r.event_id, r.given) for r in rows
+                     if aware(r.at) <= at))
+    return before[-1][0] if before and before[-1][3] else None
 
 
 @projection.on("DiagnosesSet")
