@@ -24,7 +24,6 @@ import time
 
 from sqlalchemy import MetaData, delete, event as sa_event, insert, select, text, update
 from sqlalchemy.sql.util import find_tables
-from sqlalchemy.exc import IntegrityError
 
 from . import metrics
 from .faults import ReadModelsRebuilding, is_transient
@@ -107,17 +106,9 @@ def is_current(store):
         return recorded_fingerprint(conn) == store.projection.fingerprint()
 
 
-def claim_if_new(store):
-    """A new store (no fingerprint, no event) has its read models in this release's
-    shape already (create_schema just made them): nothing to rebuild, so it is
-    current at once rather than after a background rebuild of nothing."""
-    try:
-        with store.write() as conn:
-            if recorded_fingerprint(conn) is None and \
-                    conn.execute(select(events_table.c.position).limit(1)).first() is None:
-                _record_fingerprint(conn, store.projection)
-    except IntegrityError:
-        pass  # another replica starting at the same moment claimed it first
+def has_events(store):
+    with store.read() as conn:
+        return conn.execute(select(events_table.c.position).limit(1)).first() is not None
 
 
 # -- the new tables beside the live ones ------------------------------------------
@@ -433,10 +424,14 @@ class ReadModels:
         self.failure = None
         self._names = {table.name for table in store.projection.metadata.tables.values()}
         self._stopped = threading.Event()
-        claim_if_new(store)
         if not is_current(store):
             self.state = "waiting"
             sa_event.listen(store.engine, "before_execute", self._refuse)
+            if not has_events(store):
+                # Nothing to replay (a new database, or tables left by an earlier
+                # release): the rebuild is instant, so do it now rather than answer
+                # 503 and hold the first deliveries until a background one ends.
+                self.ensure_current()
 
     @property
     def current(self):

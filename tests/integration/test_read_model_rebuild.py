@@ -282,8 +282,8 @@ def test_a_process_with_current_read_models_has_no_gate(database_url):
     store.engine.dispose()
 
 
-def test_a_new_database_is_current_at_once_with_no_rebuild(database_url):
-    """Nothing to replay: the first process records this release's shape at start
+def test_a_new_database_is_current_when_the_process_starts(database_url):
+    """Nothing to replay: the process makes its read models current before it starts
     and consumes and answers at once (a background rebuild of nothing made the
     first deliveries wait and the first requests 503)."""
     store = EventStore(database_url, "intake", catalogue, new_release)
@@ -295,7 +295,7 @@ def test_a_new_database_is_current_at_once_with_no_rebuild(database_url):
     store.engine.dispose()
 
 
-def test_two_processes_claiming_one_new_database_together_both_start(postgres_url):
+def test_two_processes_starting_on_one_new_database_both_start(postgres_url):
     stores = [EventStore(postgres_url, "intake", catalogue, new_release) for _ in range(2)]
     stores[0].create_schema()
     barrier, states, errors = threading.Barrier(2), [], []
@@ -317,7 +317,7 @@ def test_two_processes_claiming_one_new_database_together_both_start(postgres_ur
         store.engine.dispose()
 
 
-def test_a_database_with_events_but_no_recorded_shape_is_rebuilt_not_claimed(database_url):
+def test_a_database_with_events_but_no_recorded_shape_is_rebuilt_in_the_background(database_url):
     store = EventStore(database_url, "intake", catalogue, new_release)
     store.create_schema()
     append_clients(store, 1)
