@@ -131,3 +131,11 @@ def set_per_clinician(gauge, service, counts):
     gauge.clear()
     for (organisation, clinic, clinician), value in counts.items():
         gauge.labels(service, organisation, clinic, clinician).set(value)
+
+
+REMINDERS = Counter(
+    "praxis_reminders_total",
+    "Appointment reminders per clinic by outcome: sent, failed (the relay refused, was "
+    "unreachable, no address, or a send interrupted), confirmed and cancelled (from "
+    "a reminder's link; not built yet).",
+    ["clinic_id", "outcome"])

@@ -95,6 +95,8 @@ class ClinicSchema(Schema):
     video_link_template = fields.String(load_default=None, allow_none=True,
                                         validate=fits(clinics, "video_link_template"))
     calendar_shows_client_names = fields.Boolean(load_default=False)
+    # Checked by domain.reminders.schedule (1-336 each, at most 4, each once).
+    reminder_hours_before = fields.List(fields.Integer(strict=True), load_default=list)
 
 
 class RoomSchema(Schema):
