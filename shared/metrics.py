@@ -138,4 +138,4 @@ REMINDERS = Counter(
     "Appointment reminders per clinic by outcome: sent, failed (the relay refused, was "
     "unreachable, no address, or a send interrupted), confirmed and cancelled (from "
     "a reminder's link; not built yet).",
-    ["clinic_id", "outcome"])
+    ["organisation", "clinic", "outcome"])

@@ -25,7 +25,8 @@ class ClinicConfiguredV1(Schema):
     calendar_shows_client_names = fields.Boolean(required=True)
     # Hours before an appointment its reminders go out, e.g. [48, 2]; absent or []:
     # none (added within v1: optional).
-    reminder_hours_before = fields.List(fields.Integer(validate=validate.Range(min=1)))
+    reminder_hours_before = fields.List(fields.Integer(validate=validate.Range(min=1, max=336)),
+                                        validate=validate.Length(max=4))
 
 
 @catalogue.event(SERVICE, "ClinicianProfileSet", 1,

@@ -79,7 +79,8 @@ def reminders(running, name, appointment_id):
 
 def count(clinic, outcome):
     return REGISTRY.get_sample_value("praxis_reminders_total",
-                                     {"clinic_id": clinic, "outcome": outcome}) or 0.0
+                                     {"organisation": "org-1", "clinic": clinic,
+                                      "outcome": outcome}) or 0.0
 
 
 def test_the_schedule_is_a_clinic_setting_and_is_checked(scheduling):

@@ -68,13 +68,13 @@ class ReminderCommands:
                 if reminder.version:
                     if not rules.interrupted(reminder, now):
                         return []  # sent, failed, or being sent by another replica
-                    REMINDERS.labels(clinic_id, "failed").inc()
+                    REMINDERS.labels(organisation_id, clinic_id, "failed").inc()
                     return uow.save(reminder, context, rules.failed(
                         reminder, appointment, start, hours, "interrupted", now))
                 if appointment.start != start:
                     return []  # moved since the read model was read: the new start decides
                 if not email:
-                    REMINDERS.labels(clinic_id, "failed").inc()
+                    REMINDERS.labels(organisation_id, clinic_id, "failed").inc()
                     return uow.save(reminder, context, rules.failed(
                         reminder, appointment, start, hours, "no_email", now))
                 appended = uow.save(reminder, context,
@@ -91,10 +91,10 @@ class ReminderCommands:
         try:
             sender.send(email, subject, text, message_id=message_id)
             outcome = rules.sent(reminder, appointment, start, hours, utc_now())
-            REMINDERS.labels(clinic_id, "sent").inc()
+            REMINDERS.labels(organisation_id, clinic_id, "sent").inc()
         except DeliveryFailed as exc:
             outcome = rules.failed(reminder, appointment, start, hours, exc.reason, utc_now())
-            REMINDERS.labels(clinic_id, "failed").inc()
+            REMINDERS.labels(organisation_id, clinic_id, "failed").inc()
             log.warning("reminder %s of appointment %s failed: %s", key, row["appointment_id"],
                         exc.reason)
         with self.store.unit_of_work() as uow:
