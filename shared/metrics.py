@@ -135,7 +135,8 @@ def set_per_clinician(gauge, service, counts):
 
 REMINDERS = Counter(
     "praxis_reminders_total",
-    "Appointment reminders per clinic by outcome: sent, failed (the relay refused, was "
-    "unreachable, no address, or a send interrupted), confirmed and cancelled (from "
-    "a reminder's link; not built yet).",
+REMINDERS = Counter(
+    "praxis_reminders_total",
+    "Appointment reminders per clinic by outcome: sent, or failed (the relay refused or "
+    "was unreachable, no address on file, or a send interrupted).",
     ["organisation", "clinic", "outcome"])
