@@ -135,8 +135,6 @@ def set_per_clinician(gauge, service, counts):
 
 REMINDERS = Counter(
     "praxis_reminders_total",
-REMINDERS = Counter(
-    "praxis_reminders_total",
     "Appointment reminders per clinic by outcome: sent, or failed (the relay refused or "
     "was unreachable, no address on file, or a send interrupted).",
     ["organisation", "clinic", "outcome"])
