@@ -33,6 +33,11 @@
 | PRAXIS_RATE_LIMIT_AUTH_FAILURES | 10 failed authentications (401) a minute per client address; then 429 until one is back; 0 is off |
 | PRAXIS_KEY_ENCRYPTION_KEYS | the built-in development key; `id:base64,...` of 32-byte keys that wrap each client's data keys (shared/encryption.py). The first wraps new keys, all listed unwrap: add a new one first, then `make rotate-keys`. Outside development it must be your own |
 | PRAXIS_IDEMPOTENCY_HOURS | 24 hours an Idempotency-Key's answer is kept for retries (shared/idempotency.py) |
+| PRAXIS_SMTP_HOST | unset: no appointment reminders are sent (scheduling); set: the organisation's mail relay |
+| PRAXIS_SMTP_PORT | 587 |
+| PRAXIS_SMTP_STARTTLS | true: the connection is upgraded with STARTTLS (the relay's certificate verified) before anything is sent; `false` only for a relay on the same host or network |
+| PRAXIS_SMTP_USERNAME, PRAXIS_SMTP_PASSWORD | unset: no login; set (from a Secret): AUTH after STARTTLS |
+| PRAXIS_SMTP_FROM | the sender address reminders carry; required with PRAXIS_SMTP_HOST |
 
 A claim name is looked up as is, then as a dotted path (`realm_access.roles`).
 """
@@ -80,6 +85,7 @@ class Settings:
     queue_type: str = "classic"
     amqp_ssl: dict = None  # kombu's `ssl` for an amqps:// URL (amqp_ssl())
     key_encryption_keys: str = None  # PRAXIS_KEY_ENCRYPTION_KEYS (key_encryption_keys())
+    smtp: dict = None  # the mail relay reminders go through (smtp()); None: none sent
 
     @property
     def base_url(self):
@@ -124,7 +130,33 @@ def load(service, env=None):
         queue_type=queue_type(env),
         amqp_ssl=_AMQP_SSL[amqp_uri],
         key_encryption_keys=key_encryption_keys(env),
+        smtp=smtp(env),
     )
+
+
+def smtp(env=None):
+    """The mail relay (PRAXIS_SMTP_*) as a dict, or None when no host is set."""
+    env = os.environ if env is None else env
+    host = (env.get("PRAXIS_SMTP_HOST") or "").strip()
+    if not host:
+        return None
+    starttls = (env.get("PRAXIS_SMTP_STARTTLS") or "true").strip().lower()
+    if starttls not in ("true", "false"):
+        raise ConfigError(f"PRAXIS_SMTP_STARTTLS is {starttls!r}; true or false")
+    sender = (env.get("PRAXIS_SMTP_FROM") or "").strip()
+    if not sender:
+        raise ConfigError("PRAXIS_SMTP_HOST is set but PRAXIS_SMTP_FROM is not: reminders "
+                          "need a sender address")
+    username = env.get("PRAXIS_SMTP_USERNAME") or None
+    if bool(username) != bool(env.get("PRAXIS_SMTP_PASSWORD")):
+        raise ConfigError("PRAXIS_SMTP_USERNAME and PRAXIS_SMTP_PASSWORD go together")
+    try:
+        port = int(env.get("PRAXIS_SMTP_PORT") or 587)
+    except ValueError:
+        raise ConfigError("PRAXIS_SMTP_PORT is not a port number")
+    return {"host": host, "port": port, "starttls": starttls == "true",
+            "username": username, "password": env.get("PRAXIS_SMTP_PASSWORD") or None,
+            "sender": sender}
 
 
 def key_encryption_keys(env=None):
@@ -273,4 +305,5 @@ def nameko_config(settings):
         "PRAXIS_RATE_LIMIT_AUTH_FAILURES": settings.rate_limits[2],
         "PRAXIS_IDEMPOTENCY_HOURS": settings.idempotency_hours,
         "PRAXIS_QUEUE_TYPE": settings.queue_type,
+        "PRAXIS_SMTP": settings.smtp,
     }

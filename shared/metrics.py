@@ -131,3 +131,10 @@ def set_per_clinician(gauge, service, counts):
     gauge.clear()
     for (organisation, clinic, clinician), value in counts.items():
         gauge.labels(service, organisation, clinic, clinician).set(value)
+
+
+REMINDERS = Counter(
+    "praxis_reminders_total",
+    "Appointment reminders per clinic by outcome: sent, or failed (the relay refused or "
+    "was unreachable, no address on file, or a send interrupted).",
+    ["organisation", "clinic", "outcome"])

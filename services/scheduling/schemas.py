@@ -95,6 +95,10 @@ class ClinicSchema(Schema):
     video_link_template = fields.String(load_default=None, allow_none=True,
                                         validate=fits(clinics, "video_link_template"))
     calendar_shows_client_names = fields.Boolean(load_default=False)
+    # Checked by domain.reminders.schedule (1-336 each, at most 4, each once).
+    reminder_hours_before = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=336)),
+        load_default=list, validate=validate.Length(max=4))
 
 
 class RoomSchema(Schema):

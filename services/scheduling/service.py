@@ -11,6 +11,7 @@ from shared.paging import PageQuery
 from shared.runtime import CommonEndpoints, Praxis, TokenVerifier, rpc
 from shared.web import caller_of, http, load_body, load_query, principal_of
 
+from .adapters.mail import SmtpSender
 from .application import SchedulingApplication
 from .domain import feeds
 from .domain.calendar import monday_of
@@ -23,6 +24,7 @@ from .schemas import (
 
 log = logging.getLogger(__name__)
 REASSESSMENT_CHECK_SECONDS = 60
+REMINDER_RUN_SECONDS = 60
 
 
 class FeedLifetime(DependencyProvider):
@@ -33,12 +35,23 @@ class FeedLifetime(DependencyProvider):
                                          feeds.DEFAULT_LIFETIME_DAYS)
 
 
+class ReminderSender(DependencyProvider):
+    """The mail relay reminders go through (PRAXIS_SMTP_*); None sends none."""
+
+    def setup(self):
+        self.sender = SmtpSender.from_config(self.container.config.get("PRAXIS_SMTP"))
+
+    def get_dependency(self, worker_ctx):
+        return self.sender
+
+
 # Other services' events: a handler per producer, from its subscription table.
 class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions)):
     name = "scheduling"
     praxis = Praxis(SchedulingApplication)
     verify = TokenVerifier()
     feed_days = FeedLifetime()
+    reminder_sender = ReminderSender()
 
     # -- clinics, rooms, clinicians ---------------------------------------------
     @http("GET", "/clinics/<clinic_id>", resource="clinic_settings")
@@ -213,6 +226,13 @@ class Service(CommonEndpoints, subscribers(SchedulingApplication.subscriptions))
         due = self.praxis.check_reassessments_due()
         if due:
             log.info("reassessments came due by time: %d", len(due))
+
+    @timer(interval=REMINDER_RUN_SECONDS)
+    def send_reminders(self):
+        """Appointment reminders whose slot came (the clinic's reminder_hours_before)."""
+        done = self.praxis.send_due_reminders(self.reminder_sender)
+        if done:
+            log.info("reminder events appended: %d", len(done))
 
     # -- RPC ---------------------------------------------------------------------------
     @rpc(resource="appointment")

@@ -23,6 +23,10 @@ class ClinicConfiguredV1(Schema):
     late_cancel_window_hours = fields.Integer(required=True, validate=validate.Range(min=0))
     video_link_template = fields.String(allow_none=True, required=True)
     calendar_shows_client_names = fields.Boolean(required=True)
+    # Hours before an appointment its reminders go out, e.g. [48, 2]; absent or []:
+    # none (added within v1: optional).
+    reminder_hours_before = fields.List(fields.Integer(validate=validate.Range(min=1, max=336)),
+                                        validate=validate.Length(max=4))
 
 
 @catalogue.event(SERVICE, "ClinicianProfileSet", 1,
@@ -202,3 +206,37 @@ class CalendarFeedRevokedV1(Schema):
     clinician_id = fields.String(required=True)
     revoked_by = fields.String(required=True)
     revoked_at = fields.DateTime(required=True)
+
+
+# -- appointment reminders ---------------------------------------------------------
+class _Reminder(Schema):
+    appointment_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    start = fields.DateTime(required=True)  # the start the reminder was decided for
+    hours_before = fields.Integer(required=True, validate=validate.Range(min=1))  # the slot
+    channel = fields.String(required=True, validate=validate.OneOf(("email",)))
+
+
+@catalogue.event(SERVICE, "ReminderClaimed", 1,
+                 "A slot's reminder of an appointment is being sent (stream "
+                 "reminder-<appointment_id>/<start>/<hours>h): recorded before the e-mail "
+                 "goes, so no replica or restart sends it again.", private=True)
+class ReminderClaimedV1(_Reminder):
+    claimed_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "ReminderSent", 1,
+                 "The mail relay accepted a slot's reminder of an appointment (no address "
+                 "and no text are kept).")
+class ReminderSentV1(_Reminder):
+    sent_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "ReminderFailed", 1,
+                 "A slot's reminder was not delivered: no_email (no address on file), "
+                 "refused or unreachable (the relay), interrupted (the sending process "
+                 "died mid-send; it is not sent again).")
+class ReminderFailedV1(_Reminder):
+    reason = fields.String(required=True, validate=validate.OneOf(
+        ("no_email", "refused", "unreachable", "interrupted")))
+    failed_at = fields.DateTime(required=True)

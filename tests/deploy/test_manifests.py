@@ -169,7 +169,7 @@ def test_prod_backs_up_every_database_and_dev_none(rendered):
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_network_policies_allow_only_dns_broker_own_database_and_https(rendered, overlay):
+def test_network_policies_allow_only_dns_broker_own_database_https_and_smtp(rendered, overlay):
     for service in SERVICES:
         policy = of_kind(rendered[overlay], "NetworkPolicy")[f"praxis-{service}"]["spec"]
         assert policy["policyTypes"] == ["Ingress", "Egress"]
@@ -186,6 +186,9 @@ def test_network_policies_allow_only_dns_broker_own_database_and_https(rendered,
             ((("k8s-app", "kube-dns"),), (53, 53)),
             # The OpenID Connect provider's discovery document and keys: HTTPS anywhere.
             ((("cidr", "0.0.0.0/0"),), (443,)), ((("cidr", "::/0"),), (443,)),
+            # scheduling's appointment reminders: the organisation's mail relay.
+            *([((("cidr", "0.0.0.0/0"),), (25, 465, 587)), ((("cidr", "::/0"),), (25, 465, 587))]
+              if service == "scheduling" else []),
         ])
         (ingress,) = policy["ingress"]
         assert ingress["ports"] == [{"protocol": "TCP", "port": "http"}]

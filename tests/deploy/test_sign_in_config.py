@@ -57,6 +57,14 @@ def test_prod_signs_in_by_the_identity_provider(rendered, service):
     (keys,) = [e for e in container["env"] if e["name"] == "PRAXIS_KEY_ENCRYPTION_KEYS"]
     assert keys["valueFrom"]["secretKeyRef"] == {"name": "praxis-keys",
                                                  "key": "key-encryption-keys"}
+    # Scheduling's mail relay login comes from an optional Secret; no relay is set by
+    # default, so no reminders are sent until an overlay names one.
+    smtp = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]
+            if e["name"].startswith("PRAXIS_SMTP_")}
+    assert smtp == ({f"PRAXIS_SMTP_{key.upper()}": {"name": "praxis-smtp", "key": key,
+                                                    "optional": True}
+                     for key in ("username", "password")} if service == "scheduling" else {})
+    assert settings.smtp is None
 
 
 def test_dev_secret_is_its_own_and_the_built_in_one_is_refused(rendered):

@@ -387,3 +387,20 @@ def test_token_command_refuses_when_an_issuer_is_configured(monkeypatch, capsys)
         "PRAXIS_OIDC_ISSUER": ISSUER_URL, "PRAXIS_OIDC_AUDIENCE": AUDIENCE})
     assert (status, out) == (2, "")
     assert f"accept only tokens of {ISSUER_URL}" in err
+
+
+def test_the_mail_relay_for_reminders_is_optional_and_checked():
+    from shared.config import ConfigError, smtp
+
+    assert smtp({}) is None and smtp({"PRAXIS_SMTP_HOST": " "}) is None
+    relay = {"PRAXIS_SMTP_HOST": "relay.example.org", "PRAXIS_SMTP_FROM": "r@example.org"}
+    assert smtp(relay) == {"host": "relay.example.org", "port": 587, "starttls": True,
+                           "username": None, "password": None, "sender": "r@example.org"}
+    assert smtp({**relay, "PRAXIS_SMTP_PORT": "25", "PRAXIS_SMTP_STARTTLS": "false",
+                 "PRAXIS_SMTP_USERNAME": "u", "PRAXIS_SMTP_PASSWORD": "p"}) == {
+        "host": "relay.example.org", "port": 25, "starttls": False, "username": "u",
+        "password": "p", "sender": "r@example.org"}
+    for bad in ({"PRAXIS_SMTP_FROM": ""}, {"PRAXIS_SMTP_STARTTLS": "maybe"},
+                {"PRAXIS_SMTP_USERNAME": "u"}, {"PRAXIS_SMTP_PORT": "x"}):
+        with pytest.raises(ConfigError):
+            smtp({**relay, **bad})

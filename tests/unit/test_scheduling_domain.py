@@ -254,8 +254,9 @@ def test_configuring_a_clinic_checks_zone_window_and_template():
                           "late_cancel_window_hours": 48,
                           "video_link_template":
                               "https://meet.example.org/{clinic_id}/{appointment_id}",
-                          "calendar_shows_client_names": True}
+                          "calendar_shows_client_names": True, "reminder_hours_before": []}
     for kwargs, field in [({"time_zone": "Mars/Olympus"}, "time_zone"),
+                          ({"reminder_hours_before": [2, 2]}, "reminder_hours_before"),
                           ({"late_cancel_window_hours": -1}, "late_cancel_window_hours"),
                           ({"video_link_template": "https://x/{client_name}"},
                            "video_link_template"),

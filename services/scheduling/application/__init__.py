@@ -17,6 +17,7 @@ one slot are decided one after the other and exactly one wins.
   discharge makes)
 - cadence: reassessment policies, the reactions and the timer that flag them due
 - feeds: calendar feeds
+- reminders: appointment reminders by e-mail, run by the timer
 What the GETs answer is in ../queries.
 """
 from shared.application import Application
@@ -29,10 +30,12 @@ from .booking import BookingCommands
 from .cadence import ReassessmentCommands
 from .clinics import ClinicCommands
 from .feeds import FeedCommands
+from .reminders import ReminderCommands
 
 
 class SchedulingApplication(ClinicCommands, BookingCommands, AttendanceCommands,
-                            ReassessmentCommands, FeedCommands, SchedulingQueries, Application):
+                            ReassessmentCommands, FeedCommands, ReminderCommands,
+                            SchedulingQueries, Application):
     service = "scheduling"
     projection = projection
     subscriptions = SUBSCRIPTIONS

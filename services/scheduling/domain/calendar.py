@@ -15,6 +15,8 @@ from shared.aggregate import Aggregate
 from shared.envelope import NewEvent
 from shared.errors import InvalidInput
 
+from .reminders import schedule
+
 DEFAULT_TIME_ZONE = "UTC"
 DEFAULT_LATE_CANCEL_WINDOW_HOURS = 24
 # What a video link template may name, e.g. "https://meet.example.org/praxis-{appointment_id}".
@@ -57,6 +59,7 @@ class ClinicSettings:
     late_cancel_window_hours: int = DEFAULT_LATE_CANCEL_WINDOW_HOURS
     video_link_template: str = None
     calendar_shows_client_names: bool = False
+    reminder_hours_before: tuple = ()  # largest first; () sends none
 
     @property
     def zone(self):
@@ -83,7 +86,8 @@ class ClinicSettings:
 
 def configure_clinic(name, time_zone=DEFAULT_TIME_ZONE,
                      late_cancel_window_hours=DEFAULT_LATE_CANCEL_WINDOW_HOURS,
-                     video_link_template=None, calendar_shows_client_names=False):
+                     video_link_template=None, calendar_shows_client_names=False,
+                     reminder_hours_before=()):
     if not name or not str(name).strip():
         raise InvalidInput("name is required", {"name": ["must not be empty"]})
     zone_of(time_zone)
@@ -105,7 +109,8 @@ def configure_clinic(name, time_zone=DEFAULT_TIME_ZONE,
         "name": name, "time_zone": time_zone,
         "late_cancel_window_hours": late_cancel_window_hours,
         "video_link_template": video_link_template,
-        "calendar_shows_client_names": bool(calendar_shows_client_names)})]
+        "calendar_shows_client_names": bool(calendar_shows_client_names),
+        "reminder_hours_before": schedule(reminder_hours_before)})]
 
 
 @dataclass

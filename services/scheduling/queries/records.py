@@ -5,6 +5,8 @@ import json
 
 from sqlalchemy import or_, select
 
+from shared import client_history
+
 from ..domain import appointments as booking
 from ..domain import cadence as rules
 from ..domain import calendar as calendar_rules
@@ -12,7 +14,7 @@ from ..read_models import aware
 from ..read_models.cadence import CLINIC_WIDE, latest_assessments, reassessment_cycles, \
     reassessment_policies
 from ..read_models.calendar import appointments, clinicians, clinics, rooms, series
-from ..read_models.clients import clients, episodes
+from ..read_models.clients import client_facts, clients, episodes
 from ..read_models.feeds import calendar_feeds
 
 
@@ -25,7 +27,8 @@ def clinic_settings(conn, organisation_id, clinic_id):
         return calendar_rules.ClinicSettings(clinic_id)
     return calendar_rules.ClinicSettings(
         clinic_id, row.name, row.time_zone, row.late_cancel_window_hours,
-        row.video_link_template, row.calendar_shows_client_names)
+        row.video_link_template, row.calendar_shows_client_names,
+        tuple(json.loads(row.reminder_hours_before or "[]")))
 
 
 def clinic_configured_row(conn, organisation_id, clinic_id):
@@ -240,3 +243,25 @@ def clinician_feeds(conn, organisation_id, clinician_id):
         calendar_feeds.c.organisation_id == organisation_id,
         calendar_feeds.c.clinician_id == clinician_id)
         .order_by(calendar_feeds.c.issued_at, calendar_feeds.c.feed_id))]
+
+
+def reminder_candidates(conn, now, horizon):
+    """Booked appointments starting in (now, now + horizon] at clinics that send
+    reminders, soonest first: what a reminder run looks at."""
+    return [row._asdict() for row in conn.execute(
+        select(appointments).join(clinics, (clinics.c.organisation_id
+                                            == appointments.c.organisation_id)
+                                  & (clinics.c.clinic_id == appointments.c.clinic_id))
+        .where(appointments.c.status == "booked", appointments.c.start > now,
+               appointments.c.start <= now + horizon,
+               clinics.c.reminder_hours_before.is_not(None),
+               clinics.c.reminder_hours_before != "[]")
+        .order_by(appointments.c.start, appointments.c.appointment_id))]
+
+
+def client_email(conn, organisation_id, clinic_id, client_id):
+    """(email or None, email_ok) from the client's latest details (intake's contact)."""
+    details = client_history.latest(conn, client_facts, organisation_id, clinic_id,
+                                    client_id) or {}
+    contact = details.get("contact") or {}
+    return (contact.get("email") or None), bool(contact.get("email_ok"))

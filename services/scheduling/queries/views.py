@@ -64,6 +64,7 @@ def clinic(organisation_id, clinic_id, settings, configured, rooms):
             "late_cancel_window_hours": settings.late_cancel_window_hours,
             "video_link_template": settings.video_link_template,
             "calendar_shows_client_names": settings.calendar_shows_client_names,
+            "reminder_hours_before": list(settings.reminder_hours_before),
             "rooms": [{"room_id": r["room_id"], "name": r["name"]} for r in rooms]}
 
 

@@ -19,6 +19,7 @@ clinics = Table(
     Column("late_cancel_window_hours", Integer, nullable=False),
     Column("video_link_template", String(500)),
     Column("calendar_shows_client_names", Boolean, nullable=False),
+    Column("reminder_hours_before", String(40)),  # JSON list, largest first
 )
 
 rooms = Table(
@@ -102,7 +103,8 @@ def clinic_configured(conn, event):
         "name": data["name"], "time_zone": data["time_zone"],
         "late_cancel_window_hours": data["late_cancel_window_hours"],
         "video_link_template": data["video_link_template"],
-        "calendar_shows_client_names": data["calendar_shows_client_names"]})
+        "calendar_shows_client_names": data["calendar_shows_client_names"],
+        "reminder_hours_before": json.dumps(data.get("reminder_hours_before") or [])})
 
 
 @projection.on("RoomAdded")
