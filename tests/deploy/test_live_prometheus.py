@@ -60,6 +60,9 @@ class Workload(threading.Thread):
         api = self.praxis.api
         intake, scheduling = api("intake"), api("scheduling")
         notes, billing = api("notes"), api("billing")
+        # Reminders configured: the reminder panel reads the clinic's counts from zero.
+        self.until(lambda: scheduling.put(f"/clinics/{CLINIC}", {
+            "name": "Test Clinic", "reminder_hours_before": [48, 2]}))
         self.until(lambda: billing.put(f"/clinics/{CLINIC}/fee-schedule", {
             "currency": "USD", "prices": {"90832": 9000, "90834": 12000, "90837": 16000}}))
         client_id = self.until(lambda: intake.post("/clients", {

@@ -3,6 +3,7 @@ import uuid
 
 from ..domain import calendar as settings_rules
 from ..domain.calendar import Clinic, Clinician
+from .reminders import count_reminders_from_zero
 
 
 class ClinicCommands:
@@ -16,6 +17,8 @@ class ClinicCommands:
             # A blind write: the PUT sets the settings whole, whatever they were.
             uow.append_blind(Clinic.stream_of(organisation_id, clinic_id),
                              caller.context(organisation_id, clinic_id), new_events)
+        if command.get("reminder_hours_before"):
+            count_reminders_from_zero(organisation_id, clinic_id)
         return self.clinic(principal, clinic_id)
 
     def add_room(self, caller, clinic_id, command):

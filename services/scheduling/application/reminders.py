@@ -51,6 +51,7 @@ class ReminderCommands:
 
     def _remind(self, sender, caller, row, now):
         organisation_id, clinic_id = row["organisation_id"], row["clinic_id"]
+        count_reminders_from_zero(organisation_id, clinic_id)
         start = aware(row["start"])
         with self.store.read() as conn:
             settings = records.clinic_settings(conn, organisation_id, clinic_id)
@@ -99,3 +100,10 @@ class ReminderCommands:
                         exc.reason)
         with self.store.unit_of_work() as uow:
             return appended + uow.save(uow.get(Reminder, key), context, outcome)
+
+
+def count_reminders_from_zero(organisation_id, clinic_id):
+    """A clinic that sends reminders shows 0 sent and 0 failed before its first one,
+    so its dashboard panel and rate() read zero rather than no data."""
+    for outcome in ("sent", "failed"):
+        REMINDERS.labels(organisation_id, clinic_id, outcome)
