@@ -86,6 +86,8 @@ TABLE = _resources(
     Resource("break_glass", "a clinician's time-limited access to a client outside their "
              "care team, with its reason", {
                  READ: {PRIVACY_OFFICER, ADMIN}, "grant": {CLINICIAN}}),
+    Resource("erasure", "a client's erasure: every service's data of the client shredded, "
+             "unless the clinical record is retained", {"request": {PRIVACY_OFFICER, ADMIN}}),
     # -- scheduling -------------------------------------------------------------
     Resource("clinic_settings", "a clinic's calendar settings, rooms, note deadline, "
              "not-on-track rule, messaging settings and alliance settings",

@@ -167,6 +167,14 @@ class Application:
                           original.id, held.stream_id)
         return len(overdue)
 
+    # -- erasure ---------------------------------------------------------------------
+    def erase_client(self, uow, event, context=None):
+        """ClientErased (intake's, or intake's own command): this store's data key for
+        the client is destroyed, so every sealed field it kept of them reads as erased;
+        the projection of the same event purged the client's read-model rows. A second
+        ClientErased finds the key gone and changes nothing."""
+        self.store.erase_client(uow.conn, event.data["client_id"])
+
     # -- deferred reactions (shared/deferred.py) ----------------------------------
     def missing_fact(self, uow, event):
         """(waiting_for, reason) when the event's reaction needs a fact not here yet."""

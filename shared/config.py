@@ -32,6 +32,8 @@
 | PRAXIS_RATE_LIMIT_PER_ADDRESS | 1200 requests a minute per client address and replica; 0 is off |
 | PRAXIS_RATE_LIMIT_AUTH_FAILURES | 10 failed authentications (401) a minute per client address; then 429 until one is back; 0 is off |
 | PRAXIS_KEY_ENCRYPTION_KEYS | the built-in development key; `id:base64,...` of 32-byte keys that wrap each client's data keys (shared/encryption.py). The first wraps new keys, all listed unwrap: add a new one first, then `make rotate-keys`. Outside development it must be your own |
+| PRAXIS_CLINICAL_RETENTION_YEARS | 7 years a client's clinical record is retained after the discharge ending their last episode of care; an erasure request is refused until then (and while an episode is open). 0: only an open episode holds it |
+| PRAXIS_ERASURE_DURING_RETENTION | false; `true`: the organisation's policy erases on request even while the record is retained |
 | PRAXIS_IDEMPOTENCY_HOURS | 24 hours an Idempotency-Key's answer is kept for retries (shared/idempotency.py) |
 | PRAXIS_SMTP_HOST | unset: no appointment reminders are sent (scheduling); set: the organisation's mail relay |
 | PRAXIS_SMTP_PORT | 587 |
@@ -86,6 +88,7 @@ class Settings:
     amqp_ssl: dict = None  # kombu's `ssl` for an amqps:// URL (amqp_ssl())
     key_encryption_keys: str = None  # PRAXIS_KEY_ENCRYPTION_KEYS (key_encryption_keys())
     smtp: dict = None  # the mail relay reminders go through (smtp()); None: none sent
+    erasure: object = None  # ErasurePolicy (erasure_policy()): a bad value refuses to start
 
     @property
     def base_url(self):
@@ -131,6 +134,7 @@ def load(service, env=None):
         amqp_ssl=_AMQP_SSL[amqp_uri],
         key_encryption_keys=key_encryption_keys(env),
         smtp=smtp(env),
+        erasure=erasure_policy(env),
     )
 
 
@@ -216,6 +220,30 @@ def gap_wait_seconds(env=None):
     if value <= 0:
         raise ConfigError(f"PRAXIS_GAP_WAIT_SECONDS is {value:g}; it must be positive")
     return value
+
+
+@dataclass(frozen=True)
+class ErasurePolicy:
+    retention_years: int = 7
+    during_retention: bool = False
+
+
+def erasure_policy(env=None):
+    """PRAXIS_CLINICAL_RETENTION_YEARS and PRAXIS_ERASURE_DURING_RETENTION: when intake
+    carries out an erasure request (services/intake/domain/erasure.py)."""
+    env = os.environ if env is None else env
+    raw = env.get("PRAXIS_CLINICAL_RETENTION_YEARS") or "7"
+    try:
+        years = int(raw)
+    except ValueError:
+        years = -1
+    if years < 0:
+        raise ConfigError(f"PRAXIS_CLINICAL_RETENTION_YEARS is {raw!r}; it must be a whole "
+                          "number of years, 0 or more")
+    flag = (env.get("PRAXIS_ERASURE_DURING_RETENTION") or "false").strip().lower()
+    if flag not in ("true", "false"):
+        raise ConfigError(f"PRAXIS_ERASURE_DURING_RETENTION is {flag!r}; true or false")
+    return ErasurePolicy(years, flag == "true")
 
 
 def queue_type(env=None):

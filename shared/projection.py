@@ -25,6 +25,8 @@ import time
 from sqlalchemy import MetaData, delete, event as sa_event, insert, select, text, update
 from sqlalchemy.sql.util import find_tables
 
+from .encryption import ERASED
+
 from . import metrics
 from .faults import ReadModelsRebuilding, is_transient
 from .store import events_table, make_engine, read_model_schema_table
@@ -60,8 +62,26 @@ class Projection:
         return sorted(self._handlers)
 
     def apply(self, conn, event):
+        if event.name != "ClientErased" and ERASED in event.data.values():
+            # An erased client's event (a replay, or a late delivery): its rows went
+            # with ClientErased and what it carried is shredded; nothing to keep.
+            return
         for fn in self._handlers.get(event.name, ()):
             fn(conn, event)
+
+    def erases_clients(self, keep=()):
+        """On ClientErased, every row of the client goes from every table with a
+        client_id column but those in `keep` (billing keeps its amounts). Deleted
+        rather than left to the shredded key: a replay of the events (their fields
+        reading as erased) deletes them again, so a rebuild gives the same state."""
+        kept = {table.name for table in keep}
+
+        def erased(conn, event):
+            client_id = str(event.data["client_id"])
+            for table in self.metadata.sorted_tables:
+                if table.name not in kept and "client_id" in table.c:
+                    conn.execute(delete(table).where(table.c.client_id == client_id))
+        self.on("ClientErased")(erased)
 
     def fingerprint(self):
         """A digest of the read-model tables' shape: it changes when a release

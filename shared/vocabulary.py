@@ -13,6 +13,9 @@ CANCELLED_BY = ("client", "clinician", "clinic")
 PAYER_KINDS = ("self_pay", "insurer", "medicaid")
 CONSENT_KINDS = ("treatment", "telehealth", "cancellation_policy", "data_sharing")
 DISCHARGE_REASONS = ("planned_ending", "dropped_out", "referred_on")
+# The grounds of GDPR Art. 17(1) a client's erasure is requested on.
+ERASURE_LEGAL_BASES = ("no_longer_necessary", "consent_withdrawn", "objection",
+                       "unlawfully_processed", "legal_obligation", "child_online_service")
 CHANGE_CATEGORIES = ("recovered", "reliably_improved", "no_reliable_change",
                      "reliably_deteriorated")
 

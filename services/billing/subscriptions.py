@@ -7,6 +7,7 @@ SUBSCRIPTIONS = Subscriptions({
     ("scheduling", "AppointmentNoShow"): "charge_no_show",
     ("scheduling", "AppointmentBooked"): READ_MODELS,  # care teams
     ("intake", "ClientRegistered"): READ_MODELS,  # the client and their payer's history
+    ("intake", "ClientErased"): "erase_client",  # shred the client's key, purge their rows
     ("intake", "ClientDetailsUpdated"): READ_MODELS,
     ("intake", "ConsentGiven"): READ_MODELS,
     ("intake", "ConsentRevoked"): READ_MODELS,

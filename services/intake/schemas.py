@@ -7,7 +7,8 @@ from marshmallow import Schema, fields, validate
 
 from shared.limits import ID_ALPHABET, MAX_USER_ID, fits
 from shared.paging import PageQuery
-from shared.vocabulary import CONSENT_KINDS, DISCHARGE_REASONS, PAYER_KINDS
+from shared.vocabulary import CONSENT_KINDS, DISCHARGE_REASONS, ERASURE_LEGAL_BASES, \
+    PAYER_KINDS
 
 from .read_models import clients, instrument_definitions
 
@@ -117,6 +118,11 @@ class RevokeConsentSchema(Scoped):
 class DischargeSchema(Scoped):
     reason = fields.String(required=True, validate=validate.OneOf(DISCHARGE_REASONS))
     discharged_at = fields.AwareDateTime(load_default=None)
+
+
+class ErasureRequestSchema(Scoped):
+    legal_basis = fields.String(required=True, validate=validate.OneOf(ERASURE_LEGAL_BASES))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
 class OpenEpisodeSchema(Scoped):

@@ -14,7 +14,7 @@ from .application import IntakeApplication
 from .schemas import (
     AcknowledgeRiskFlagSchema, AlertsQuery, AllianceSettingsSchema, AssessClientSchema, BreakGlassSchema,
     CareTeamMemberSchema, ChartQuery, ClinicListQuery, ClinicQuery, ConsentSchema,
-    DateRangeQuery, DischargeSchema, InstrumentDefinitionSchema, InstrumentQuery,
+    DateRangeQuery, DischargeSchema, ErasureRequestSchema, InstrumentDefinitionSchema, InstrumentQuery,
     NotOnTrackRuleSchema, OpenEpisodeSchema, RegisterClientSchema, RevokeConsentSchema,
     RateAllianceSchema, RiskFlagQuery, TrajectoryQuery, UpdateClientSchema)
 
@@ -116,6 +116,12 @@ class Service(CommonEndpoints, subscribers(IntakeApplication.subscriptions)):
         self._reach(request, client_id)
         command = load_body(request, DischargeSchema())
         return self.praxis.discharge(caller_of(request), client_id, command)
+
+    @http("POST", "/clients/<uuid:client_id>/erasure", resource="erasure", action="request")
+    def request_erasure(self, request, client_id):
+        self._reach(request, client_id)
+        command = load_body(request, ErasureRequestSchema())
+        return self.praxis.request_erasure(caller_of(request), client_id, command)
 
     # -- measurement -------------------------------------------------------
     @http("POST", "/clients/<uuid:client_id>/assessments", resource="assessment")

@@ -3,6 +3,7 @@ from shared.subscriptions import READ_MODELS, Subscriptions
 
 SUBSCRIPTIONS = Subscriptions({
     ("intake", "ClientRegistered"): READ_MODELS,  # the chart
+    ("intake", "ClientErased"): "erase_client",  # shred the client's key, purge their rows
     ("intake", "ClientDetailsUpdated"): READ_MODELS,
     ("intake", "ClientAssessed"): READ_MODELS,
     ("scheduling", "SessionHeld"): "open_progress_note",

@@ -3,6 +3,7 @@ from shared.subscriptions import READ_MODELS, Subscriptions
 
 SUBSCRIPTIONS = Subscriptions({
     ("intake", "ClientRegistered"): READ_MODELS,
+    ("intake", "ClientErased"): "erase_client",  # shred the client's key, purge their rows
     ("intake", "ClientDetailsUpdated"): READ_MODELS,
     # Counted in the details revision stamped on what billing may charge a fee for
     ("intake", "ConsentGiven"): READ_MODELS,

@@ -2,7 +2,8 @@
 from marshmallow import Schema, fields, validate
 
 from . import catalogue
-from ..vocabulary import PAYER_KINDS, CONSENT_KINDS, DISCHARGE_REASONS, CHANGE_CATEGORIES
+from ..vocabulary import PAYER_KINDS, CONSENT_KINDS, DISCHARGE_REASONS, CHANGE_CATEGORIES, \
+    ERASURE_LEGAL_BASES
 
 SERVICE = "intake"
 
@@ -334,3 +335,38 @@ class AllianceSettingsSetV1(Schema):
     drop_points = fields.Integer(allow_none=True, required=True, validate=validate.Range(min=1))
     set_by = fields.String(required=True)
     set_at = fields.DateTime(required=True)
+
+
+# -- erasure (README "Erasure") ------------------------------------------------------
+@catalogue.event(SERVICE, "ClientErasureRequested", 1,
+                 "A privacy officer (or admin) asked for the client's erasure; the reason "
+                 "is sealed under the client's key and goes with it.",
+                 sensitive=('reason',))
+class ClientErasureRequestedV1(Schema):
+    client_id = fields.UUID(required=True)
+    request_id = fields.UUID(required=True)
+    legal_basis = fields.String(required=True, validate=validate.OneOf(ERASURE_LEGAL_BASES))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    requested_by = fields.String(required=True)
+    requested_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "ClientErasureRefused", 1,
+                 "The erasure request was refused: the clinical record is still retained "
+                 "(`retained_until` null while an episode of care is open).")
+class ClientErasureRefusedV1(Schema):
+    client_id = fields.UUID(required=True)
+    request_id = fields.UUID(required=True)
+    retained_until = fields.Date(required=True, allow_none=True)
+    refused_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "ClientErased", 1,
+                 "The client was erased: every service destroys its data keys for the "
+                 "client and purges the client's read-model rows. No personal data.")
+class ClientErasedV1(Schema):
+    client_id = fields.UUID(required=True)
+    request_id = fields.UUID(required=True)
+    legal_basis = fields.String(required=True, validate=validate.OneOf(ERASURE_LEGAL_BASES))
+    erased_at = fields.DateTime(required=True)
+    erased_by = fields.String(required=True)

@@ -213,6 +213,10 @@ ROUTES = {
     ("intake", "POST", "/clients/<uuid:client_id>/discharge"): _s(
         body=lambda s: {"reason": "planned_ending"}),
     ("intake", "POST", "/clients/<uuid:client_id>/episodes"): _s(body=lambda s: {}),
+    # The own client is in care (and retained for years after): refused with 409, so
+    # the matrix's data set is never erased under the other cases.
+    ("intake", "POST", "/clients/<uuid:client_id>/erasure"): _s(
+        body=lambda s: {"legal_basis": "objection", "reason": "the client objects"}),
     ("intake", "POST", "/clients/<uuid:client_id>/assessments"): _s(
         body=lambda s: {"instrument": "GAD-7", "answers": [1, 1, 1, 1, 1, 1, 1]}),
     ("intake", "GET", "/clients/<uuid:client_id>/outcomes"): _s(),

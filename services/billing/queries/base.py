@@ -6,7 +6,8 @@ from sqlalchemy import and_, select
 from shared.errors import InvalidInput, NotFound
 from shared.timeutil import iso
 
-from ..read_models import billing_client_versions, billing_clients, charges, client_balances
+from ..read_models import billing_client_versions, billing_clients, charges, client_balances, \
+    erased_clients
 from ..read_models.base import aware
 
 
@@ -34,6 +35,9 @@ def client_clinics(conn, principal, client_id):
     client and the caller may see them: a client's tenancy comes from what billing
     stored, never from the request."""
     organisation_id = principal.organisation_id
+    if conn.execute(select(erased_clients.c.client_id).where(
+            erased_clients.c.client_id == str(client_id))).first() is not None:
+        return []  # erased: its amounts stay in the clinic's totals, nothing answers for it
     found = set()
     for table in (billing_clients, charges, client_balances):
         found |= set(conn.execute(select(table.c.clinic_id).where(

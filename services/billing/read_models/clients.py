@@ -42,6 +42,14 @@ billing_client_versions = Table(
     Column("member_id", String(100)),
 )
 
+# Clients erased at intake: their amounts stay (charges, balances, ledger, invoices,
+# payments keep the clinic's totals whole) but nothing answers for them (404).
+erased_clients = Table(
+    "billing_erased_clients", metadata,
+    Column("client_id", String(36), primary_key=True),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+)
+
 # Every ConsentGiven / ConsentRevoked by its own time: a late-cancel or no-show fee
 # is decided by the consent in force when the appointment was missed, whatever the
 # order they arrived in and whatever changed after.
@@ -178,3 +186,9 @@ def note_signature(conn, event):
     upsert(conn, note_status, dict(organisation_id=event.organisationid,
                                    clinic_id=event.clinicid, appointment_id=appointment_id),
            state)
+
+
+@projection.on("ClientErased")
+def client_erased(conn, event):
+    upsert(conn, erased_clients, {"client_id": str(event.data["client_id"])},
+           {"erased_at": parse_time(event.data["erased_at"])})

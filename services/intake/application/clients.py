@@ -1,6 +1,8 @@
 """Use cases of a client's record: registration, details, consents, episodes of care."""
 import uuid
 
+from shared import config
+from shared.errors import Conflict
 from shared.timeutil import iso, utc_now
 
 from .. import domain
@@ -64,6 +66,31 @@ class ClientUseCases:
             (event,) = uow.save(client, caller.context_of(record), domain.discharge(
                 client, command["reason"], iso(command["discharged_at"] or utc_now())))
         return {**event.data, "status": "discharged"}
+
+    # -- erasure -----------------------------------------------------------
+    def request_erasure(self, caller, client_id, command):
+        """Erased now (ClientErased: every service shreds its keys for the client and
+        purges its rows), or 409 saying until when the record is retained. Either way
+        the request and its outcome are events, and the request's audit row."""
+        request_id = str(uuid.uuid4())
+        with self.store.unit_of_work() as uow:
+            record, client = load_client(uow, caller.principal, client_id)
+            events = uow.save(client, caller.context_of(record), domain.request_erasure(
+                client, request_id, command["legal_basis"], command["reason"],
+                caller.principal.user_id, iso(utc_now()), config.erasure_policy()))
+            outcome = events[-1]
+            if outcome.name == "ClientErased":
+                self.erase_client(uow, outcome)
+        if outcome.name == "ClientErasureRefused":
+            until = outcome.data["retained_until"]
+            raise Conflict(
+                f"the client's clinical record is retained until {until}" if until else
+                "the client's clinical record is retained while an episode of care is open "
+                "(and for the retention period after its discharge)",
+                {"retained_until": [until or "an episode of care is open"],
+                 "request_id": [request_id]})
+        return {"client_id": str(client_id), "request_id": request_id, "status": "erased",
+                "erased_at": outcome.data["erased_at"]}
 
 
 def _details(command):

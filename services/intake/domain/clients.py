@@ -76,6 +76,7 @@ class Client(Aggregate):
     # stamped on them so a consumer can tell it has every change up to one
     # (shared/client_history.py); a fee depends on the consents as a charge on the payer.
     details_revision: int = 0
+    erased: bool = False
 
     @property
     def episode(self):
@@ -130,6 +131,9 @@ class Client(Aggregate):
         if data.get("change"):
             course.latest_category = data["change"]["category"]
 
+    def _on_ClientErased(self, event, data):
+        self.erased = True
+
     def _on_RiskFlagRaised(self, event, data):
         self.risk_flags[data["flag_id"]] = False
 
@@ -149,7 +153,7 @@ class Client(Aggregate):
 
     # -- rules every command shares -------------------------------------
     def require_registered(self):
-        if not self.registered:
+        if not self.registered or self.erased:
             raise NotFound("client not found")
 
     def require_open_episode(self):

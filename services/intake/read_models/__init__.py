@@ -237,6 +237,7 @@ alliance_rules = Table(
 
 projection = Projection(metadata)
 care_team.include(projection)  # who reaches which client (shared/care_team.py)
+projection.erases_clients()  # an erased client's rows go
 
 
 def _time(value):

@@ -10,6 +10,7 @@ from shared.projection import Projection
 metadata = MetaData()
 projection = Projection(metadata)
 care_team.include(projection)  # who reaches which client (shared/care_team.py)
+projection.erases_clients()  # an erased client's rows go
 
 
 def tenancy(event):

@@ -10,6 +10,7 @@ from shared.timeutil import parse_time
 metadata = MetaData()
 projection = Projection(metadata)
 care_team.include(projection)  # who reaches which client (shared/care_team.py)
+projection.erases_clients()  # an erased client's rows go
 
 
 def aware(moment):
