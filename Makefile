@@ -20,7 +20,7 @@ CLINIC ?= clinic-1
 # USER only from the command line: the shell's USER is the login name.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),--user '$(USER)')
 
-.PHONY: subscribe run test install test-provider asyncapi-cli unit integration e2e rebuild rotate-keys backup restore token dead-letters replay-dead-letters bench catalogue openapi access-table clean
+.PHONY: subscribe run test test-serial install test-provider asyncapi-cli unit integration e2e rebuild rotate-keys backup restore token dead-letters replay-dead-letters bench catalogue openapi access-table clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || PYENV_VERSION="$${PYENV_VERSION:-$(PYENV_ALL)}" $(PYTHON) -m venv $(VENV)
@@ -47,8 +47,12 @@ asyncapi-cli: $(ASYNCAPI_STAMP)
 run: $(STAMP)
 	PRAXIS_ENV=development $(BIN)/python -m shared.launcher
 
-## The whole suite: unit, integration (RabbitMQ + SQLite + PostgreSQL), end-to-end.
+## The whole suite: unit, integration (RabbitMQ + SQLite + PostgreSQL), end-to-end,
+## as two pytest processes side by side (tests/shards.py); `make test-serial` as one.
 test: $(STAMP) $(OIDC_STAMP) $(ASYNCAPI_STAMP)
+	$(BIN)/python -m tests.shards
+
+test-serial: $(STAMP) $(OIDC_STAMP) $(ASYNCAPI_STAMP)
 	$(BIN)/python -m pytest
 
 unit: $(STAMP) $(ASYNCAPI_STAMP)
