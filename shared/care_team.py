@@ -21,8 +21,8 @@ late older event changes nothing.
 lists filter with `visible`.
 """
 from sqlalchemy import (
-    Column, DateTime, Integer, MetaData, String, Table, and_, delete, insert, or_, select, true,
-    update,
+    Column, DateTime, Integer, MetaData, String, Table, and_, bindparam, delete, insert, or_,
+    select, true, update,
 )
 
 from . import audit
@@ -92,13 +92,22 @@ def _where(key):
     return [care_team.c[name] == value for name, value in key.items()]
 
 
+# Built once, the values given as parameters: a statement built per event (and keyed
+# for SQLAlchemy's cache each time) cost most of a session's projection.
+_KEYED = [care_team.c[name] == bindparam(f"key_{name}")
+          for name in ("organisation_id", "client_id", "clinician_id", "why")]
+_UNTIL = select(care_team.c.until).where(*_KEYED)
+_EXTEND = update(care_team).where(*_KEYED)
+
+
 def _put(conn, event, client_id, clinician_id, why, until=None):
     key = _key(event, client_id, clinician_id, why)
-    row = conn.execute(select(care_team.c.until).where(*_where(key))).first()
+    keyed = {f"key_{name}": value for name, value in key.items()}
+    row = conn.execute(_UNTIL, keyed).first()
     if row is None:
-        conn.execute(insert(care_team).values(**key, clinic_id=event.clinicid, until=until))
+        conn.execute(insert(care_team), {**key, "clinic_id": event.clinicid, "until": until})
     elif until is not None and row.until is not None and _aware(row.until) < until:
-        conn.execute(update(care_team).where(*_where(key)).values(until=until))
+        conn.execute(_EXTEND, {**keyed, "until": until})
 
 
 def _latest_word(conn, event, client_id, why, clinician_id, member):

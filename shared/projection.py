@@ -22,7 +22,8 @@ import secrets
 import threading
 import time
 
-from sqlalchemy import MetaData, delete, event as sa_event, insert, select, text, update
+from sqlalchemy import MetaData, bindparam, delete, event as sa_event, insert, select, text, \
+    update
 from sqlalchemy.sql.util import find_tables
 
 from .encryption import ERASED
@@ -104,11 +105,32 @@ def upsert(conn, table, key, values):
     """The one upsert of every read model: insert the row named by `key` (column ->
     value) with `values`, or update that row's `values`. Applying it twice gives the
     same row, as a redelivery must."""
-    condition = [table.c[name] == value for name, value in key.items()]
-    if conn.execute(select(*[table.c[name] for name in key]).where(*condition)).first() is None:
-        conn.execute(insert(table).values(**key, **values))
+    # The values go as execute parameters, not into the statements: a statement of the
+    # same columns is then compiled once and taken from SQLAlchemy's cache, where
+    # .values(...) built and keyed a new one for every event (most of a replay's time).
+    found = conn.execute(_upsert_statements(table, tuple(key), tuple(values))[0], key).first()
+    if found is None:
+        conn.execute(insert(table), {**key, **values})
     elif values:
-        conn.execute(update(table).where(*condition).values(**values))
+        conn.execute(_upsert_statements(table, tuple(key), tuple(values))[1],
+                     {**{f"key_{name}": value for name, value in key.items()}, **values})
+
+
+_upsert_cache = {}
+
+
+def _upsert_statements(table, key_names, value_names):
+    """(select of the row by its key, update of `value_names` at the key), built once per
+    table and set of columns."""
+    cache_key = (table, key_names, value_names)
+    found = _upsert_cache.get(cache_key)
+    if found is None:
+        found = _upsert_cache[cache_key] = (
+            select(*[table.c[name] for name in key_names]).where(
+                *[table.c[name] == bindparam(name) for name in key_names]),
+            update(table).where(
+                *[table.c[name] == bindparam(f"key_{name}") for name in key_names]))
+    return found
 
 
 # -- the fingerprint -----------------------------------------------------------

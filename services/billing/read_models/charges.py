@@ -58,7 +58,8 @@ def describe(row):
 def charge_recorded(conn, event):
     data = event.data
     status = data.get("status", "ready")
-    conn.execute(insert(charges).values(
+    # Values as parameters: the statement is compiled once, not built per event.
+    conn.execute(insert(charges), dict(
         charge_id=data["charge_id"], kind="session", appointment_id=data["appointment_id"],
         assessment_id=None, client_id=data["client_id"], clinician_id=data["clinician_id"],
         organisation_id=event.organisationid, clinic_id=event.clinicid,
@@ -81,7 +82,8 @@ def charge_recorded(conn, event):
 @projection.on("FeeCharged")
 def fee_charged(conn, event):
     data = event.data
-    conn.execute(insert(charges).values(
+    # Values as parameters: the statement is compiled once, not built per event.
+    conn.execute(insert(charges), dict(
         charge_id=data["charge_id"], kind=data["kind"], appointment_id=data.get("appointment_id"),
         assessment_id=data.get("assessment_id"), client_id=data["client_id"],
         clinician_id=data.get("clinician_id"), organisation_id=event.organisationid,
