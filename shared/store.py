@@ -226,13 +226,11 @@ class EventStore:
         self.keyring.destroy(conn, str(client_id), utc_now())
 
     def read_stream(self, stream_id, conn=None):
-        query = (select(events_table.c.envelope)
-                 .where(events_table.c.stream_id == stream_id)
-                 .order_by(events_table.c.version))
+        params = {"stream_id": stream_id}
         if conn is not None:
-            return [self._decode(row.envelope, conn) for row in conn.execute(query)]
+            return [self._decode(row.envelope, conn) for row in conn.execute(_STREAM, params)]
         with self.read() as own:
-            return [self._decode(row.envelope, own) for row in own.execute(query)]
+            return [self._decode(row.envelope, own) for row in own.execute(_STREAM, params)]
 
     def read_all(self, after=0, limit=1000, conn=None, origin=None):
         """[(position, Event)] after `position`, own and consumed events alike."""
@@ -292,6 +290,10 @@ _PASS = (update(foreign_positions_table)
          .where(foreign_positions_table.c.stream_id == bindparam("passed_stream"))
          .values(version=bindparam("passed_version")))
 _FIRST_PASS = insert(foreign_positions_table)
+# A stream's events: built once (not per load, which a reaction does several times).
+_STREAM = (select(events_table.c.envelope)
+           .where(events_table.c.stream_id == bindparam("stream_id"))
+           .order_by(events_table.c.version))
 _SEEN = select(events_table.c.position).where(events_table.c.event_id == bindparam("event_id"))
 _INSERT_EVENT = insert(events_table)
 _INSERT_OUTBOX = insert(outbox_table)
