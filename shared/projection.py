@@ -466,6 +466,7 @@ class ReadModels:
         self.failure = None
         self._names = {table.name for table in store.projection.metadata.tables.values()}
         self._stopped = threading.Event()
+        self._rebuilt_at_start = False
         if not is_current(store):
             self.state = "waiting"
             sa_event.listen(store.engine, "before_execute", self._refuse)
@@ -473,7 +474,7 @@ class ReadModels:
                 # Nothing to replay (a new database, or tables left by an earlier
                 # release): the rebuild is instant, so do it now rather than answer
                 # 503 and hold the first deliveries until a background one ends.
-                self.ensure_current()
+                self._rebuilt_at_start = self.ensure_current()
 
     @property
     def current(self):
@@ -506,7 +507,7 @@ class ReadModels:
     def ensure_current(self, wait=1.0):
         """Make them current (rebuilding them, or waiting for the process that does);
         return whether this process rebuilt them. Transient failures are waited out."""
-        rebuilt, delay = False, wait
+        rebuilt, delay = self._rebuilt_at_start, wait
         while not self.current and not self._stopped.is_set():
             lock = RebuildLock(self.store)
             try:
