@@ -20,6 +20,7 @@ from shared.timeutil import iso
 from .. import domain
 from ..adapters import fhir
 from ..domain.change import IMPROVEMENTS, RECOVERED, RELIABLY_DETERIORATED
+from .flags import clinic_flags
 from ..read_models import (
     assessments, break_glass_grants, clients, consent_history, consents, episodes,
     instrument_definitions, not_on_track_rules, outcome_alerts, pending_reassessments, risk_flags)
@@ -167,20 +168,8 @@ class IntakeQueries:
         """The clinic's risk list: open flags until a clinician acknowledges them."""
         principal.require_role(*CLINICAL)
         principal.require_clinic(principal.organisation_id, clinic_id)
-        statement = (select(risk_flags, clients.c.name)
-                     .join(clients, clients.c.client_id == risk_flags.c.client_id)
-                     .where(risk_flags.c.organisation_id == principal.organisation_id,
-                            risk_flags.c.clinic_id == clinic_id,
-                            care_team.visible(principal, risk_flags.c.client_id))
-                     .order_by(risk_flags.c.raised_at, risk_flags.c.flag_id))
-        if query["status"] == "open":
-            statement = statement.where(risk_flags.c.acknowledged_at.is_(None))
-        elif query["status"] == "acknowledged":
-            statement = statement.where(risk_flags.c.acknowledged_at.is_not(None))
-        with self.store.read() as conn:
-            rows = paging.fetch_page(conn, statement, query)
-        return paging.offset_page("risk_flags", [risk_flag_view(r._asdict()) for r in rows],
-                                  query["limit"], query["offset"])
+        return clinic_flags(self.store, principal, clinic_id, query, risk_flags,
+                            risk_flags.c.raised_at, "risk_flags", risk_flag_view)
 
     def alerts(self, principal, clinic_id, query):
         """Reliable deteriorations and not-on-track flags of the clinic's clients."""

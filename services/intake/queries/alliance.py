@@ -4,11 +4,11 @@ import json
 
 from sqlalchemy import func, select
 
-from shared import care_team, paging
 from shared.timeutil import iso
 
 from ..domain import alliance
-from ..read_models import alliance_concerns, alliance_ratings, alliance_rules, clients
+from ..read_models import alliance_concerns, alliance_ratings, alliance_rules
+from .flags import clinic_flags
 
 CLINICAL = ("admin", "clinician")
 
@@ -44,21 +44,9 @@ class AllianceQueries:
         """The clinic's alliance concerns: open ones until a clinician acknowledges them."""
         principal.require_role(*CLINICAL)
         principal.require_clinic(principal.organisation_id, clinic_id)
-        statement = (select(alliance_concerns, clients.c.name)
-                     .join(clients, clients.c.client_id == alliance_concerns.c.client_id)
-                     .where(alliance_concerns.c.organisation_id == principal.organisation_id,
-                            alliance_concerns.c.clinic_id == clinic_id,
-                            care_team.visible(principal, alliance_concerns.c.client_id))
-                     .order_by(alliance_concerns.c.flagged_at, alliance_concerns.c.flag_id))
-        if query["status"] == "open":
-            statement = statement.where(alliance_concerns.c.acknowledged_at.is_(None))
-        elif query["status"] == "acknowledged":
-            statement = statement.where(alliance_concerns.c.acknowledged_at.is_not(None))
-        with self.store.read() as conn:
-            rows = paging.fetch_page(conn, statement, query)
-        return paging.offset_page("alliance_concerns",
-                                  [concern_view(r._asdict()) for r in rows],
-                                  query["limit"], query["offset"])
+        return clinic_flags(self.store, principal, clinic_id, query, alliance_concerns,
+                            alliance_concerns.c.flagged_at, "alliance_concerns",
+                            concern_view)
 
 
 def open_alliance_concern_counts(conn):
