@@ -25,6 +25,7 @@ import time
 from sqlalchemy import MetaData, bindparam, delete, event as sa_event, insert, select, text, \
     update
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.selectable import Select
 from sqlalchemy.sql.util import find_tables
 
 from .encryption import ERASED
@@ -303,15 +304,22 @@ class Progress:
         metrics.READ_MODEL_REBUILD_EVENTS.labels(self.service, "stored").set(self.stored)
 
 
-class BatchedInserts:
-    """The connection a replay's handlers write through: a plain insert of one row
-    (`conn.execute(insert(table), {...})`, the shape of most projection writes) is
-    held and written with the others of its table in one executemany; any other
-    statement first writes the held rows of the tables it touches (every held row
-    when it names none it can tell: text, driver SQL), so each statement sees the
-    rows as the live path would have left them. Held rows go table by table in the
-    metadata's dependency order, each table's in the order they came: foreign keys
-    hold. What an insert returns is never read by handlers (a held one gives None)."""
+class BatchedReplay:
+    """The connection a replay's handlers run on, for one page of events.
+
+    Writes: a plain insert of one row (`conn.execute(insert(table), {...})`, the
+    shape of most projection writes) is held and written with the others of its
+    table in one executemany; any other statement first writes the held rows of the
+    tables it touches (every held row when it names none it can tell: text, driver
+    SQL), so each statement sees the rows as the live path would have left them.
+    Held rows go table by table in the metadata's dependency order, each table's in
+    the order they came: foreign keys hold. What an insert returns is never read by
+    handlers (a held one gives None).
+
+    Reads: a select of read-model tables only gives the rows it gave last time with
+    the same parameters until a write touches one of its tables (the new tables are
+    the rebuild's alone: nothing else changes them). Handlers read the same rows
+    again and again (a client's care team at every session)."""
 
     def __init__(self, conn, metadata):
         self.conn = conn
@@ -320,6 +328,7 @@ class BatchedInserts:
                        for number, table in enumerate(metadata.sorted_tables)}
         self._held = {}    # (table name, column names) -> (table, [row])
         self._tables = {}  # id(statement) -> (statement, names of the tables it touches)
+        self._read = {}    # table name -> {(id(statement), parameters): frozen result}
 
     def execute(self, statement, parameters=None, **options):
         if (type(statement) is Insert and type(parameters) is dict and not options
@@ -327,20 +336,61 @@ class BatchedInserts:
             table = statement.table
             self._held.setdefault((table.name, tuple(parameters)), (table, []))[1].append(
                 parameters)
+            self._read.pop(table.name, None)
             return None
+        tables = self._touched(statement)
+        if isinstance(statement, Select) and tables is not None and not options \
+                and tables.issubset(self._order):
+            return self._select(statement, parameters, tables)
+        self._changed(tables)
         if self._held:
-            self._flush(self._touched(statement))
+            self._flush(tables)
         return self.conn.execute(statement, parameters, **options)
 
     def __getattr__(self, name):
-        # Anything else (exec_driver_sql, ...) may read any table: write all first.
+        # Anything else (exec_driver_sql, ...) may read or write any table.
         self.flush()
         return getattr(self.conn, name)
 
     def flush(self):
         """Write every held row (at the end of a page, before a commit)."""
         self._flush(None)
+        self._changed(None)
         self._tables.clear()
+
+    def _select(self, statement, parameters, tables):
+        try:
+            key = (id(statement), None if parameters is None
+                   else tuple(sorted(parameters.items())))
+            hash(key)
+        except TypeError:  # a list of values (IN), ...: not kept
+            key = None
+        first = min(tables, key=self._order.get)
+        if key is not None:
+            found = self._read.get(first, {}).get(key)
+            if found is not None:
+                return found()
+        if self._held:
+            self._flush(tables)
+        result = self.conn.execute(statement, parameters)
+        if key is None:
+            return result
+        frozen = result.freeze()
+        # Kept under each of its tables: a write to any one of them forgets it.
+        for name in tables:
+            self._read.setdefault(name, {})[key] = frozen
+        return frozen()
+
+    def _changed(self, tables):
+        if tables is None:
+            self._read.clear()
+            return
+        for name in tables:
+            forgotten = self._read.pop(name, None)
+            if forgotten:  # and from its other tables
+                for other in self._read.values():
+                    for key in forgotten:
+                        other.pop(key, None)
 
     def _touched(self, statement):
         found = self._tables.get(id(statement))
@@ -377,7 +427,7 @@ def _catch_up(store, conn, after, progress, limit_seconds=None):
     apply = store.projection.apply
     while True:
         page = store.read_all(after=after, limit=PAGE, conn=conn)
-        writes = BatchedInserts(conn, store.projection.metadata)
+        writes = BatchedReplay(conn, store.projection.metadata)
         for number, (position, event) in enumerate(page, start=1):
             apply(writes, event)
             after = position
