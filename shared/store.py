@@ -241,10 +241,10 @@ class EventStore:
             query, params["origin"] = _ALL_OF_ORIGIN, origin
         if conn is not None:
             return [(position, self._decode(envelope, conn))
-                    for position, envelope in conn.execute(query, params)]
+                    for position, envelope in conn.execute(query, params).all()]
         with self.read() as own:
             return [(position, self._decode(envelope, own))
-                    for position, envelope in own.execute(query, params)]
+                    for position, envelope in own.execute(query, params).all()]
 
     # -- outbox ----------------------------------------------------------
     def outbox_status(self):
