@@ -6,6 +6,7 @@ meaning: `Event.to_json()` is what goes into the store and onto the wire.
 import json
 import re
 import uuid
+from functools import lru_cache
 from dataclasses import dataclass, field, replace
 
 from . import tracing
@@ -70,6 +71,7 @@ def dataschema_uri(type_):
     return f"{DATASCHEMA_BASE}{service}.{name}.v{version}.json"
 
 
+@lru_cache(maxsize=4096)  # a handful of types, parsed for every event read (name, upcast)
 def parse_type(type_):
     """-> (service, name, version); ValueError when the type is not Praxis-shaped."""
     parts = type_.split(".")
@@ -174,6 +176,23 @@ class Event:
             traceparent=tracing.parse(body.get("traceparent")),
             datacontenttype=body.get("datacontenttype", "application/json"),
             previoussequence=previous,
+        )
+
+    @classmethod
+    def stored(cls, text):
+        """An envelope this store wrote: checked when it was appended or consumed, so
+        read back (a replay reads every one) without checking again."""
+        body = json.loads(text)
+        previous = body.get("previoussequence")
+        return cls(
+            id=body["id"], source=body["source"], type=body["type"],
+            subject=body["subject"], time=body["time"], data=body["data"],
+            sequence=int(body["sequence"]), organisationid=body["organisationid"],
+            clinicid=body["clinicid"], correlationid=body["correlationid"],
+            causationid=body.get("causationid"), dataschema=body.get("dataschema"),
+            traceparent=body.get("traceparent"),
+            datacontenttype=body.get("datacontenttype", "application/json"),
+            previoussequence=None if previous is None else int(previous),
         )
 
     @classmethod

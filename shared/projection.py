@@ -24,6 +24,8 @@ import time
 
 from sqlalchemy import MetaData, bindparam, delete, event as sa_event, insert, select, text, \
     update
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.selectable import Select
 from sqlalchemy.sql.util import find_tables
 
 from .encryption import ERASED
@@ -35,8 +37,11 @@ from .store import events_table, make_engine, read_model_schema_table
 log = logging.getLogger(__name__)
 
 REBUILD_LOCK_KEY = 0x72656275  # "one rebuild at a time in this database" (session lock)
-PAGE = 100             # events read per query; green threads (/livez) run between pages
-BATCH_SECONDS = 0.5    # a batch commits after this long
+PAGE = 1000            # events read per query, their inserts written together
+YIELD_EVERY = 100      # events between yields: green threads (/livez) run meanwhile
+# A batch commits after this long: the new tables are no one's but the rebuild's, so
+# long transactions hold nothing up (the append lock is taken only by the swap).
+BATCH_SECONDS = 5.0
 LOG_EVERY_SECONDS = 10.0
 
 
@@ -223,6 +228,8 @@ class _SqliteShadow:
 
         @sa_event.listens_for(self.engine, "connect")
         def _attach(dbapi_connection, _record):
+            # This file is thrown away if the machine stops before the swap: no fsync.
+            dbapi_connection.execute("PRAGMA main.synchronous = OFF")
             dbapi_connection.execute("ATTACH DATABASE ? AS live", (self.live_path,))
 
     def create(self, metadata):
@@ -297,17 +304,138 @@ class Progress:
         metrics.READ_MODEL_REBUILD_EVENTS.labels(self.service, "stored").set(self.stored)
 
 
+class BatchedReplay:
+    """The connection a replay's handlers run on, for one page of events.
+
+    Writes: a plain insert of one row (`conn.execute(insert(table), {...})`, the
+    shape of most projection writes) is held and written with the others of its
+    table in one executemany; any other statement first writes the held rows of the
+    tables it touches (every held row when it names none it can tell: text, driver
+    SQL), so each statement sees the rows as the live path would have left them.
+    Held rows go table by table in the metadata's dependency order, each table's in
+    the order they came: foreign keys hold. What an insert returns is never read by
+    handlers (a held one gives None).
+
+    Reads: a select of read-model tables only gives the rows it gave last time with
+    the same parameters until a write touches one of its tables (the new tables are
+    the rebuild's alone: nothing else changes them). Handlers read the same rows
+    again and again (a client's care team at every session)."""
+
+    def __init__(self, conn, metadata):
+        self.conn = conn
+        # By name: a table may be included in several services' metadata (care teams).
+        self._order = {table.name: number
+                       for number, table in enumerate(metadata.sorted_tables)}
+        self._held = {}    # (table name, column names) -> (table, [row])
+        self._tables = {}  # id(statement) -> (statement, names of the tables it touches)
+        self._read = {}    # table name -> {(id(statement), parameters): frozen result}
+
+    def execute(self, statement, parameters=None, **options):
+        if (type(statement) is Insert and type(parameters) is dict and not options
+                and _plain(statement) and statement.table.name in self._order):
+            table = statement.table
+            self._held.setdefault((table.name, tuple(parameters)), (table, []))[1].append(
+                parameters)
+            self._read.pop(table.name, None)
+            return None
+        tables = self._touched(statement)
+        if isinstance(statement, Select) and tables is not None and not options \
+                and tables.issubset(self._order):
+            return self._select(statement, parameters, tables)
+        self._changed(tables)
+        if self._held:
+            self._flush(tables)
+        return self.conn.execute(statement, parameters, **options)
+
+    def __getattr__(self, name):
+        # Anything else (exec_driver_sql, ...) may read or write any table.
+        self.flush()
+        return getattr(self.conn, name)
+
+    def flush(self):
+        """Write every held row (at the end of a page, before a commit)."""
+        self._flush(None)
+        self._changed(None)
+        self._tables.clear()
+
+    def _select(self, statement, parameters, tables):
+        try:
+            key = (id(statement), None if parameters is None
+                   else tuple(sorted(parameters.items())))
+            hash(key)
+        except TypeError:  # a list of values (IN), ...: not kept
+            key = None
+        first = min(tables, key=self._order.get)
+        if key is not None:
+            found = self._read.get(first, {}).get(key)
+            if found is not None:
+                return found()
+        if self._held:
+            self._flush(tables)
+        result = self.conn.execute(statement, parameters)
+        if key is None:
+            return result
+        frozen = result.freeze()
+        # Kept under each of its tables: a write to any one of them forgets it.
+        for name in tables:
+            self._read.setdefault(name, {})[key] = frozen
+        return frozen()
+
+    def _changed(self, tables):
+        if tables is None:
+            self._read.clear()
+            return
+        for name in tables:
+            forgotten = self._read.pop(name, None)
+            if forgotten:  # and from its other tables
+                for other in self._read.values():
+                    for key in forgotten:
+                        other.pop(key, None)
+
+    def _touched(self, statement):
+        found = self._tables.get(id(statement))
+        if found is None or found[0] is not statement:
+            try:
+                tables = {table.name for table in find_tables(
+                    statement, check_columns=True, include_crud=True)}
+            except Exception:
+                tables = None
+            found = self._tables[id(statement)] = (statement, tables or None)
+        return found[1]
+
+    def _flush(self, tables):
+        """Write the held rows of `tables` (all of them when None)."""
+        due = [key for key in self._held if tables is None or key[0] in tables]
+        for key in sorted(due, key=lambda key: self._order[key[0]]):
+            table, rows = self._held.pop(key)
+            self.conn.execute(insert(table), rows)
+
+
+def _plain(statement):
+    """An insert of the values given at execute: nothing of its own to compile."""
+    return (statement._values is None and not statement._multi_values
+            and not statement._returning and statement._select_names is None
+            and statement._post_values_clause is None and not statement._hints
+            and not statement._execution_options and not statement._independent_ctes
+            and not statement._return_defaults and not statement._inline)
+
+
 def _catch_up(store, conn, after, progress, limit_seconds=None):
     """Apply events after `after` on `conn`; return (last position, reached the head).
     With `limit_seconds`, stop once that long has passed."""
     started = time.monotonic()
+    apply = store.projection.apply
     while True:
         page = store.read_all(after=after, limit=PAGE, conn=conn)
-        for position, event in page:
-            store.projection.apply(conn, event)
+        writes = BatchedReplay(conn, store.projection.metadata)
+        for number, (position, event) in enumerate(page, start=1):
+            apply(writes, event)
             after = position
+            if number % YIELD_EVERY == 0:
+                time.sleep(0)  # SQLite and the handlers never yield by themselves
+        writes.flush()
         progress.advanced(len(page))
-        time.sleep(0)  # SQLite and the handlers never yield by themselves
+        time.sleep(0)
         if len(page) < PAGE:
             return after, True
         if limit_seconds is not None and time.monotonic() - started >= limit_seconds:

@@ -191,7 +191,9 @@ class EventStore:
     def opened(self, envelope, conn=None):
         """A stored envelope as the Event it was appended as, sensitive fields opened
         (ERASED for an erased client's), not upcast."""
-        event = Event.from_json(envelope)
+        event = Event.stored(envelope)
+        if encryption.SEALED not in envelope:
+            return event  # most events: nothing sealed to look for, no key to fetch
         names = [name for name in self.registry.sensitive_fields(event.type)
                  if encryption.is_sealed(event.data.get(name))]
         if not names:
@@ -234,15 +236,15 @@ class EventStore:
 
     def read_all(self, after=0, limit=1000, conn=None, origin=None):
         """[(position, Event)] after `position`, own and consumed events alike."""
-        query = (select(events_table.c.position, events_table.c.envelope)
-                 .where(events_table.c.position > after)
-                 .order_by(events_table.c.position).limit(limit))
+        query, params = _ALL, {"after": after, "limit": limit}
         if origin is not None:
-            query = query.where(events_table.c.origin == origin)
+            query, params["origin"] = _ALL_OF_ORIGIN, origin
         if conn is not None:
-            return [(r.position, self._decode(r.envelope, conn)) for r in conn.execute(query)]
+            return [(position, self._decode(envelope, conn))
+                    for position, envelope in conn.execute(query, params).all()]
         with self.read() as own:
-            return [(r.position, self._decode(r.envelope, own)) for r in own.execute(query)]
+            return [(position, self._decode(envelope, own))
+                    for position, envelope in own.execute(query, params).all()]
 
     # -- outbox ----------------------------------------------------------
     def outbox_status(self):
@@ -294,6 +296,11 @@ _FIRST_PASS = insert(foreign_positions_table)
 _STREAM = (select(events_table.c.envelope)
            .where(events_table.c.stream_id == bindparam("stream_id"))
            .order_by(events_table.c.version))
+# A page of every event after a position (a replay reads the whole store by these).
+_ALL = (select(events_table.c.position, events_table.c.envelope)
+        .where(events_table.c.position > bindparam("after"))
+        .order_by(events_table.c.position).limit(bindparam("limit")))
+_ALL_OF_ORIGIN = _ALL.where(events_table.c.origin == bindparam("origin"))
 _SEEN = select(events_table.c.position).where(events_table.c.event_id == bindparam("event_id"))
 _INSERT_EVENT = insert(events_table)
 _INSERT_OUTBOX = insert(outbox_table)
