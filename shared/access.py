@@ -114,6 +114,8 @@ TABLE = _resources(
     Resource("diagnosis", "the ICD-10 codes of the treatment plan", {
         READ: CLINICAL | {BILLING}, CHANGE: CLINICAL}),
     Resource("chart", "the client's clinical record and its timeline", {READ: CLINICAL}),
+    Resource("therapy_vocabulary", "the organisation's approaches and interventions "
+             "(built-in and its own)", {READ: CLINICAL, CHANGE: {ADMIN}}),
     Resource("progress_note", "a session's progress note and its addenda", {
         READ: CLINICAL, CHANGE: CLINICAL, "sign": CLINICAL, "cosign": CLINICAL,
         "add_addendum": {CLINICIAN}}),

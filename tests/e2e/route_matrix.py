@@ -357,6 +357,18 @@ ROUTES = {
     ("notes", "GET", "/clients/<uuid:client_id>/notes"): _s(),
     ("notes", "GET", "/clients/<uuid:client_id>/plan"): _s(),
     ("notes", "PUT", "/clients/<uuid:client_id>/stage"): _s(body=lambda s: {"stage": "change"}),
+    ("notes", "PUT", "/clients/<uuid:client_id>/approach"): _s(
+        body=lambda s: {"approaches": ["systemic"]}),
+    ("notes", "GET", "/notes/<uuid:note_id>/interventions"): _s(),
+    ("notes", "PUT", "/notes/<uuid:note_id>/interventions"): _s(
+        body=lambda s: {"interventions": ["exposure"]},
+        own={"admin": {403}}, why="only the clinician who held the session records its "
+                                  "interventions"),
+    ("notes", "GET", "/therapy-vocabulary"): _s(),
+    ("notes", "PUT", "/therapy-vocabulary"): _s(
+        body=lambda s: {"approaches": [], "interventions": []},
+        own={"admin": {403}}, why="only an organisation-wide admin sets the vocabulary; the "
+                                  "caller's token has clinic-1 only"),
     ("notes", "GET", "/clinicians/<clinician_id>/notes-due"): _s(
         foreign={200}, foreign_by_role={"clinician": {403}},
         why="a clinician id is a name, not a record: anybody's notes due are those at the "
