@@ -237,6 +237,8 @@ class TrajectoryQuery(Scoped):
 
 class ChartQuery(TrajectoryQuery):
     format = fields.String(load_default="svg", validate=validate.OneOf(["svg", "png"]))
+    # Draw the client's alliance ratings over the outcome (a second axis).
+    overlay = fields.String(load_default=None, validate=validate.OneOf(["alliance"]))
 
 
 class InstrumentQuery(Schema):

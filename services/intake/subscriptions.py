@@ -6,4 +6,5 @@ SUBSCRIPTIONS = Subscriptions({
     ("scheduling", "SessionHeld"): "on_session_held",  # the not-on-track rule counts sessions
     ("scheduling", "AppointmentBooked"): READ_MODELS,  # care teams
     ("notes", "ClinicianSupervisionSet"): READ_MODELS,  # care teams
+    ("notes", "TreatmentApproachSet"): READ_MODELS,  # outcomes by approach
 })

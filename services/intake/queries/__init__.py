@@ -21,6 +21,7 @@ from .. import domain
 from ..adapters import fhir
 from ..domain.change import IMPROVEMENTS, RECOVERED, RELIABLY_DETERIORATED
 from .flags import clinic_flags
+from .outcomes_by import alliance_trajectory, breakdowns
 from ..read_models import (
     assessments, break_glass_grants, clients, consent_history, consents, episodes,
     instrument_definitions, not_on_track_rules, outcome_alerts, pending_reassessments, risk_flags)
@@ -229,6 +230,9 @@ class IntakeQueries:
         course = next((c for c in view["instruments"] if c["instrument"] == code), None)
         if course is None:
             raise NotFound(f"no {code} assessments in episode {view['episode_id']}")
+        if query.get("overlay") == "alliance":
+            with self.store.read() as conn:
+                course = {**course, "alliance": alliance_trajectory(conn, view["client_id"])}
         return render(course, query["format"])
 
     def clinic_outcomes(self, principal, clinic_id, query):
@@ -241,7 +245,8 @@ class IntakeQueries:
         - recovery: recovered, of measured courses whose baseline was in the
           clinical range (as NHS Talking Therapies counts recovery);
         - deterioration: reliably deteriorated, of measured;
-        - risk flags open now and raised in the range, pending reassessments now.
+        - risk flags open now and raised in the range, pending reassessments now;
+        - dropout and the rates by approach, clinician and alliance band (outcomes_by.py).
         """
         principal.require_role(*CLINICAL)
         principal.require_clinic(principal.organisation_id, clinic_id)
@@ -276,6 +281,10 @@ class IntakeQueries:
         for row in rows:
             if row.category is not None:
                 latest[(row.client_id, row.episode_id, row.instrument)] = row
+        with self.store.read() as conn:
+            broken_down = breakdowns(conn, principal.organisation_id, clinic_id,
+                                     list(latest.values()), start, end,
+                                     lambda judged: _rates(catalogue, judged))
         by_instrument = defaultdict(list)
         for (_, _, code), row in sorted(latest.items()):
             by_instrument[code].append(row)
@@ -289,6 +298,7 @@ class IntakeQueries:
                               for code, judged in sorted(by_instrument.items())},
             "open_risk_flags": open_flags, "risk_flags_raised": raised,
             "pending_reassessments": pending,
+            **broken_down,
         }
 
     # -- reference data ----------------------------------------------------
