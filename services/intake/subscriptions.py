@@ -7,4 +7,7 @@ SUBSCRIPTIONS = Subscriptions({
     ("scheduling", "AppointmentBooked"): READ_MODELS,  # care teams
     ("notes", "ClinicianSupervisionSet"): READ_MODELS,  # care teams
     ("notes", "TreatmentApproachSet"): READ_MODELS,  # outcomes by approach
+    # Missed sessions: the dropout-risk rule (a client's late cancellations, no-shows).
+    ("scheduling", "AppointmentCancelled"): "on_session_missed",
+    ("scheduling", "AppointmentNoShow"): "on_session_missed",
 })

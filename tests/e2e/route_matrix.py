@@ -118,6 +118,7 @@ PARAMS = {
 # A clinician named under a client's path is a member of that client's care team.
 PARAMS["clinician_id"] = {"/clients/": "care_member_id", "/": "clinician_id"}
 PARAMS["flag_id"] = {"/clients/<uuid:client_id>/alliance-concerns/": "alliance_flag_id",
+                     "/clients/<uuid:client_id>/dropout-risks/": "alliance_flag_id",
                      "/": "flag_id"}
 
 
@@ -229,6 +230,14 @@ ROUTES = {
      "/clients/<uuid:client_id>/alliance-concerns/<uuid:flag_id>/acknowledge"): _s(
         body=lambda s: {"action_taken": "talked about the rupture"}),
     ("intake", "GET", "/clinics/<clinic_id>/alliance-concerns"): _s(
+        query=lambda s: {"status": "all"}),
+    ("intake", "POST",
+     "/clients/<uuid:client_id>/dropout-risks/<uuid:flag_id>/acknowledge"): _s(
+        body=lambda s: {"action_taken": "called about the missed sessions"},
+        own={"admin": {404}, "clinician": {404}},
+        why="the data set has no dropout risk: its sample is the own client's alliance "
+            "concern id, which is no dropout risk of theirs (404)"),
+    ("intake", "GET", "/clinics/<clinic_id>/dropout-risks"): _s(
         query=lambda s: {"status": "all"}),
     ("intake", "GET", "/clinics/<clinic_id>/alliance-settings"): _s(),
     ("intake", "PUT", "/clinics/<clinic_id>/alliance-settings"): _s(

@@ -513,3 +513,4 @@ def alliance_settings_set(conn, event):
 
 
 from .therapy import client_approaches  # noqa: E402,F401 (notes' approach per client)
+from .dropout import dropout_risks, dropout_rules, missed_sessions  # noqa: E402,F401
