@@ -97,3 +97,18 @@ def test_the_clinic_turns_the_rule_off_and_the_settings_show_it(intake):
     missed(intake, client_id)
     missed(intake, client_id)
     assert risks(intake) == []
+
+
+def test_the_fhir_export_carries_the_alliance_ratings(intake):
+    client_id = register(intake)
+    session_id = held(intake, client_id)
+    rate(intake, CLINICIAN, client_id, session_id, [9, 9, 9, 8])
+    bundle = intake.fhir_everything(CLINICIAN.principal, client_id)
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    (response,) = [r for r in resources if r["id"] == f"alliance-{session_id}"]
+    (total,) = [r for r in resources if r["id"] == f"alliance-{session_id}-total"]
+    assert [i["answer"][0]["valueInteger"] for i in response["item"]] == [9, 9, 9, 8]
+    assert (total["valueInteger"], total["interpretation"]) == (
+        35, [{"text": "alliance concern"}])
+    assert any(r["resourceType"] == "Questionnaire" and r["title"].startswith("Session rating")
+               for r in resources)

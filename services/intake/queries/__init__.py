@@ -19,6 +19,8 @@ from shared.timeutil import iso
 
 from .. import domain
 from ..adapters import fhir
+from ..adapters.fhir_alliance import alliance_resources
+from ..domain.alliance import BUILT_IN as alliance_measures, ClientAlliance
 from ..domain.change import IMPROVEMENTS, RECOVERED, RELIABLY_DETERIORATED
 from .flags import clinic_flags
 from .outcomes_by import alliance_trajectory, breakdowns
@@ -335,7 +337,12 @@ class IntakeQueries:
             found = catalogue.instrument(*key)
             if found is not None:
                 instruments[key] = instrument_view(catalogue, found)
-        return searchset(fhir.everything(view, instruments))
+        # The alliance ratings as rated (their item scores are in the events only).
+        ratings = [e.data for e in self.store.read_stream(
+            ClientAlliance.stream_of(view["client_id"])) if e.name == "AllianceRated"]
+        measures = {code: m.to_data() for code, m in alliance_measures.items()}
+        return searchset(fhir.everything(view, instruments)
+                         + alliance_resources(view["client_id"], ratings, measures))
 
     def not_on_track_rule(self, principal, clinic_id):
         principal.require_clinic(principal.organisation_id, clinic_id)
