@@ -8,6 +8,7 @@
 - messaging: the client's thread with the care team, receipts, clinics' settings
 - alliance: intake's open alliance concerns (the notes-due view)
 - therapy: organisations' own approaches and interventions, each note's interventions
+- dropout: intake's open dropout risks (the notes-due view)
 """
 from .alliance import alliance_concerns  # noqa: F401
 from .base import metadata, projection  # noqa: F401
@@ -20,3 +21,4 @@ from .progress_notes import (  # noqa: F401
 )
 from .psychotherapy_notes import authors_psychotherapy_notes  # noqa: F401
 from .therapy import note_interventions, therapy_vocabularies  # noqa: F401
+from .dropout import dropout_risks  # noqa: F401
