@@ -108,3 +108,20 @@ def test_the_outcome_chart_overlays_the_alliance_when_asked(clinic):
     assert 'id="alliance' not in plain.get_data(as_text=True)
     assert 'id="alliance_1"' in overlaid or 'id="alliance"' in overlaid
     assert "alliance concern below 36" in overlaid and "SRS total (alliance)" in overlaid
+
+
+def test_the_alliance_band_counts_concerns_up_to_the_period_s_end_only(intake):
+    """Courses judged 10 and 5 days ago, the concern today: a period ending yesterday
+    puts the client in never_in_concern, a period up to today in ever_in_concern."""
+    now = datetime.now(timezone.utc)
+    client_id = register(intake, primary_clinician_id="clin-1")
+    assess(intake, client_id, MODERATE, assessed_at=now - timedelta(days=10))
+    assess(intake, client_id, BETTER, assessed_at=now - timedelta(days=5))
+    rate(intake, CLINICIAN, client_id, held(intake, client_id), CONCERN)
+    start, yesterday = (now - timedelta(days=30)).date(), (now - timedelta(days=1)).date()
+    before = summary(intake, from_=start, to=yesterday)["by_alliance"]
+    assert (before["ever_in_concern"]["measured"], before["never_in_concern"]["measured"]) \
+        == (0, 1)
+    up_to_today = summary(intake, from_=start, to=now.date())["by_alliance"]
+    assert (up_to_today["ever_in_concern"]["measured"],
+            up_to_today["never_in_concern"]["measured"]) == (1, 0)
