@@ -35,7 +35,7 @@ NOBODY = frozenset()
 ANSWERS = ("answers", "answer", "item", "item_scores")  # PHQ-9 item 9 is about self-harm
 SCORES = ("total", "severity", "change", "subscales")  # a score, its band, its change
 FREE_TEXT = ("description", "action_taken", "reason", "text", "sections", "instructions",
-             "reflection")                  # what a clinician or client wrote
+             "reflection", "other_text")    # what a clinician or client wrote
 
 
 @dataclass(frozen=True)
