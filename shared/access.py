@@ -35,7 +35,7 @@ NOBODY = frozenset()
 ANSWERS = ("answers", "answer", "item", "item_scores")  # PHQ-9 item 9 is about self-harm
 SCORES = ("total", "severity", "change", "subscales")  # a score, its band, its change
 FREE_TEXT = ("description", "action_taken", "reason", "text", "sections", "instructions",
-             "reflection")                  # what a clinician or client wrote
+             "reflection", "other_text")    # what a clinician or client wrote
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,8 @@ TABLE = _resources(
     Resource("diagnosis", "the ICD-10 codes of the treatment plan", {
         READ: CLINICAL | {BILLING}, CHANGE: CLINICAL}),
     Resource("chart", "the client's clinical record and its timeline", {READ: CLINICAL}),
+    Resource("therapy_vocabulary", "the organisation's approaches and interventions "
+             "(built-in and its own)", {READ: CLINICAL, CHANGE: {ADMIN}}),
     Resource("progress_note", "a session's progress note and its addenda", {
         READ: CLINICAL, CHANGE: CLINICAL, "sign": CLINICAL, "cosign": CLINICAL,
         "add_addendum": {CLINICIAN}}),

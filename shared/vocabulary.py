@@ -23,6 +23,20 @@ CHANGE_CATEGORIES = ("recovered", "reliably_improved", "no_reliable_change",
 GOAL_STATUSES = ("proposed", "active", "on_hold", "completed", "cancelled")
 NOTE_FORMATS = ("SOAP", "DAP", "BIRP")
 TREATMENT_STAGES = ("awareness", "change", "integration")
+# The therapy's approach on the treatment plan ("other" takes free text), and the
+# interventions a progress note records, grouped by the approach they come from; an
+# organisation extends both (services/notes/domain/therapy.py).
+THERAPY_APPROACHES = ("cognitive_behavioural", "psychodynamic", "humanistic", "systemic",
+                      "integrative", "other")
+INTERVENTIONS = {
+    "cognitive_behavioural": ("cognitive_restructuring", "behavioural_activation", "exposure",
+                              "mindfulness", "psychoeducation", "problem_solving"),
+    "psychodynamic": ("interpretation", "transference_work", "free_association"),
+    "humanistic": ("empathic_reflection", "chair_work", "focusing"),
+    "systemic": ("family_sculpting", "genogram", "circular_questioning"),
+    "integrative": (),
+    "other": (),
+}
 
 # billing
 PAYMENT_METHODS = ("card", "cash", "cheque", "transfer", "insurer")

@@ -195,6 +195,12 @@ class AllianceSettingsSchema(Scoped):
                                     validate=validate.Range(min=1, max=100))
     drop_points = fields.Integer(required=True, allow_none=True, strict=True,
                                  validate=validate.Range(min=1, max=100))
+    # The dropout-risk rule: this many missed sessions with an alliance concern within
+    # the window (domain/dropout.py); null: off.
+    dropout_misses = fields.Integer(load_default=2, allow_none=True, strict=True,
+                                    validate=validate.Range(min=1, max=20))
+    dropout_window_days = fields.Integer(load_default=60, strict=True,
+                                         validate=validate.Range(min=1, max=365))
 
 
 class RateAllianceSchema(Scoped):
@@ -237,6 +243,8 @@ class TrajectoryQuery(Scoped):
 
 class ChartQuery(TrajectoryQuery):
     format = fields.String(load_default="svg", validate=validate.OneOf(["svg", "png"]))
+    # Draw the client's alliance ratings over the outcome (a second axis).
+    overlay = fields.String(load_default=None, validate=validate.OneOf(["alliance"]))
 
 
 class InstrumentQuery(Schema):

@@ -165,6 +165,20 @@ class Service(CommonEndpoints, subscribers(IntakeApplication.subscriptions)):
         return self.praxis.acknowledge_alliance_concern(caller_of(request), client_id,
                                                         flag_id, command)
 
+    @http("POST", "/clients/<uuid:client_id>/dropout-risks/<uuid:flag_id>/acknowledge",
+          resource="alliance_concern")
+    def acknowledge_dropout_risk(self, request, client_id, flag_id):
+        self._reach(request, client_id)
+        command = load_body(request, AcknowledgeRiskFlagSchema())
+        return self.praxis.acknowledge_dropout_risk(caller_of(request), client_id,
+                                                    str(flag_id), command)
+
+    @http("GET", "/clinics/<clinic_id>/dropout-risks", resource="alliance_concern")
+    def dropout_risks(self, request, clinic_id):
+        self._in_clinic(request, clinic_id)
+        return self.praxis.dropout_risks(principal_of(request), clinic_id,
+                                         load_query(request, RiskFlagQuery()))
+
     @http("GET", "/clinics/<clinic_id>/alliance-concerns", resource="alliance_concern")
     def alliance_concerns(self, request, clinic_id):
         self._in_clinic(request, clinic_id)

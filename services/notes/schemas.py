@@ -15,6 +15,8 @@ from .domain.between_sessions import INSTRUCTIONS_MAX, JOURNAL_MAX, REFLECTION_M
 from .domain.messaging import CRISIS_LINE_MAX, OFFICE_HOURS_MAX, TEXT_MAX as MESSAGE_MAX
 from .domain.progress_notes import ADDENDUM_MAX, DEADLINE_HOURS_MAX, FORMATS, SECTION_MAX
 from .domain.psychotherapy_notes import TEXT_MAX
+from .domain.therapy import (APPROACHES_MAX, CODE_MAX, EXTENSIONS_MAX, INTERVENTIONS_MAX,
+                             LABEL_MAX, OTHER_TEXT_MAX)
 from .domain.treatment_plan import (DEFAULT_STATUS, DIAGNOSES_MAX, LEVEL_KEYS, LEVEL_TEXT_MAX,
                                     NEW_STATUSES, REASON_MAX)
 
@@ -158,3 +160,34 @@ class MessagingSettingsSchema(Schema):
                                validate=validate.Length(max=OFFICE_HOURS_MAX))
     crisis_line = fields.String(required=True,
                                 validate=validate.Length(min=1, max=CRISIS_LINE_MAX))
+
+
+# -- what the therapy does: codes are checked against the vocabulary by the domain ------
+_code = fields.String(validate=validate.Length(min=1, max=CODE_MAX))
+_other_text = dict(load_default=None, allow_none=True,
+                   validate=validate.Length(min=1, max=OTHER_TEXT_MAX))
+
+
+class ApproachSchema(Schema):
+    approaches = fields.List(_code, required=True, validate=validate.Length(max=APPROACHES_MAX))
+    other_text = fields.String(**_other_text)
+
+
+class InterventionsSchema(Schema):
+    interventions = fields.List(_code, required=True,
+                                validate=validate.Length(max=INTERVENTIONS_MAX))
+    other_text = fields.String(**_other_text)
+
+
+class VocabularyEntrySchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=CODE_MAX))
+    label = fields.String(required=True, validate=validate.Length(min=1, max=LABEL_MAX))
+    approach = fields.String(validate=validate.Length(min=1, max=CODE_MAX))
+
+
+class TherapyVocabularySchema(Schema):
+    """The organisation's own entries (the built-ins are always there)."""
+    approaches = fields.List(fields.Nested(VocabularyEntrySchema), load_default=list,
+                             validate=validate.Length(max=EXTENSIONS_MAX))
+    interventions = fields.List(fields.Nested(VocabularyEntrySchema), load_default=list,
+                                validate=validate.Length(max=EXTENSIONS_MAX))

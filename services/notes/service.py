@@ -48,6 +48,11 @@ class Service(CommonEndpoints, subscribers(NotesApplication.subscriptions)):
         command = load_body(request, schemas.StageSchema())
         return self.praxis.set_stage(caller_of(request), str(client_id), command)
 
+    @http("PUT", "/clients/<uuid:client_id>/approach", resource="treatment_plan")
+    def set_approach(self, request, client_id):
+        command = load_body(request, schemas.ApproachSchema())
+        return self.praxis.set_approach(caller_of(request), str(client_id), command)
+
     @http("GET", "/clients/<uuid:client_id>/plan", resource="treatment_plan")
     def get_plan(self, request, client_id):
         return self.praxis.plan(principal_of(request), str(client_id))
@@ -88,6 +93,24 @@ class Service(CommonEndpoints, subscribers(NotesApplication.subscriptions)):
     def add_addendum(self, request, note_id):
         command = load_body(request, schemas.AddendumSchema())
         return 201, self.praxis.add_addendum(caller_of(request), str(note_id), command)
+
+    @http("PUT", "/notes/<uuid:note_id>/interventions", resource="progress_note")
+    def record_interventions(self, request, note_id):
+        command = load_body(request, schemas.InterventionsSchema())
+        return self.praxis.record_interventions(caller_of(request), str(note_id), command)
+
+    @http("GET", "/notes/<uuid:note_id>/interventions", resource="progress_note")
+    def get_interventions(self, request, note_id):
+        return self.praxis.session_interventions(principal_of(request), str(note_id))
+
+    @http("GET", "/therapy-vocabulary", resource="therapy_vocabulary")
+    def get_therapy_vocabulary(self, request):
+        return self.praxis.therapy_vocabulary(principal_of(request))
+
+    @http("PUT", "/therapy-vocabulary", resource="therapy_vocabulary")
+    def set_therapy_vocabulary(self, request):
+        command = load_body(request, schemas.TherapyVocabularySchema())
+        return self.praxis.set_therapy_vocabulary(caller_of(request), command)
 
     @http("GET", "/clinicians/<clinician_id>/notes-due", resource="progress_note")
     def get_notes_due(self, request, clinician_id):

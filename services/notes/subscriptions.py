@@ -13,4 +13,6 @@ SUBSCRIPTIONS = Subscriptions({
     ("scheduling", "AppointmentBooked"): READ_MODELS,
     ("intake", "AllianceConcernFlagged"): READ_MODELS,  # the notes-due view
     ("intake", "AllianceConcernAcknowledged"): READ_MODELS,
+    ("intake", "DropoutRiskFlagged"): READ_MODELS,  # the notes-due view
+    ("intake", "DropoutRiskAcknowledged"): READ_MODELS,
 })

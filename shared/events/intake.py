@@ -333,8 +333,38 @@ class AllianceSettingsSetV1(Schema):
     instrument = fields.String(required=True)
     every_sessions = fields.Integer(required=True, validate=validate.Range(min=1))
     drop_points = fields.Integer(allow_none=True, required=True, validate=validate.Range(min=1))
+    # The dropout-risk rule (added within v1: optional; absent means the default 2 in 60).
+    dropout_misses = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=20))
+    dropout_window_days = fields.Integer(validate=validate.Range(min=1, max=365))
     set_by = fields.String(required=True)
     set_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "DropoutRiskFlagged", 1,
+                 "A client is at risk of dropping out: an alliance concern and at least the "
+                 "clinic's number of missed sessions (late cancellations, no-shows) within "
+                 "its window; listed until acknowledged.")
+class DropoutRiskFlaggedV1(Schema):
+    client_id = fields.UUID(required=True)
+    flag_id = fields.UUID(required=True)
+    concern_flag_ids = fields.List(fields.UUID(), required=True)
+    late_cancels = fields.Integer(required=True, validate=validate.Range(min=0))
+    no_shows = fields.Integer(required=True, validate=validate.Range(min=0))
+    window_days = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
+    misses_needed = fields.Integer(required=True, validate=validate.Range(min=1, max=20))
+    reason = fields.String(required=True, validate=validate.Length(max=500))
+    flagged_at = fields.DateTime(required=True)
+
+
+@catalogue.event(SERVICE, "DropoutRiskAcknowledged", 1,
+                 "A clinician acknowledged a dropout risk and recorded what was done.",
+                 sensitive=('action_taken',))
+class DropoutRiskAcknowledgedV1(Schema):
+    client_id = fields.UUID(required=True)
+    flag_id = fields.UUID(required=True)
+    acknowledged_by = fields.String(required=True)
+    acknowledged_at = fields.DateTime(required=True)
+    action_taken = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 # -- erasure (README "Erasure") ------------------------------------------------------

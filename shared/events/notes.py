@@ -135,7 +135,67 @@ class TreatmentStageSetV1(Schema):
     set_at = fields.DateTime(required=True)
 
 
+# Approaches are codes of the organisation's vocabulary (built-ins extended by
+# TherapyVocabularySet), so the schema checks their shape, not a fixed list.
+_CODE = dict(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$"))
+
+
+@catalogue.event(SERVICE, "TreatmentApproachSet", 1,
+                 "The therapy's approach(es) on the client's treatment plan (cognitive "
+                 "behavioural, psychodynamic, humanistic, systemic, integrative, other or the "
+                 "organisation's own); replaces the previous ones, which stay in the plan's "
+                 "history. Intake breaks outcomes down by it.",
+                 sensitive=('other_text',))
+class TreatmentApproachSetV1(Schema):
+    client_id = fields.UUID(required=True)
+    approaches = fields.List(fields.String(**_CODE), required=True,
+                             validate=validate.Length(min=1, max=6))
+    # What "other" is, in the clinician's words.
+    other_text = fields.String(allow_none=True, required=True,
+                               validate=validate.Length(min=1, max=500))
+    previous_approaches = fields.List(fields.String(**_CODE), required=True)
+    set_by = fields.String(required=True)
+    set_at = fields.DateTime(required=True)
+
+
 # -- progress notes ----------------------------------------------------------------
+@catalogue.event(SERVICE, "SessionInterventionsRecorded", 1,
+                 "The interventions used in a session, recorded on its progress note before "
+                 "signing (the whole list, replacing the last), with the approaches they "
+                 "come from.", private=True,
+                 sensitive=('other_text',))
+class SessionInterventionsRecordedV1(Schema):
+    note_id = fields.UUID(required=True)
+    appointment_id = fields.UUID(required=True)
+    client_id = fields.UUID(required=True)
+    interventions = fields.List(fields.String(**_CODE), required=True,
+                                validate=validate.Length(max=20))
+    approaches = fields.List(fields.String(**_CODE), required=True)
+    other_text = fields.String(allow_none=True, required=True,
+                               validate=validate.Length(min=1, max=500))
+    recorded_by = fields.String(required=True)
+    recorded_at = fields.DateTime(required=True)
+
+
+class VocabularyEntry(Schema):
+    code = fields.String(required=True, **_CODE)
+    label = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    approach = fields.String(**_CODE)  # an intervention's approach
+
+
+@catalogue.event(SERVICE, "TherapyVocabularySet", 1,
+                 "An organisation's own approaches and interventions, added to the built-in "
+                 "vocabulary (stream therapy-vocabulary-<organisation>); replaces its "
+                 "previous ones.", private=True)
+class TherapyVocabularySetV1(Schema):
+    approaches = fields.List(fields.Nested(VocabularyEntry), required=True,
+                             validate=validate.Length(max=50))
+    interventions = fields.List(fields.Nested(VocabularyEntry), required=True,
+                                validate=validate.Length(max=50))
+    set_by = fields.String(required=True)
+    set_at = fields.DateTime(required=True)
+
+
 @catalogue.event(SERVICE, "ProgressNoteOpened", 1,
                  "A session was held, so its progress note is due (stream "
                  "progress-note-<appointment_id>); no clinical text.")

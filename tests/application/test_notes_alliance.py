@@ -48,3 +48,31 @@ def test_another_organisations_concern_never_shows(app):  # noqa: F811
     app.consume(flagged.to_dict())
     assert app.notes_due(CLINICIAN, CLINICIAN.user_id)["alliance_concerns"] == []
     assert app.notes_due(OTHER_ORG, OTHER_ORG.user_id)["alliance_concerns"] == []
+
+
+def dropout_risk(client_id, org="org-1", sequence=1):
+    flag_id = str(uuid.uuid4())
+    return flag_id, make_event("intake", "DropoutRiskFlagged", {
+        "client_id": client_id, "flag_id": flag_id, "concern_flag_ids": [str(uuid.uuid4())],
+        "late_cancels": 1, "no_shows": 1, "window_days": 60, "misses_needed": 2,
+        "reason": "1 alliance concern(s) and 2 missed sessions", "flagged_at":
+        "2026-01-20T09:00:00Z"}, f"dropout-risk-{client_id}", org=org, sequence=sequence)
+
+
+def test_a_dropout_risk_shows_to_the_client_s_clinicians_until_acknowledged(app):  # noqa: F811
+    client_id = registered(app)
+    app.consume(session_held(client_id, str(uuid.uuid4())).to_dict())
+    flag_id, flagged = dropout_risk(client_id)
+    assert app.consume(flagged.to_dict()) == "applied"
+    (shown,) = app.notes_due(CLINICIAN, CLINICIAN.user_id)["dropout_risks"]
+    assert (shown["flag_id"], shown["client_name"], shown["late_cancels"],
+            shown["no_shows"]) == (flag_id, "Ada Lovelace", 1, 1)
+    assert app.notes_due(OTHER_CLINICIAN, OTHER_CLINICIAN.user_id)["dropout_risks"] == []
+    _, elsewhere = dropout_risk(client_id, org="org-2", sequence=2)
+    app.consume(elsewhere.to_dict())
+    assert app.notes_due(OTHER_ORG, OTHER_ORG.user_id)["dropout_risks"] == []
+    assert app.consume(make_event("intake", "DropoutRiskAcknowledged", {
+        "client_id": client_id, "flag_id": flag_id, "acknowledged_by": "clinician-7",
+        "acknowledged_at": "2026-01-21T09:00:00Z", "action_taken": "called"},
+        f"dropout-risk-{client_id}", sequence=3).to_dict()) == "applied"
+    assert app.notes_due(CLINICIAN, CLINICIAN.user_id)["dropout_risks"] == []

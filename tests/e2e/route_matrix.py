@@ -118,6 +118,7 @@ PARAMS = {
 # A clinician named under a client's path is a member of that client's care team.
 PARAMS["clinician_id"] = {"/clients/": "care_member_id", "/": "clinician_id"}
 PARAMS["flag_id"] = {"/clients/<uuid:client_id>/alliance-concerns/": "alliance_flag_id",
+                     "/clients/<uuid:client_id>/dropout-risks/": "alliance_flag_id",
                      "/": "flag_id"}
 
 
@@ -229,6 +230,14 @@ ROUTES = {
      "/clients/<uuid:client_id>/alliance-concerns/<uuid:flag_id>/acknowledge"): _s(
         body=lambda s: {"action_taken": "talked about the rupture"}),
     ("intake", "GET", "/clinics/<clinic_id>/alliance-concerns"): _s(
+        query=lambda s: {"status": "all"}),
+    ("intake", "POST",
+     "/clients/<uuid:client_id>/dropout-risks/<uuid:flag_id>/acknowledge"): _s(
+        body=lambda s: {"action_taken": "called about the missed sessions"},
+        own={"admin": {404}, "clinician": {404}},
+        why="the data set has no dropout risk: its sample is the own client's alliance "
+            "concern id, which is no dropout risk of theirs (404)"),
+    ("intake", "GET", "/clinics/<clinic_id>/dropout-risks"): _s(
         query=lambda s: {"status": "all"}),
     ("intake", "GET", "/clinics/<clinic_id>/alliance-settings"): _s(),
     ("intake", "PUT", "/clinics/<clinic_id>/alliance-settings"): _s(
@@ -357,6 +366,18 @@ ROUTES = {
     ("notes", "GET", "/clients/<uuid:client_id>/notes"): _s(),
     ("notes", "GET", "/clients/<uuid:client_id>/plan"): _s(),
     ("notes", "PUT", "/clients/<uuid:client_id>/stage"): _s(body=lambda s: {"stage": "change"}),
+    ("notes", "PUT", "/clients/<uuid:client_id>/approach"): _s(
+        body=lambda s: {"approaches": ["systemic"]}),
+    ("notes", "GET", "/notes/<uuid:note_id>/interventions"): _s(),
+    ("notes", "PUT", "/notes/<uuid:note_id>/interventions"): _s(
+        body=lambda s: {"interventions": ["exposure"]},
+        own={"admin": {403}}, why="only the clinician who held the session records its "
+                                  "interventions"),
+    ("notes", "GET", "/therapy-vocabulary"): _s(),
+    ("notes", "PUT", "/therapy-vocabulary"): _s(
+        body=lambda s: {"approaches": [], "interventions": []},
+        own={"admin": {403}}, why="only an organisation-wide admin sets the vocabulary; the "
+                                  "caller's token has clinic-1 only"),
     ("notes", "GET", "/clinicians/<clinician_id>/notes-due"): _s(
         foreign={200}, foreign_by_role={"clinician": {403}},
         why="a clinician id is a name, not a record: anybody's notes due are those at the "

@@ -48,6 +48,8 @@ def render(course, fmt="svg"):
         figure = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
         axes = figure.add_subplot()
         _draw(axes, course)
+        if course.get("alliance"):
+            _draw_alliance(axes, course["alliance"])
         figure.legend(loc="outside lower center", ncol=2, fontsize=7, frameon=False)
         buffer = io.BytesIO()
         figure.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
@@ -104,3 +106,21 @@ def _draw(axes, course):
     axes.set_title(f"{course['instrument']} ({course['name']}): change against the baseline",
                    fontsize=10)
     axes.grid(axis="y", color="white", linewidth=0.6)
+
+
+def _draw_alliance(axes, points):
+    """The alliance ratings on a second axis, with the measure's concern line: a falling
+    or low alliance beside a stalled outcome is what the overlay is for."""
+    twin = axes.twinx()
+    times = [parse_time(p["rated_at"]) for p in points]
+    totals = [p["total"] for p in points]
+    twin.plot(times, totals, color="#6a1b9a", linewidth=1.2, linestyle="-", marker="D",
+              markersize=4, zorder=5, gid="alliance", label=f"alliance ({points[-1]['instrument']})")
+    concern = points[-1]["concern_below"]
+    if concern is not None:
+        twin.axhline(concern, color="#6a1b9a", linestyle=":", linewidth=1.0, gid="alliance-concern",
+                     label=f"alliance concern below {concern}")
+    highest = points[-1]["highest_total"]
+    if highest is not None:
+        twin.set_ylim(0, highest + 0.5)
+    twin.set_ylabel(f"{points[-1]['instrument']} total (alliance)", color="#6a1b9a")

@@ -8,6 +8,7 @@ Caller (shared/caller.py) and stamps its events with the caller's context.
 - measurement: assessments, risk flags, the reaction to sessions held
 - care_team: care team members and break-glass
 - alliance: alliance settings, ratings of held sessions, alliance concerns
+- dropout: the dropout-risk rule (alliance concern with missed sessions)
 - reference_data: instruments and the not-on-track rule
 The read side is queries/. Which role may call each is the access policy's
 (shared/access.py), checked before a request gets here.
@@ -21,13 +22,15 @@ from ..read_models import projection
 from ..subscriptions import SUBSCRIPTIONS
 from .alliance import AllianceUseCases
 from .care_team import CareTeamUseCases
+from .dropout import DropoutRiskUseCases
 from .clients import ClientUseCases
 from .measurement import MeasurementUseCases
 from .reference_data import ReferenceDataUseCases
 
 
 class IntakeApplication(ClientUseCases, MeasurementUseCases, CareTeamUseCases,
-                        ReferenceDataUseCases, AllianceUseCases, IntakeQueries,
+                        ReferenceDataUseCases, AllianceUseCases, DropoutRiskUseCases,
+                        IntakeQueries,
                         AllianceQueries, Application):
     service = "intake"
     projection = projection

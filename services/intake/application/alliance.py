@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from shared import metrics
 from shared.errors import NotFound
-from shared.timeutil import iso, utc_now
+from shared.timeutil import iso, parse_time, utc_now
 
 from ..domain import alliance
 from ..queries.alliance import alliance_rule
@@ -43,6 +43,11 @@ class AllianceUseCases:
                 history, rule, {"session_id": session.session_id,
                                 "session_number": session.session_number},
                 command["item_scores"], rated_by, iso(utc_now())))
+            if len(appended) > 1:  # a concern: with missed sessions, a dropout risk
+                self.assess_dropout_risk(uow, record["client_id"], record["organisation_id"],
+                                         record["clinic_id"], caller.context_of(record),
+                                         parse_time(appended[1].data["flagged_at"]),
+                                         appended[1].id)
             view = self.alliance_rating(uow.conn, session_id)
         if len(appended) > 1:
             metrics.ALLIANCE_CONCERNS_FLAGGED.labels(

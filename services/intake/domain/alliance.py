@@ -28,6 +28,7 @@ from shared.envelope import NewEvent
 from shared.errors import Conflict, InvalidInput, NotFound
 
 from .clients import NAMESPACE
+from .dropout import DropoutRiskRule  # noqa: F401 (the settings carry its rule)
 
 KIND = "alliance"
 BELOW_THRESHOLD = "below_threshold"
@@ -183,7 +184,9 @@ class AllianceRule(Aggregate):
 def set_settings(settings, set_by, set_at):
     """AllianceSettingsSet: the clinic's settings from now on (a blind write)."""
     AllianceRule(**{name: settings[name] for name in SETTINGS}).check()
+    dropout_rule = DropoutRiskRule.of_settings(settings).check()
     return [NewEvent("AllianceSettingsSet", {**{name: settings[name] for name in SETTINGS},
+                                             **dropout_rule.to_data(),
                                              "set_by": set_by, "set_at": set_at})]
 
 

@@ -19,8 +19,11 @@ from shared.timeutil import iso
 
 from .. import domain
 from ..adapters import fhir
+from ..adapters.fhir_alliance import alliance_resources
+from ..domain.alliance import BUILT_IN as alliance_measures, ClientAlliance
 from ..domain.change import IMPROVEMENTS, RECOVERED, RELIABLY_DETERIORATED
 from .flags import clinic_flags
+from .outcomes_by import alliance_trajectory, breakdowns
 from ..read_models import (
     assessments, break_glass_grants, clients, consent_history, consents, episodes,
     instrument_definitions, not_on_track_rules, outcome_alerts, pending_reassessments, risk_flags)
@@ -229,6 +232,9 @@ class IntakeQueries:
         course = next((c for c in view["instruments"] if c["instrument"] == code), None)
         if course is None:
             raise NotFound(f"no {code} assessments in episode {view['episode_id']}")
+        if query.get("overlay") == "alliance":
+            with self.store.read() as conn:
+                course = {**course, "alliance": alliance_trajectory(conn, view["client_id"])}
         return render(course, query["format"])
 
     def clinic_outcomes(self, principal, clinic_id, query):
@@ -241,7 +247,8 @@ class IntakeQueries:
         - recovery: recovered, of measured courses whose baseline was in the
           clinical range (as NHS Talking Therapies counts recovery);
         - deterioration: reliably deteriorated, of measured;
-        - risk flags open now and raised in the range, pending reassessments now.
+        - risk flags open now and raised in the range, pending reassessments now;
+        - dropout and the rates by approach, clinician and alliance band (outcomes_by.py).
         """
         principal.require_role(*CLINICAL)
         principal.require_clinic(principal.organisation_id, clinic_id)
@@ -276,6 +283,10 @@ class IntakeQueries:
         for row in rows:
             if row.category is not None:
                 latest[(row.client_id, row.episode_id, row.instrument)] = row
+        with self.store.read() as conn:
+            broken_down = breakdowns(conn, principal.organisation_id, clinic_id,
+                                     list(latest.values()), start, end,
+                                     lambda judged: _rates(catalogue, judged))
         by_instrument = defaultdict(list)
         for (_, _, code), row in sorted(latest.items()):
             by_instrument[code].append(row)
@@ -289,6 +300,7 @@ class IntakeQueries:
                               for code, judged in sorted(by_instrument.items())},
             "open_risk_flags": open_flags, "risk_flags_raised": raised,
             "pending_reassessments": pending,
+            **broken_down,
         }
 
     # -- reference data ----------------------------------------------------
@@ -325,7 +337,12 @@ class IntakeQueries:
             found = catalogue.instrument(*key)
             if found is not None:
                 instruments[key] = instrument_view(catalogue, found)
-        return searchset(fhir.everything(view, instruments))
+        # The alliance ratings as rated (their item scores are in the events only).
+        ratings = [e.data for e in self.store.read_stream(
+            ClientAlliance.stream_of(view["client_id"])) if e.name == "AllianceRated"]
+        measures = {code: m.to_data() for code, m in alliance_measures.items()}
+        return searchset(fhir.everything(view, instruments)
+                         + alliance_resources(view["client_id"], ratings, measures))
 
     def not_on_track_rule(self, principal, clinic_id):
         principal.require_clinic(principal.organisation_id, clinic_id)

@@ -510,3 +510,7 @@ def alliance_settings_set(conn, event):
                "instrument": data["instrument"], "every_sessions": data["every_sessions"],
                "drop_points": data["drop_points"], "set_by": data["set_by"],
                "set_at": parse_time(data["set_at"])})
+
+
+from .therapy import client_approaches  # noqa: E402,F401 (notes' approach per client)
+from .dropout import dropout_risks, dropout_rules, missed_sessions  # noqa: E402,F401

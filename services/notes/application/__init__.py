@@ -8,6 +8,7 @@ Commands take the Caller (principal + correlation) whose events they append.
 - psychotherapy_notes: the author's own record
 - between_sessions: homework and journaling
 - messaging: the client's thread with their care team, receipts, flags, auto-reply
+- therapy: the plan's approach, a session's interventions, the organisation's vocabulary
 
 The queries are the read side's (services/notes/queries/).
 """
@@ -20,11 +21,13 @@ from .between_sessions import BetweenSessionCommands
 from .messaging import MessagingCommands
 from .progress_notes import ProgressNoteCommands
 from .psychotherapy_notes import PsychotherapyNoteCommands
+from .therapy import TherapyCommands
 from .treatment_plan import TreatmentPlanCommands
 
 
 class NotesApplication(TreatmentPlanCommands, ProgressNoteCommands, PsychotherapyNoteCommands,
-                       BetweenSessionCommands, MessagingCommands, NotesQueries, Application):
+                       BetweenSessionCommands, MessagingCommands, TherapyCommands,
+                       NotesQueries, Application):
     service = "notes"
     projection = projection
     subscriptions = SUBSCRIPTIONS

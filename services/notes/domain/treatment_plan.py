@@ -73,6 +73,8 @@ class TreatmentPlan(Aggregate):
     goals: dict = field(default_factory=dict)  # goal_id -> Goal
     diagnoses: list = field(default_factory=list)
     stage: str = None
+    approaches: list = field(default_factory=list)  # domain/therapy.py
+    approach_other_text: str = None
 
     def _on_GoalSet(self, event, data):
         self.goals[data["goal_id"]] = Goal(
@@ -97,6 +99,9 @@ class TreatmentPlan(Aggregate):
 
     def _on_TreatmentStageSet(self, event, data):
         self.stage = data["stage"]
+
+    def _on_TreatmentApproachSet(self, event, data):
+        self.approaches, self.approach_other_text = list(data["approaches"]), data["other_text"]
 
     def goal(self, goal_id):
         goal = self.goals.get(str(goal_id))

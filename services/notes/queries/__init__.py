@@ -8,6 +8,7 @@ checking what the caller may see.
 - messaging: a client's thread, unread counts per clinician, messaging settings
 - chart: the client's record and its timeline
 - fhir: the plan and signed notes as FHIR resources
+- therapy: the organisation's approaches and interventions, a note's interventions
 """
 from .between_sessions import BetweenSessionQueries
 from .chart import ChartQueries
@@ -15,9 +16,11 @@ from .fhir import FhirQueries
 from .messaging import MessagingQueries
 from .progress_notes import ProgressNoteQueries
 from .psychotherapy_notes import PsychotherapyNoteQueries
+from .therapy import TherapyQueries
 from .treatment_plan import TreatmentPlanQueries
 
 
 class NotesQueries(TreatmentPlanQueries, ProgressNoteQueries, PsychotherapyNoteQueries,
-                   BetweenSessionQueries, ChartQueries, FhirQueries, MessagingQueries):
+                   BetweenSessionQueries, ChartQueries, FhirQueries, MessagingQueries,
+                   TherapyQueries):
     """Every query of notes, on the application's store."""

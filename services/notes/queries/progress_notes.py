@@ -12,6 +12,7 @@ from ..read_models import (
     note_deadlines, progress_notes,
 )
 from .common import json_or_none, tenant_rows, time_or_none, visible_client
+from .dropout import open_dropout_risks
 
 
 def note_row(conn, note_id):
@@ -103,6 +104,7 @@ class ProgressNoteQueries:
                               progress_notes.c.status == "pending_supervision")
             deadlines = note_deadlines_of(conn, unsigned)
             concerns = open_alliance_concerns(conn, principal, clinician_id, clinics)
+            risks = open_dropout_risks(conn, principal, clinician_id, clinics)
         notes = []
         for row in unsigned:
             deadline = deadlines[row["note_id"]]
@@ -116,7 +118,7 @@ class ProgressNoteQueries:
                 "notes": notes,
                 "awaiting_cosignature": [{**note_summary(r), "client_name": r["client_name"]}
                                          for r in to_cosign],
-                "alliance_concerns": concerns}
+                "alliance_concerns": concerns, "dropout_risks": risks}
 
     def supervision(self, principal, clinician_id):
         with self.store.read() as conn:

@@ -59,6 +59,7 @@ def plan_view(record, goals, history, assigned):
     t_score, rated = t_score_of(goals)
     diagnoses = current(history, "diagnoses_set")
     stage = current(history, "stage_set")
+    approach = current(history, "approach_set")
     views = []
     for goal in goals:
         own_history = [h for h in history if h["goal_id"] == goal["goal_id"]]
@@ -78,6 +79,10 @@ def plan_view(record, goals, history, assigned):
         "stage": {"stage": stage["stage"], "set_by": stage["by"], "set_at": stage["at"]}
         if stage else None,
         "stage_history": [history_entry(h) for h in history if h["kind"] == "stage_set"],
+        "approach": {"approaches": approach["approaches"], "other_text": approach["other_text"],
+                     "set_by": approach["by"], "set_at": approach["at"]}
+        if approach else None,
+        "approach_history": [history_entry(h) for h in history if h["kind"] == "approach_set"],
         "goals": views,
         "gas": {"t_score": t_score, "goals_rated": rated, "rho": plan_rules.GAS_RHO},
         "homework": completion(assigned),

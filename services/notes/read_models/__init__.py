@@ -7,6 +7,8 @@
 - between_sessions: homework and journal entries
 - messaging: the client's thread with the care team, receipts, clinics' settings
 - alliance: intake's open alliance concerns (the notes-due view)
+- therapy: organisations' own approaches and interventions, each note's interventions
+- dropout: intake's open dropout risks (the notes-due view)
 """
 from .alliance import alliance_concerns  # noqa: F401
 from .base import metadata, projection  # noqa: F401
@@ -18,3 +20,5 @@ from .progress_notes import (  # noqa: F401
     clinician_supervision, note_addenda, note_deadlines, progress_notes,
 )
 from .psychotherapy_notes import authors_psychotherapy_notes  # noqa: F401
+from .therapy import note_interventions, therapy_vocabularies  # noqa: F401
+from .dropout import dropout_risks  # noqa: F401

@@ -57,6 +57,8 @@ HISTORY = {
     "GoalRated": ("goal_rated", "rated_at", "rated_by", ("level", "appointment_id")),
     "DiagnosesSet": ("diagnoses_set", "set_at", "set_by", ("codes",)),
     "TreatmentStageSet": ("stage_set", "set_at", "set_by", ("stage", "previous_stage")),
+    "TreatmentApproachSet": ("approach_set", "set_at", "set_by",
+                             ("approaches", "other_text", "previous_approaches")),
 }
 
 
