@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from . import audit
 from .errors import NotFound
-from .timeutil import parse_time, utc_now
+from .timeutil import aware, parse_time, utc_now
 
 CLINICIAN = "clinician"
 PRIMARY, SESSION, ADDED, SUPERVISION, BREAK_GLASS = (
@@ -106,7 +106,7 @@ def _put(conn, event, client_id, clinician_id, why, until=None):
     row = conn.execute(_UNTIL, keyed).first()
     if row is None:
         conn.execute(insert(care_team), {**key, "clinic_id": event.clinicid, "until": until})
-    elif until is not None and row.until is not None and _aware(row.until) < until:
+    elif until is not None and row.until is not None and aware(row.until) < until:
         conn.execute(_EXTEND, {**keyed, "until": until})
 
 
@@ -187,11 +187,6 @@ def _supervision(conn, event):
         sequence=event.sequence or 0))
 
 
-def _aware(moment):
-    from datetime import timezone  # SQLite returns naive datetimes: they are UTC
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-
-
 # -- reading -------------------------------------------------------------------
 def _active(now):
     return or_(care_team.c.until.is_(None), care_team.c.until > now)
@@ -268,7 +263,7 @@ def members(conn, organisation_id, client_id, now=None):
         care_team.c.client_id == str(client_id), _active(now))
         .order_by(care_team.c.clinician_id, care_team.c.why)).all()
     found = [{"clinician_id": r.clinician_id, "why": r.why,
-              "until": _aware(r.until) if r.until is not None else None} for r in rows]
+              "until": aware(r.until)} for r in rows]
     carers = {r["clinician_id"] for r in found if r["why"] != BREAK_GLASS}
     if carers:
         supervisors = conn.execute(select(care_team_supervision).where(

@@ -166,17 +166,8 @@ class Event:
                                  "'sequence'")
         parse_type(body["type"])
         check_organisation_id(body["organisationid"])
-        return cls(
-            id=body["id"], source=body["source"], type=body["type"],
-            subject=body["subject"], time=body["time"], data=body["data"],
-            sequence=sequence, organisationid=body["organisationid"],
-            clinicid=body["clinicid"], correlationid=body["correlationid"],
-            causationid=body.get("causationid"), dataschema=body.get("dataschema"),
-            # a malformed one is dropped, never a refused event: tracing is best effort
-            traceparent=tracing.parse(body.get("traceparent")),
-            datacontenttype=body.get("datacontenttype", "application/json"),
-            previoussequence=previous,
-        )
+        # a malformed traceparent is dropped, never a refused event: tracing is best effort
+        return cls._of(body, sequence, previous, tracing.parse(body.get("traceparent")))
 
     @classmethod
     def stored(cls, text):
@@ -184,15 +175,20 @@ class Event:
         read back (a replay reads every one) without checking again."""
         body = json.loads(text)
         previous = body.get("previoussequence")
+        return cls._of(body, int(body["sequence"]),
+                       None if previous is None else int(previous), body.get("traceparent"))
+
+    @classmethod
+    def _of(cls, body, sequence, previous, traceparent):
         return cls(
             id=body["id"], source=body["source"], type=body["type"],
             subject=body["subject"], time=body["time"], data=body["data"],
-            sequence=int(body["sequence"]), organisationid=body["organisationid"],
+            sequence=sequence, organisationid=body["organisationid"],
             clinicid=body["clinicid"], correlationid=body["correlationid"],
             causationid=body.get("causationid"), dataschema=body.get("dataschema"),
-            traceparent=body.get("traceparent"),
+            traceparent=traceparent,
             datacontenttype=body.get("datacontenttype", "application/json"),
-            previoussequence=None if previous is None else int(previous),
+            previoussequence=previous,
         )
 
     @classmethod

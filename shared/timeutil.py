@@ -20,5 +20,15 @@ def iso(moment):
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def aware(moment):
+    """A datetime read from a table, in UTC (SQLite gives back naive ones: they were
+    stored in UTC); None stays None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
 def utc_now():
     return datetime.now(timezone.utc)

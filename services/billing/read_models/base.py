@@ -1,13 +1,13 @@
 """What every read model of billing shares: the metadata, the projection and the
 helpers. Handlers are deterministic functions of the event: no clock, no
 randomness. Money columns hold integer minor units."""
-from datetime import timezone
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, and_, insert, select, \
     update
 
 from shared import care_team
 from shared.projection import Projection, upsert  # noqa: F401 (the kernel's, re-exported)
+from shared.timeutil import aware  # noqa: F401 (re-exported)
 
 metadata = MetaData()
 projection = Projection(metadata)
@@ -36,11 +36,6 @@ def add(conn, table, key, amounts):
         conn.execute(insert(table).values(**key, **zeros))
     conn.execute(update(table).where(where).values(
         **{name: table.c[name] + value for name, value in amounts.items()}))
-
-
-def aware(moment):
-    """SQLite gives back naive datetimes; they are UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def month_of(day):

@@ -1,11 +1,9 @@
 """Use cases of the dropout-risk rule: assessed when a session is missed (scheduling's
 late cancellation or no-show) and when an alliance concern is flagged; a clinician
 acknowledges a flag with what was done."""
-from datetime import timezone
-
 from sqlalchemy import select
 
-from shared.timeutil import iso, parse_time, utc_now
+from shared.timeutil import aware, iso, parse_time, utc_now
 
 from .. import domain
 from ..domain import dropout
@@ -43,8 +41,8 @@ class DropoutRiskUseCases:
             missed_sessions.c.client_id == client_id)).all()
         risk = uow.get(dropout.ClientDropoutRisk, client_id)
         return uow.save(risk, context, dropout.assess(
-            risk, rule, [(r.flag_id, _aware(r.flagged_at)) for r in concerns],
-            [(r.appointment_id, r.kind, _aware(r.missed_at)) for r in misses],
+            risk, rule, [(r.flag_id, aware(r.flagged_at)) for r in concerns],
+            [(r.appointment_id, r.kind, aware(r.missed_at)) for r in misses],
             at, trigger_id, iso(utc_now())))
 
     def acknowledge_dropout_risk(self, caller, client_id, flag_id, command):
@@ -55,8 +53,3 @@ class DropoutRiskUseCases:
                 risk, str(flag_id), caller.principal.user_id, command["action_taken"],
                 iso(utc_now())))
         return event.data
-
-
-def _aware(value):
-    """SQLite gives naive datetimes back: they were stored in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -8,7 +8,7 @@ from sqlalchemy import and_, exists, or_, select
 
 from shared import care_team, metrics, paging
 from shared.errors import Forbidden, NotFound
-from shared.timeutil import iso, utc_now
+from shared.timeutil import aware, iso, utc_now
 
 from ..domain import messaging as rules
 from ..read_models import message_reads, messages, messaging_settings
@@ -53,7 +53,7 @@ class MessagingQueries:
                 "client_id": row.client_id, "clinic_id": row.clinic_id, "unread": 0,
                 "oldest_unread_at": iso(row.sent_at)})
             thread["unread"] += 1
-        older = sum(1 for r in rows if _aware(r.sent_at) <= now - UNREAD_FOR_LONG)
+        older = sum(1 for r in rows if aware(r.sent_at) <= now - UNREAD_FOR_LONG)
         return {"clinician_id": clinician_id, "as_of": iso(now), "unread": len(rows),
                 "unread_over_a_day": older, "threads": list(threads.values())}
 
@@ -140,8 +140,3 @@ def message_view(row, receipts):
             "sent_at": iso(row["sent_at"]), "read_by": receipts.get(row["message_id"], []),
             "flagged": row["flagged_at"] is not None, "flagged_by": row["flagged_by"],
             "flagged_at": iso(row["flagged_at"]) if row["flagged_at"] else None}
-
-
-def _aware(moment):
-    from datetime import timezone  # SQLite returns naive datetimes: they are UTC
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

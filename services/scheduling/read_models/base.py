@@ -5,7 +5,7 @@ from sqlalchemy import MetaData
 
 from shared import care_team
 from shared.projection import Projection
-from shared.timeutil import parse_time
+from shared.timeutil import aware  # noqa: F401 (re-exported)
 
 metadata = MetaData()
 projection = Projection(metadata)
@@ -13,6 +13,3 @@ care_team.include(projection)  # who reaches which client (shared/care_team.py)
 projection.erases_clients()  # an erased client's rows go
 
 
-def aware(moment):
-    """SQLite gives back naive datetimes; they are UTC."""
-    return parse_time(moment.isoformat()) if moment is not None else None
