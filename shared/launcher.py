@@ -54,10 +54,13 @@ class Service:
     def __init__(self, name, settings):
         self.name, self.settings = name, settings
         self.tail = collections.deque(maxlen=TAIL_LINES)
-        # Unbuffered, so the lines just before a crash reach us.
+        # Unbuffered, so the lines just before a crash reach us. A process group of its
+        # own: a terminal's Ctrl-C reaches the whole foreground group, and a service
+        # stopped by it and then by our SIGTERM stopped twice (nameko's timers raised).
         self.process = subprocess.Popen([sys.executable, "-m", "shared.runner", name],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                        process_group=0)
         self.reader = threading.Thread(target=self._forward, daemon=True)
         self.reader.start()
 
@@ -90,7 +93,8 @@ class Service:
 
 
 class Stopped(Exception):
-    """SIGTERM: stop like Ctrl-C does."""
+    """SIGTERM, or SIGHUP (the terminal closed; the services, in groups of their own,
+    hear nothing of it): stop like Ctrl-C does."""
 
 
 def _stopped(*_):
@@ -100,6 +104,7 @@ def _stopped(*_):
 def stop_all(services):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     for service in services.values():
         if not service.ended():
             service.process.terminate()
@@ -157,6 +162,7 @@ def main():
         return 1
     os.makedirs(os.environ.get("PRAXIS_DATA_DIR", "var"), exist_ok=True)
     signal.signal(signal.SIGTERM, _stopped)
+    signal.signal(signal.SIGHUP, _stopped)
     services = {}
     try:
         for name in config.SERVICES:

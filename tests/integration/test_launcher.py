@@ -33,7 +33,7 @@ class Launcher:
         self.ports = ports
         self.process = subprocess.Popen([sys.executable, "-m", "shared.launcher"], cwd=ROOT,
                                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True)
+                                        text=True, start_new_session=True)
         self.out, self.err = [], []
         self.close_stdout_after_banner = close_stdout_after_banner
         self.readers = [threading.Thread(target=self._collect, args=(pipe, lines), daemon=True)
@@ -167,6 +167,18 @@ def test_sigterm_stops_every_service_and_exits_0(launch, ports):
     launcher.process.send_signal(signal.SIGTERM)
     assert launcher.wait() == 0, launcher.stderr()
     assert "died" not in launcher.stderr()
+    assert not any(alive(pid) for pid in pids.values())
+
+
+def test_ctrl_c_stops_every_service_once_and_exits_0(launch, ports):
+    """A terminal's Ctrl-C signals the whole foreground process group: the services
+    must hear it from the launcher only (a second stop raised in nameko's timers)."""
+    launcher = launch()
+    pids = launcher.pids()
+    os.killpg(launcher.process.pid, signal.SIGINT)
+    assert launcher.wait() == 0, launcher.stderr()
+    output = launcher.stdout() + launcher.stderr()
+    assert "Traceback" not in output, output[-3000:]
     assert not any(alive(pid) for pid in pids.values())
 
 
