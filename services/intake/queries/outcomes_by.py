@@ -36,11 +36,15 @@ def breakdowns(conn, organisation_id, clinic_id, judged, start, end, rates):
     tenancy = (clients.c.organisation_id == organisation_id, clients.c.clinic_id == clinic_id)
     clinician_of = dict(conn.execute(select(clients.c.client_id, clients.c.primary_clinician_id)
                                      .where(*tenancy)).all())
+    # Only the clinic's clients: the organisation's other clinics are not grouped here.
+    of_clinic = select(clients.c.client_id).where(*tenancy)
     approaches_of = {row.client_id: row.approaches.split(",") for row in conn.execute(
         select(client_approaches.c.client_id, client_approaches.c.approaches).where(
-            client_approaches.c.organisation_id == organisation_id))}
+            client_approaches.c.organisation_id == organisation_id,
+            client_approaches.c.client_id.in_(of_clinic)))}
     concern = select(alliance_concerns.c.client_id).where(
         alliance_concerns.c.organisation_id == organisation_id,
+        alliance_concerns.c.client_id.in_(of_clinic),
         *_in_range(alliance_concerns.c.flagged_at, None, end))
     in_concern = {row.client_id for row in conn.execute(concern)}
     ended = conn.execute(select(episodes.c.client_id, episodes.c.reason).where(
